@@ -1,0 +1,153 @@
+"""The command line: sub-commands, options, exit codes. Imports nothing heavy itself.
+
+Exit codes (SPEC: Command line): 0 success, 1 a runtime failure (socket, netlink, interface
+gone), 2 a usage or configuration error. Every command module is imported only when its
+command runs, so ``garpd notify`` and ``--help`` start fast: scapy, pyroute2 and pydantic
+are loaded by the modules that use them, never here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+LOG_FORMATS = ("json", "console")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class UsageError(Exception):
+    """The user asked for something impossible: printed as one line, exit 2."""
+
+
+class RuntimeFailureError(Exception):
+    """The system would not do what was asked (socket, netlink, interface): exit 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def repeat_count(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be an integer >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be an integer >= 1")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A finite number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a number of seconds >= 0")
+    if value > 4294.967295:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be at most 4294.967295 seconds")
+    return value
+
+
+def _log_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default=default,
+                        help="json or console (default: console on a terminal, else json)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default=default,
+                        type=str.lower, help="default: info")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree of every sub-command."""
+    parser = _Parser(prog="garpd", description=(
+        "Keep ARP and IPv6 neighbour caches pointing at whichever host holds a VIP."))
+    _log_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    run = sub.add_parser("run", help="the daemon: follow VIP ownership and announce it")
+    run.add_argument("-c", "--config", metavar="FILE", help="default: /etc/garpd/garpd.toml")
+    run.add_argument("--oneshot", action="store_true",
+                     help="announce every watched address held now (master schedule), exit")
+
+    ann = sub.add_parser("announce", help="announce addresses of one interface now, then exit")
+    ann.add_argument("-i", "--interface", required=True, metavar="IFACE")
+    ann.add_argument("--repeat", type=repeat_count, default=5,
+                     help="packets per address per burst (default 5)")
+    ann.add_argument("--delay", type=seconds, default=5.0,
+                     help="seconds until the second burst; 0 = none (default 5)")
+    ann.add_argument("--interval", type=seconds, default=0.0,
+                     help="least spacing of two packets on the interface (default 0)")
+    ann.add_argument("--mode", choices=("request", "reply", "both"), default="request",
+                     help="GARP request, reply or both (IPv6 always sends an NA)")
+    ann.add_argument("--force", action="store_true",
+                     help="announce even addresses the interface does not hold")
+    ann.add_argument("addresses", nargs="+", metavar="ADDRESS")
+
+    notify = sub.add_parser("notify", help="keepalived notify hook")
+    notify.add_argument("-c", "--config", metavar="FILE")
+    notify.add_argument("type", metavar="TYPE")
+    notify.add_argument("name", metavar="NAME")
+    notify.add_argument("state", metavar="STATE")
+    notify.add_argument("priority", metavar="PRIORITY", nargs="?")
+
+    check = sub.add_parser("check", help="validate the configuration and show the plan")
+    check.add_argument("-c", "--config", metavar="FILE")
+    check.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+    status = sub.add_parser("status", help="ask the running daemon what it holds")
+    status.add_argument("-c", "--config", metavar="FILE")
+    status.add_argument("--json", action="store_true", help="print exactly one JSON document")
+
+    for p in (run, ann, notify, check, status):
+        _log_options(p, suppress=True)
+    return parser
+
+
+def _fail(code: int, message: str) -> int:
+    try:
+        sys.stderr.write(f"garpd: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run garpd with ``argv`` (default: sys.argv[1:]) and return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "announce":
+            from garpd.announce import main as announce  # noqa: PLC0415 - lazy by design
+
+            return announce(args)
+        if args.command == "run":
+            from garpd.daemon import main as run  # noqa: PLC0415
+
+            return run(args)
+        if args.command == "check":
+            from garpd.check import main as check  # noqa: PLC0415
+
+            return check(args)
+        if args.command == "status":
+            from garpd.control import status_main  # noqa: PLC0415
+
+            return status_main(args)
+        if args.command == "notify":
+            from garpd.notify import main as notify  # noqa: PLC0415
+
+            return notify(args)
+    except UsageError as exc:
+        return _fail(EXIT_USAGE, str(exc))
+    except RuntimeFailureError as exc:
+        return _fail(EXIT_RUNTIME, str(exc))
+    except KeyboardInterrupt:
+        return _fail(130, "interrupted")
+    return _fail(EXIT_USAGE, f"unknown command {args.command!r}")
