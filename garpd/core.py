@@ -208,6 +208,7 @@ class _Addr:
     sent: int = 0
     last_sent: float | None = None
     next_refresh: float | None = None
+    refresh_gen: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,10 +345,14 @@ class Announcer:
             addr = addrs.get(key)
             if addr is None or addr.epoch != epoch or not addr.held:
                 continue
-            if kind == _REFRESH and addr.watch is not None:
+            if kind == _REFRESH:
+                if addr.watch is None or repeat != addr.refresh_gen:
+                    continue
                 period = addr.watch.timing.master_refresh
                 addr.next_refresh = _due + period
                 self._push(_due + period, _REFRESH, key, epoch, repeat, reason)
+                self._pacer(key).request(key, addr.watch.timing.master_refresh_repeat, reason)
+                continue
             self._pacer(key).request(key, repeat, reason)
         out = Output(records=self._records)
         self._records = []
@@ -386,6 +391,37 @@ class Announcer:
             out.records.append(Record("announce", fields))
             self.counters["bursts"] += 1
         return out
+
+    def reconfigure(self, policy: Policy, now: float) -> None:
+        """Apply a new policy (a reload) without losing held state.
+
+        Addresses that become watched and are held start a takeover; addresses no longer
+        watched are released (everything pending cancelled); addresses watched before and
+        after keep their schedule, pick up the new packet mode, and restart their refresh
+        from ``now`` when its period changed. Pacers take the new spacing.
+        """
+        self.policy = policy
+        for (ifname, family), pacer in self._pacers.items():
+            interval, na_interval = policy.pacing(ifname)
+            pacer.interval = interval if family == 4 else na_interval
+        self._groups = {}
+        for key, addr in list(self._addrs.items()):
+            old, new = addr.watch, policy.watch(*key)
+            if new is not None:
+                self._groups.setdefault(new.group, set()).add(key)
+            if old is not None and new is None:
+                if addr.held:
+                    self._release(addr, "unwatched")
+                addr.watch = None
+            elif old is None and new is not None:
+                addr.watch = new
+                self._update(addr, now, self.trigger, "unwatched")
+            elif old is not None and new is not None and old != new:
+                addr.watch = new
+                if addr.held:
+                    self._refresh_frames(addr)
+                    if old.timing.master_refresh != new.timing.master_refresh:
+                        self._start_refresh(addr, now + new.timing.master_refresh)
 
     # --- internals ----------------------------------------------------------------
 
@@ -428,17 +464,26 @@ class Announcer:
         timing = addr.watch.timing
         addr.epoch += 1
         addr.since = now
-        addr.next_refresh = None
         key, epoch = addr.key, addr.epoch
         self._push(now, _BURST, key, epoch, timing.master_repeat, trigger)
         if timing.master_delay > 0:
             self._push(now + timing.master_delay, _BURST, key, epoch, timing.master_repeat,
                        f"{trigger}_delay")
-        if timing.master_refresh > 0:
-            first = now + timing.master_delay + timing.master_refresh
-            addr.next_refresh = first
-            self._push(first, _REFRESH, key, epoch, timing.master_refresh_repeat, "refresh")
+        self._start_refresh(addr, now + timing.master_delay + timing.master_refresh)
         self.counters["takeovers"] += 1
+
+    def _start_refresh(self, addr: _Addr, first: float) -> None:
+        """(Re)start the refresh timer of ``addr`` at ``first`` if refresh is on.
+
+        A refresh timer carries the address's refresh generation in its repeat slot, so
+        restarting the refresh (a reload changed it) invalidates the old timer alone.
+        """
+        addr.refresh_gen += 1
+        addr.next_refresh = None
+        if addr.watch is None or addr.watch.timing.master_refresh <= 0:
+            return
+        addr.next_refresh = first
+        self._push(first, _REFRESH, addr.key, addr.epoch, addr.refresh_gen, "refresh")
 
     def _acquire(self, addr: _Addr, now: float, trigger: str | None) -> None:
         """Mark ``addr`` held; start a takeover named ``trigger`` unless it is None."""

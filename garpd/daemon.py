@@ -1,0 +1,224 @@
+"""``garpd run``: the daemon that follows VIP ownership over netlink and announces it.
+
+Start-up order, so that no address change can fall between two steps: load and validate
+the configuration, subscribe to netlink, dump links and addresses, feed them to the core
+(``announce_on_start`` decides whether what is already held is announced), then tell
+systemd READY=1. Signals: SIGHUP reloads (an invalid file keeps the running configuration
+and says why), SIGTERM and SIGINT end cleanly with exit 0. ``--oneshot`` announces every
+watched address held now with the master schedule (reason ``oneshot``) and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from garpd import frames, systemd
+from garpd import log as logging
+from garpd.cli import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
+from garpd.core import (
+    AddressChanged,
+    Announcer,
+    Event,
+    Policy,
+    Watch,
+)
+from garpd.frames import Address
+from garpd.runner import Runner
+from garpd.sender import Sender
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _OneshotPolicy:
+    """The configured policy with refresh off: ``--oneshot`` ends after the delayed burst."""
+
+    inner: Policy
+
+    def watch(self, ifname: str, address: Address) -> Watch | None:
+        watch = self.inner.watch(ifname, address)
+        if watch is None:
+            return None
+        return Watch(watch.group, dataclasses.replace(watch.timing, master_refresh=0.0))
+
+    def pacing(self, ifname: str) -> tuple[float, float]:
+        return self.inner.pacing(ifname)
+
+
+def _print_errors(lines: list[str]) -> None:
+    try:
+        for line in lines:
+            sys.stderr.write(f"garpd: {line}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``garpd run``."""
+    from garpd import config as cfgmod  # noqa: PLC0415 - pydantic only where it is used
+
+    path = Path(args.config) if args.config else None
+    try:
+        cfg, source = cfgmod.resolve(path)
+    except cfgmod.ConfigError as exc:
+        _print_errors(exc.lines)
+        return EXIT_USAGE
+    fmt = args.log_format or (cfg.log.format if "format" in cfg.log.model_fields_set else None)
+    logging.setup(fmt, args.log_level or cfg.log.level)
+    daemon = Daemon(cfg, source, path, oneshot=args.oneshot, log=logging.get(),
+                    explicit_log=(args.log_format, args.log_level))
+    try:
+        return asyncio.run(daemon.run())
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+class Daemon:
+    """One running garpd: configuration, core, netlink watcher, sender, signals."""
+
+    def __init__(self, cfg: Any, source: str, path: Path | None, *, oneshot: bool, log: Any,
+                 explicit_log: tuple[str | None, str | None] = (None, None)) -> None:
+        self.cfg = cfg
+        self.source = source
+        self.path = path
+        self.oneshot = oneshot
+        self.log = log
+        self.explicit_log = explicit_log
+        self._stop: asyncio.Event | None = None
+        self.core: Announcer | None = None
+        self.runner: Runner | None = None
+        self.control: Any = None
+
+    def _policy(self, cfg: Any) -> Policy:
+        from garpd.config import ConfigPolicy  # noqa: PLC0415
+
+        policy: Policy = ConfigPolicy(cfg)
+        return _OneshotPolicy(policy) if self.oneshot else policy
+
+    async def run(self) -> int:
+        """Run until SIGTERM/SIGINT (or, with --oneshot, until the schedule is done)."""
+        from garpd import netlink  # noqa: PLC0415 - pyroute2 only where it is used
+
+        loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        frames.preload()
+        core = self.core = Announcer(self._policy(self.cfg),
+                                     trigger="oneshot" if self.oneshot else "master")
+        sender = Sender()
+        runner = self.runner = Runner(core, sender, self.log, loop)
+        runner.set_debug(_debug_enabled(self.log))
+
+        def on_events(events: list[Event]) -> None:
+            if self.oneshot:  # nothing new starts after the one shot; removals still cancel
+                known = set(core.addresses_known())
+                events = [ev for ev in events if not (
+                    isinstance(ev, AddressChanged) and (ev.ifname, ev.address) not in known)]
+            runner.feed(events)
+
+        def on_overflow() -> None:
+            self.log.warning("netlink_overflow", action="resync")
+            state = netlink.snapshot()
+            watcher.learn(state)
+            runner.feed(netlink.reconcile(state, core.links_known(), core.addresses_known()))
+
+        try:
+            watcher = netlink.Watcher(on_events, on_overflow)
+        except OSError as exc:
+            self.log.error("netlink_failed", error=exc.strerror)
+            return EXIT_RUNTIME
+        try:
+            state = netlink.snapshot(initial=not self.oneshot)
+            watcher.learn(state)
+            watcher.start(loop)
+            self._log_loaded(reload=False)
+            runner.feed(state.events())
+            if self.oneshot:
+                await runner.wait_idle()
+                return EXIT_OK
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self._stop.set)
+            loop.add_signal_handler(signal.SIGHUP, self.reload)
+            await self._start_control(loop)
+            held = len(core.held())
+            systemd.notify("READY=1", f"STATUS=watching; {held} addresses held")
+            watchdog = self._start_watchdog(loop)
+            await self._stop.wait()
+            if watchdog is not None:
+                watchdog.cancel()
+            systemd.notify("STOPPING=1")
+            self.log.info("stopping", held=len(core.held()))
+            return EXIT_OK
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            if self.control is not None:
+                self.control.close()
+            runner.close()
+            watcher.close()
+            sender.close()
+
+    async def _start_control(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            from garpd.control import ControlServer  # noqa: PLC0415
+        except ImportError:
+            return
+        server = ControlServer(self, Path(self.cfg.control.socket), self.log)
+        try:
+            await server.start()
+        except OSError as exc:
+            self.log.error("control_socket_failed", path=str(server.path), error=exc.strerror)
+            return
+        self.control = server
+
+    def _start_watchdog(self, loop: asyncio.AbstractEventLoop) -> asyncio.TimerHandle | None:
+        period = systemd.watchdog_period()
+        if period is None:
+            return None
+        handle: asyncio.TimerHandle | None = None
+
+        def ping() -> None:
+            nonlocal handle
+            systemd.notify("WATCHDOG=1")
+            handle = loop.call_later(period, ping)
+
+        handle = loop.call_later(0, ping)
+        return handle
+
+    def _log_loaded(self, reload: bool) -> None:
+        groups = [g.name for g in self.cfg.groups]
+        self.log.info("config_loaded", source=self.source, groups=groups, reload=reload)
+
+    def reload(self) -> None:
+        """SIGHUP: load the file again; keep the running configuration if it is invalid."""
+        from garpd import config as cfgmod  # noqa: PLC0415
+
+        systemd.reloading()
+        try:
+            cfg, source = cfgmod.resolve(self.path)
+        except cfgmod.ConfigError as exc:
+            self.log.error("config_rejected", source=str(self.path or cfgmod.DEFAULT_PATH),
+                           errors=exc.lines, kept="running configuration")
+            systemd.notify("READY=1", "STATUS=reload rejected; running configuration kept")
+            return
+        self.cfg, self.source = cfg, source
+        fmt, level = self.explicit_log
+        logging.setup(fmt or (cfg.log.format if "format" in cfg.log.model_fields_set else None),
+                      level or cfg.log.level)
+        self.log = logging.get()
+        assert self.core is not None and self.runner is not None
+        self.runner.log = self.log
+        now = asyncio.get_running_loop().time()
+        self.core.reconfigure(self._policy(cfg), now)
+        self._log_loaded(reload=True)
+        self.runner.feed([])
+        systemd.notify("READY=1", f"STATUS=watching; {len(self.core.held())} addresses held")
+
+
+def _debug_enabled(log: Any) -> bool:
+    check = getattr(log, "is_enabled_for", None)
+    return bool(check(10)) if callable(check) else False
