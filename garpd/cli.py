@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     ann.add_argument("--delay", type=seconds, default=5.0,
                      help="seconds until the second burst; 0 = none (default 5)")
     ann.add_argument("--interval", type=seconds, default=0.0,
-                     help="least spacing of two packets on the interface (default 0)")
+                     help="least spacing of two GARPs, and of two NAs, on the interface "
+                     "(default 0)")
     ann.add_argument("--mode", choices=("request", "reply", "both"), default="request",
                      help="GARP request, reply or both (IPv6 always sends an NA)")
     ann.add_argument("--force", action="store_true",

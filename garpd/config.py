@@ -103,14 +103,15 @@ def _fail(reason: str) -> PydanticCustomError:
     return PydanticCustomError("garpd", reason)
 
 
-def _text(value: object) -> str:
+def _text(value: object, accepted: str) -> str:
+    """``value`` if it is a string, else the error ``must be <accepted>``."""
     if not isinstance(value, str):
-        raise _fail("must be a string")
+        raise _fail(f"must be {accepted}")
     return value
 
 
 def _parse_name(value: object) -> str:
-    text = _text(value)
+    text = _text(value, "a non-empty string")
     if not text.strip():
         raise _fail("must be a non-empty string")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
@@ -119,8 +120,8 @@ def _parse_name(value: object) -> str:
 
 
 def _parse_ifname(value: object) -> str:
-    text = _text(value)
     accepted = f"an interface name of 1 to {MAX_IFNAME} bytes without '/', ':' or whitespace"
+    text = _text(value, accepted)
     if not text or text in (".", "..") or len(text.encode()) > MAX_IFNAME:
         raise _fail(f"must be {accepted}")
     if any(c in "/:" or c.isspace() or ord(c) < 0x20 for c in text):
@@ -129,8 +130,8 @@ def _parse_ifname(value: object) -> str:
 
 
 def _parse_address(value: object) -> Address:
-    text = _text(value).strip()
     accepted = 'must be an IPv4 or IPv6 unicast address (a "/len" suffix is ignored)'
+    text = _text(value, accepted.removeprefix("must be ")).strip()
     head, slash, suffix = text.partition("/")
     if "%" in head:
         raise _fail(f"{accepted}; a %zone suffix is not accepted")
@@ -146,14 +147,18 @@ def _parse_address(value: object) -> Address:
 
 
 def _parse_network(value: object) -> Network:
-    text = _text(value).strip()
     accepted = "must be a network in CIDR form, e.g. 198.51.100.0/24 or 2001:db8:1::/64"
+    text = _text(value, accepted.removeprefix("must be ")).strip()
     if "/" not in text:
         raise _fail(accepted)
     try:
-        return ipaddress.ip_network(text, strict=True)
+        network = ipaddress.ip_network(text, strict=True)
     except ValueError:
         pass
+    else:
+        if network.is_multicast:
+            raise _fail(f"{accepted}; a multicast network is not accepted")
+        return network
     try:
         loose = ipaddress.ip_network(text, strict=False)
     except ValueError:
@@ -161,18 +166,20 @@ def _parse_network(value: object) -> Network:
     raise _fail(f"has host bits set; did you mean {loose}?")
 
 
-def _parse_path(value: object) -> Path:
-    text = _text(value)
+def _parse_path(value: object, limit: int | None = None) -> Path:
+    accepted = "an absolute path"
+    if limit is not None:
+        accepted += f" of at most {limit} bytes"
+    text = _text(value, accepted)
     if not text.startswith("/") or "\0" in text:
-        raise _fail("must be an absolute path")
+        raise _fail(f"must be {accepted}")
+    if limit is not None and len(text.encode()) > limit:
+        raise _fail(f"must be {accepted}")
     return Path(text)
 
 
 def _parse_socket(value: object) -> Path:
-    path = _parse_path(value)
-    if len(str(path).encode()) > MAX_SOCKET_PATH:
-        raise _fail(f"must be an absolute path of at most {MAX_SOCKET_PATH} bytes")
-    return path
+    return _parse_path(value, MAX_SOCKET_PATH)
 
 
 Name = Annotated[str, PlainValidator(_parse_name)]
@@ -390,8 +397,14 @@ class ConfigPolicy:
                                              max(old[1], eff.na_interval))
 
     def watch(self, ifname: str, address: Address) -> Watch | None:
-        """The first group on ``ifname`` holding ``address``; with no groups, "default"."""
+        """The first group on ``ifname`` holding ``address``; with no groups, "default".
+
+        Watching everything (no groups) skips IPv6 link-local addresses: they are never
+        VIPs, and the kernel announces them itself. A group may still list one.
+        """
         if not self._groups:
+            if address.version == 6 and address.is_link_local:
+                return None
             return self._default
         for group, watch in self._groups:
             if group.interface == ifname and group.contains(address):
@@ -470,11 +483,11 @@ def resolve(path_from_cli: Path | None, *, default_path: Path | None = None
     path = DEFAULT_PATH if default_path is None else default_path
     try:
         return load_config(path), str(path)
-    except _MissingFile:
+    except _MissingFileError:
         return Config.builtin(), BUILTIN_SOURCE
 
 
-class _MissingFile(ConfigError):
+class _MissingFileError(ConfigError):
     """The file does not exist (the only error that lets :func:`resolve` fall back)."""
 
 
@@ -485,7 +498,7 @@ def _read(path: Path) -> bytes:
         # O_NONBLOCK: opening a FIFO by mistake must not hang; fstat then refuses it.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise _MissingFile([f"{source}: no such file"]) from None
+        raise _MissingFileError([f"{source}: no such file"]) from None
     except IsADirectoryError:
         raise ConfigError([f"{source}: is a directory, not a configuration file"]) from None
     except PermissionError:
@@ -568,9 +581,13 @@ def key_path(loc: Iterable[int | str]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
+            continue
+        name = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+        out += f".{name}" if out else name
     return out
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def toml_value(value: object, limit: int = 80) -> str:
@@ -599,7 +616,8 @@ def _toml(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{key_path([str(k)])} = {_toml(v)}"
+                                for k, v in value.items()) + " }"
     return repr(value)
 
 

@@ -351,12 +351,13 @@ class Announcer:
                 period = addr.watch.timing.master_refresh
                 addr.next_refresh = _due + period
                 self._push(_due + period, _REFRESH, key, epoch, repeat, reason)
-                self._pacer(key).request(key, addr.watch.timing.master_refresh_repeat, reason)
+                self._pacer(key).request(
+                    key, addr.watch.timing.master_refresh_repeat * len(addr.frames), reason)
                 continue
-            self._pacer(key).request(key, repeat, reason)
+            self._pacer(key).request(key, repeat * len(addr.frames), reason)
         out = Output(records=self._records)
         self._records = []
-        slots: list[AddrKey] = []
+        slots: list[tuple[AddrKey, int]] = []
         finished: list[Burst[AddrKey]] = []
         for (ifname, _family), pacer in self._pacers.items():
             if not len(pacer):
@@ -369,12 +370,14 @@ class Announcer:
             if not slots:
                 continue
             batch = out.frames.setdefault(ifname, [])
-            for key in slots:
+            for key, index in slots:
                 addr = addrs[key]
-                batch.extend(addr.frames)
+                frames = addr.frames
+                # One pacer slot is one frame; "both" alternates request and reply.
+                batch.append(frames[index % len(frames)])
                 addr.sent += 1
                 addr.last_sent = now
-            self.counters["frames"] += len(batch)
+            self.counters["frames"] += len(slots)
         for burst in finished:
             addr = addrs[burst.key]
             fields: dict[str, object] = {
@@ -382,7 +385,7 @@ class Announcer:
                 "address": str(burst.key[1]),
                 "mac": mac_text(addr.mac),
                 "reason": burst.reason,
-                "packets": burst.sent * len(addr.frames),
+                "packets": burst.sent,
             }
             if addr.watch is not None:
                 fields["group"] = addr.watch.group

@@ -35,13 +35,15 @@ from garpd.sender import Sender
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _OneshotPolicy:
-    """The configured policy with refresh off: ``--oneshot`` ends after the delayed burst."""
+    """The configured policy with refresh off, so a one-shot ends after the delayed burst;
+    optionally narrowed to some groups (the notify fallback)."""
 
     inner: Policy
+    groups: frozenset[str] | None = None
 
     def watch(self, ifname: str, address: Address) -> Watch | None:
         watch = self.inner.watch(ifname, address)
-        if watch is None:
+        if watch is None or (self.groups is not None and watch.group not in self.groups):
             return None
         return Watch(watch.group, dataclasses.replace(watch.timing, master_refresh=0.0))
 
@@ -68,8 +70,8 @@ def main(args: argparse.Namespace) -> int:
     except cfgmod.ConfigError as exc:
         _print_errors(exc.lines)
         return EXIT_USAGE
-    fmt = args.log_format or (cfg.log.format if "format" in cfg.log.model_fields_set else None)
-    logging.setup(fmt, args.log_level or cfg.log.level)
+    logging.setup(_log_format(args.log_format) or _file_log_format(cfg),
+                  args.log_level or cfg.log.level)
     daemon = Daemon(cfg, source, path, oneshot=args.oneshot, log=logging.get(),
                     explicit_log=(args.log_format, args.log_level))
     try:
@@ -82,11 +84,15 @@ class Daemon:
     """One running garpd: configuration, core, netlink watcher, sender, signals."""
 
     def __init__(self, cfg: Any, source: str, path: Path | None, *, oneshot: bool, log: Any,
-                 explicit_log: tuple[str | None, str | None] = (None, None)) -> None:
+                 explicit_log: tuple[str | None, str | None] = (None, None),
+                 trigger: str = "oneshot", groups: frozenset[str] | None = None) -> None:
         self.cfg = cfg
         self.source = source
         self.path = path
         self.oneshot = oneshot
+        self.oneshot_trigger = trigger
+        self.oneshot_groups = groups
+        self.started = 0.0
         self.log = log
         self.explicit_log = explicit_log
         self._stop: asyncio.Event | None = None
@@ -98,7 +104,7 @@ class Daemon:
         from garpd.config import ConfigPolicy  # noqa: PLC0415
 
         policy: Policy = ConfigPolicy(cfg)
-        return _OneshotPolicy(policy) if self.oneshot else policy
+        return _OneshotPolicy(policy, self.oneshot_groups) if self.oneshot else policy
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT (or, with --oneshot, until the schedule is done)."""
@@ -107,8 +113,9 @@ class Daemon:
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         frames.preload()
+        self.started = loop.time()
         core = self.core = Announcer(self._policy(self.cfg),
-                                     trigger="oneshot" if self.oneshot else "master")
+                                     trigger=self.oneshot_trigger if self.oneshot else "master")
         sender = Sender()
         runner = self.runner = Runner(core, sender, self.log, loop)
         runner.set_debug(_debug_enabled(self.log))
@@ -175,6 +182,65 @@ class Daemon:
             return
         self.control = server
 
+    # --- control socket -----------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """The status document of ``garpd status`` (times relative to now, in seconds)."""
+        assert self.core is not None
+        assert self.runner is not None
+        now = asyncio.get_running_loop().time()
+        rows = []
+        for st in self.core.status():
+            rows.append({
+                "interface": st.ifname, "address": st.address, "group": st.group,
+                "held": st.held, "tentative": st.tentative,
+                "held_for": round(now - st.since, 3) if st.since is not None else None,
+                "sent": st.sent,
+                "last_sent_ago": round(now - st.last_sent, 3) if st.last_sent is not None
+                else None,
+                "pending": st.pending,
+                "next_send_in": round(max(0.0, st.next_send - now), 3)
+                if st.next_send is not None else None,
+            })
+        counters: dict[str, int] = {**self.core.counters, **self.runner.counters,
+                                    "log_dropped": logging.DROPPED}
+        if self.control is not None:
+            counters.update({f"control_{k}": v for k, v in self.control.counters.items()})
+        import os  # noqa: PLC0415
+
+        return {"pid": os.getpid(), "config": self.source,
+                "uptime": round(now - self.started, 3), "addresses": rows,
+                "counters": counters}
+
+    def notify(self, kind: str, name: str, state: str, priority: int | None,
+               source: str) -> dict[str, Any]:
+        """A keepalived notification (hook or FIFO): MASTER starts the master schedule."""
+        from garpd.config import ConfigPolicy  # noqa: PLC0415
+        from garpd.control import group_kind  # noqa: PLC0415
+        from garpd.core import LowerPriority, Trigger  # noqa: PLC0415
+
+        assert self.runner is not None
+        policy = ConfigPolicy(self.cfg)
+        if self.cfg.groups:
+            groups = [g.name for g in policy.groups_named(name, group_kind(kind))]
+        else:
+            groups = ["default"]  # no [[group]]: every watched address is one group
+        if not groups:
+            self.log.warning("notify_unknown", type=kind, name=name, state=state,
+                             source=source)
+            return {"groups": [], "action": "none"}
+        if state == "MASTER":
+            self.runner.feed([Trigger("notify", group=g, merge=True) for g in groups])
+            action = "master"
+        elif state == "MASTER_RX_LOWER_PRI":
+            self.runner.feed([LowerPriority(g) for g in groups])
+            action = "lower_prio"
+        else:
+            self.log.info("notify_received", type=kind, name=name, state=state,
+                          priority=priority, source=source, groups=groups)
+            action = "none"
+        return {"groups": groups, "action": action}
+
     def _start_watchdog(self, loop: asyncio.AbstractEventLoop) -> asyncio.TimerHandle | None:
         period = systemd.watchdog_period()
         if period is None:
@@ -207,10 +273,10 @@ class Daemon:
             return
         self.cfg, self.source = cfg, source
         fmt, level = self.explicit_log
-        logging.setup(fmt or (cfg.log.format if "format" in cfg.log.model_fields_set else None),
-                      level or cfg.log.level)
+        logging.setup(_log_format(fmt) or _file_log_format(cfg), level or cfg.log.level)
         self.log = logging.get()
-        assert self.core is not None and self.runner is not None
+        assert self.core is not None
+        assert self.runner is not None
         self.runner.log = self.log
         now = asyncio.get_running_loop().time()
         self.core.reconfigure(self._policy(cfg), now)
@@ -222,3 +288,16 @@ class Daemon:
 def _debug_enabled(log: Any) -> bool:
     check = getattr(log, "is_enabled_for", None)
     return bool(check(10)) if callable(check) else False
+
+
+def _log_format(text: str | None) -> logging.Format | None:
+    if text == "json":
+        return "json"
+    if text == "console":
+        return "console"
+    return None
+
+
+def _file_log_format(cfg: Any) -> logging.Format | None:
+    """[log] format when the file sets it; None lets a terminal get console output."""
+    return _log_format(cfg.log.format) if "format" in cfg.log.model_fields_set else None

@@ -89,8 +89,8 @@ class Pacer(Generic[K]):
             return None
         return self.next_time
 
-    def drain(self, now: float, slots: list[K], finished: list[Burst[K]]) -> None:
-        """Send what may leave at ``now``: append one key per packet slot to ``slots``.
+    def drain(self, now: float, slots: list[tuple[K, int]], finished: list[Burst[K]]) -> None:
+        """Send what may leave at ``now``: append (key, index in its burst) per packet.
 
         Bursts that complete are appended to ``finished``. With ``interval == 0`` the
         whole queue drains round-robin; otherwise at most one slot leaves per call and
@@ -103,7 +103,7 @@ class Pacer(Generic[K]):
                 burst = queue.popleft()
                 if not burst.live:
                     continue
-                slots.append(burst.key)
+                slots.append((burst.key, burst.sent))
                 burst.sent += 1
                 burst.pending -= 1
                 if burst.pending > 0:
@@ -118,7 +118,7 @@ class Pacer(Generic[K]):
             burst = queue.popleft()
             if not burst.live:
                 continue
-            slots.append(burst.key)
+            slots.append((burst.key, burst.sent))
             burst.sent += 1
             burst.pending -= 1
             self.next_time = now + self.interval

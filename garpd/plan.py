@@ -166,7 +166,7 @@ def simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: fl
         now = max(now, deadline)
         collector.take(now, core.poll(now))
         polls += 1
-    bursts = collector.bursts
+    bursts = collector.finish()
     if timing.master_refresh > 0:
         bursts, irregular = _fold_refresh(bursts, timing.master_refresh)
         if irregular and note is None:
@@ -183,6 +183,7 @@ class _Collector:
         self.bursts: list[Burst] = []
 
     def take(self, now: float, out: Output) -> None:
+        """Add the frames of one ``poll`` and close the bursts it reports finished."""
         for frames in out.frames.values():
             self.unclaimed.extend(now for _ in frames)
         for record in out.records:
@@ -191,18 +192,27 @@ class _Collector:
             fields = record.fields
             packets = fields.get("packets")
             count = packets if isinstance(packets, int) else len(self.unclaimed)
-            times, self.unclaimed = self.unclaimed[:count], self.unclaimed[count:]
-            if not times:
-                continue
             reasons = [str(fields.get("reason"))]
             merged = fields.get("merged")
             if isinstance(merged, list):
                 reasons.extend(str(m) for m in merged)
-            slots = times[::self.per_repeat]
-            start, end = round(slots[0], 9), round(slots[-1], 9)
-            spacing = round((end - start) / (len(slots) - 1), 9) if end > start else None
-            self.bursts.append(Burst(start, end, "+".join(reasons), len(slots), len(times),
-                                     spacing))
+            self._close(count, "+".join(reasons))
+
+    def finish(self) -> list[Burst]:
+        """The bursts, with frames of a burst cut short by the step limit as ``unfinished``."""
+        if self.unclaimed:
+            self._close(len(self.unclaimed), "unfinished")
+        return self.bursts
+
+    def _close(self, count: int, reason: str) -> None:
+        times, self.unclaimed = self.unclaimed[:count], self.unclaimed[count:]
+        if not times:
+            return
+        # The pacer spaces frames (a "both" repeat is two frames, each paced).
+        repeats = -(-len(times) // self.per_repeat)
+        start, end = round(times[0], 9), round(times[-1], 9)
+        spacing = round((end - start) / (len(times) - 1), 9) if end > start else None
+        self.bursts.append(Burst(start, end, reason, repeats, len(times), spacing))
 
 
 def _fold_refresh(bursts: list[Burst], period: float) -> tuple[list[Burst], bool]:
@@ -239,8 +249,9 @@ def _representatives(group: Group | None) -> list[tuple[int, Address | None, str
             continue
         network = next((n for n in group.networks if n.version == version), None)
         if network is not None:
-            host = next(iter(network.hosts()), network.network_address)
-            out.append((version, host, f"{host} (in {network})"))
+            first = network.network_address
+            host: Address = first + 1 if network.num_addresses > 2 else first
+            out.append((version, host, f"{host} from {network}"))
     return out
 
 
@@ -276,12 +287,13 @@ def _notes(config: Config, group: Group | None, eff: Effective,
                      "(announce_on_start = false)")
     if group is not None:
         for key, value in zip(("interval", "na_interval"), pacing, strict=True):
-            if value > eff.value(key):  # type: ignore[operator]
+            own: float = getattr(eff, key)
+            if value > own:
                 notes.append(f"{key} on {group.interface} is {number(value)}s, "
                              "the largest of the groups there")
     if timing.lower_prio_repeat > 0:
         if group is None:
-            notes.append("lower_prio is never triggered without a [[group]]")
+            notes.append("lower_prio needs a [[group]] (with a vrid, or keepalived's notify_fifo)")
         elif group.vrid is None and config.keepalived.notify_fifo is None:
             notes.append("lower_prio is never triggered: no vrid and no "
                          "[keepalived] notify_fifo")
@@ -371,11 +383,13 @@ def _render_group(plan: GroupPlan) -> list[str]:
             if value is not None:
                 rows.append((key, _toml_value(value), ""))
     for key in ANNOUNCE_KEYS:
-        rows.append((key, _toml_value(plan.effective.value(key)),
-                     _SOURCE_NOTES[plan.effective.sources[key]]))
+        note = _SOURCE_NOTES[plan.effective.sources[key]]
+        if group is None:
+            note = note.replace("follows [announce] ", "follows ")
+        rows.append((key, _toml_value(plan.effective.value(key)), note))
     lines = [head, *_aligned(rows, "  ")]
-    for title, timelines in _timeline_blocks(plan):
-        lines.append(f"  {title}:")
+    for titles, timelines in _timeline_blocks(plan):
+        lines.extend(f"  {title}" for title in titles)
         for timeline in timelines:
             label = f"    {_LABELS[timeline.trigger]:<11}"
             items = [b.text() for b in timeline.bursts]
@@ -390,23 +404,23 @@ def _render_group(plan: GroupPlan) -> list[str]:
 
 
 def _describe_frames(address: AddressPlan) -> str:
-    if address.frames == ("na",):
-        kind = "unsolicited NA"
-    else:
-        kind = "GARP " + "+".join(address.frames)
-    spacing = "na_interval" if address.frames == ("na",) else "interval"
+    ipv6 = address.frames == ("na",)
+    kind = "unsolicited NA" if ipv6 else "GARP " + "+".join(address.frames)
+    spacing = "na_interval" if ipv6 else "interval"
     if address.spacing > 0:
         return f"{kind}, {spacing} {number(address.spacing)}s"
     return kind
 
 
-def _timeline_blocks(plan: GroupPlan) -> list[tuple[str, tuple[Timeline, ...]]]:
+def _timeline_blocks(plan: GroupPlan) -> list[tuple[list[str], tuple[Timeline, ...]]]:
     """One block per address, or one for all when their timelines are the same."""
     addresses = plan.addresses
     if len(addresses) > 1 and all(a.timelines == addresses[0].timelines for a in addresses):
-        what = "; ".join(f"{a.label}: {_describe_frames(a)}" for a in addresses)
-        return [(f"timeline per address ({what})", addresses[0].timelines)]
-    return [(f"timeline for {a.label} ({_describe_frames(a)})", a.timelines)
+        titles = [f"  and of {a.label} ({_describe_frames(a)})" for a in addresses]
+        titles[0] = titles[0].replace("  and of", "timeline of", 1)
+        titles[-1] += ":"
+        return [(titles, addresses[0].timelines)]
+    return [([f"timeline of {a.label} ({_describe_frames(a)}):"], a.timelines)
             for a in addresses]
 
 

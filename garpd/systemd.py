@@ -29,7 +29,8 @@ def notify(*fields: str) -> bool:
 
 def reloading() -> bool:
     """Tell systemd a reload started (systemd 253+ wants MONOTONIC_USEC with it)."""
-    return notify("RELOADING=1", f"MONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}")
+    usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    return notify("RELOADING=1", f"MONOTONIC_USEC={usec}")
 
 
 def watchdog_period() -> float | None:

@@ -349,7 +349,12 @@ def parse_ip_packet(packet: _Bytes) -> Advert:
 #   or 0x8100 (one 802.1Q tag): 14 TCI (PCP 3 bits | DEI 1 | VLAN id 12)  16 ethertype (2)
 #   then the IP packet (its version must match the ethertype); a second tag is rejected.
 def parse_frame(frame: _Bytes) -> Advert:
-    """Parse an Ethernet frame (untagged or with one 802.1Q tag) carrying a VRRP advert."""
+    """Parse an Ethernet frame (untagged or with one 802.1Q tag) carrying a VRRP advert.
+
+    The VLAN id is not kept. Note that Linux ``AF_PACKET`` sockets usually get frames with
+    the tag already stripped (it is in ``PACKET_AUXDATA``), so tags show up mostly in
+    captures made elsewhere.
+    """
     data = bytes(frame)
     if len(data) < _ETH_HEADER_LEN:
         raise VrrpError(f"truncated: {len(data)} bytes, an Ethernet header is 14")
@@ -386,8 +391,9 @@ def is_lower(
     ``local_address`` is this host's *primary address on the interface*, i.e. the IP source
     of its own adverts for the VRID: the primary IPv4 address of the interface for IPv4 (or
     keepalived's ``unicast_src_ip``/``mcast_src_ip``), its link-local address for IPv6.
-    Learn it from the host's own outgoing adverts where possible. Addresses of different
-    families do not compare: an equal priority then is not lower. Priorities must be 0-255
+    Learn it from the host's own outgoing adverts where possible. Callers match VRID *and*
+    family first (VRIDs are per family); addresses of different families do not compare, so
+    an equal priority is then not lower. Priorities must be 0-255
     (``ValueError`` otherwise: a local bug, not a peer's).
     """
     for name, value in (("advert_priority", advert_priority), ("local_priority", local_priority)):

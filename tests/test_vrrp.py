@@ -188,7 +188,7 @@ def test_capture_holds_the_expected_adverts(adverts: tuple[vectors.VrrpAdvert, .
     for vrid, (a, b) in ((51, (A4, B4)), (52, (A4, B4)), (53, (A6, B6))):
         expected.update({(vrid, a, 150): 12, (vrid, a, 0): 1, (vrid, b, 100): 9, (vrid, b, 0): 1})
     assert seen == expected
-    assert len(adverts) == 66
+    assert len(adverts) == 69
 
 
 def _parse(advert: vectors.VrrpAdvert) -> Advert:

@@ -1,0 +1,87 @@
+"""``garpd notify TYPE NAME STATE [PRIORITY]``: keepalived's generic notify hook.
+
+The hand-off path imports nothing heavy (no scapy, pyroute2 or pydantic): it reads the
+control socket's path from the configuration with tomllib, sends one JSON line and exits.
+With no daemon reachable, MASTER runs the master schedule (reason ``notify``) for the
+matching groups itself, from the configuration. A notify hook must never break keepalived:
+whatever happens (unknown names or states, no daemon, bad configuration) it exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from garpd import log as logging
+from garpd.control import NOTIFY_STATES, Unreachable, group_kind, request, socket_path
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``garpd notify``; always returns 0."""
+    logging.setup(args.log_format, args.log_level or "info")
+    log = logging.get()
+    kind, state, name = args.type.upper(), args.state.upper(), args.name
+    priority: int | None = None
+    if args.priority is not None:
+        try:
+            priority = int(args.priority)
+        except ValueError:
+            priority = None
+        if priority is not None and not 0 <= priority <= 255:
+            priority = None
+    if kind not in ("INSTANCE", "GROUP") or state not in NOTIFY_STATES or not name:
+        log.warning("notify_ignored", type=args.type, name=name, state=args.state,
+                    reason="unknown type or state")
+        return 0
+    path = socket_path(args.config)
+    try:
+        reply = request(path, {"command": "notify", "type": kind, "name": name,
+                               "state": state, "priority": priority}, timeout=2.0)
+    except Unreachable as exc:
+        return _fallback(args, log, kind, name, state, str(exc))
+    if reply.get("ok"):
+        log.info("notify_handed_off", type=kind, name=name, state=state, socket=path,
+                 groups=reply.get("groups"), action=reply.get("action"))
+    else:
+        log.error("notify_refused", type=kind, name=name, state=state, socket=path,
+                  error=reply.get("error", "permission denied"))
+    return 0
+
+
+def _fallback(args: argparse.Namespace, log: Any, kind: str, name: str, state: str,
+              why: str) -> int:
+    """No daemon: run the master schedule for the named groups ourselves (MASTER only)."""
+    import asyncio  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from garpd import config as cfgmod  # noqa: PLC0415 - only without a daemon
+    from garpd.daemon import Daemon  # noqa: PLC0415
+
+    logger = log
+    if state != "MASTER":
+        logger.info("notify_received", type=kind, name=name, state=state,
+                    daemon="unreachable")
+        return 0
+    try:
+        cfg, source = cfgmod.resolve(Path(args.config) if args.config else None)
+    except cfgmod.ConfigError as exc:
+        logger.error("notify_failed", type=kind, name=name, errors=exc.lines)
+        return 0
+    policy = cfgmod.ConfigPolicy(cfg)
+    if cfg.groups:
+        groups = frozenset(g.name for g in policy.groups_named(name, group_kind(kind)))
+    else:
+        groups = frozenset({cfgmod.DEFAULT_GROUP})
+    if not groups:
+        logger.warning("notify_unknown", type=kind, name=name, state=state)
+        return 0
+    logger.info("notify_received", type=kind, name=name, state=state,
+                daemon="unreachable", why=why, groups=sorted(groups), merged=False)
+    daemon = Daemon(cfg, source, None, oneshot=True, log=logger, trigger="notify",
+                    groups=groups)
+    try:
+        asyncio.run(daemon.run())
+    except Exception as exc:  # a hook must never break keepalived
+        logger.error("notify_failed", type=kind, name=name, error=str(exc))
+    return 0
+
