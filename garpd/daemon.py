@@ -25,6 +25,8 @@ from garpd.core import (
     AddressChanged,
     Announcer,
     Event,
+    LinkChanged,
+    LinkRemoved,
     Policy,
     Watch,
 )
@@ -99,6 +101,9 @@ class Daemon:
         self.core: Announcer | None = None
         self.runner: Runner | None = None
         self.control: Any = None
+        self.listener: Any = None
+        self.arbiter: Any = None
+        self.fifo: Any = None
 
     def _policy(self, cfg: Any) -> Policy:
         from garpd.config import ConfigPolicy  # noqa: PLC0415
@@ -126,6 +131,8 @@ class Daemon:
                 events = [ev for ev in events if not (
                     isinstance(ev, AddressChanged) and (ev.ifname, ev.address) not in known)]
             runner.feed(events)
+            if self.listener is not None:
+                self._follow_links(events)
 
         def on_overflow() -> None:
             self.log.warning("netlink_overflow", action="resync")
@@ -151,6 +158,8 @@ class Daemon:
                 loop.add_signal_handler(sig, self._stop.set)
             loop.add_signal_handler(signal.SIGHUP, self.reload)
             await self._start_control(loop)
+            self._start_vrrp(loop, state.links)
+            self._start_fifo(loop)
             held = len(core.held())
             systemd.notify("READY=1", f"STATUS=watching; {held} addresses held")
             watchdog = self._start_watchdog(loop)
@@ -165,6 +174,10 @@ class Daemon:
                 loop.remove_signal_handler(sig)
             if self.control is not None:
                 self.control.close()
+            if self.listener is not None:
+                self.listener.close()
+            if self.fifo is not None:
+                self.fifo.close()
             runner.close()
             watcher.close()
             sender.close()
@@ -181,6 +194,73 @@ class Daemon:
             self.log.error("control_socket_failed", path=str(server.path), error=exc.strerror)
             return
         self.control = server
+
+    # --- VRRP listener and notify FIFO ---------------------------------------------
+
+    def _start_vrrp(self, loop: asyncio.AbstractEventLoop, links: list[LinkChanged]) -> None:
+        from garpd.arbiter import Arbiter, VrrpGroup  # noqa: PLC0415
+        from garpd.vrrp_listener import VrrpListener  # noqa: PLC0415
+
+        groups = []
+        for g in self.cfg.groups:
+            if g.vrid is None:
+                continue
+            families = frozenset({a.version for a in g.addresses} | {n.version for n in g.networks})
+            groups.append(VrrpGroup(g.name, g.interface, g.vrid, families or frozenset({4, 6}),
+                                    g.priority))
+        self.arbiter = Arbiter(groups)
+        if self.listener is None:
+            if not groups:
+                return
+            self.listener = VrrpListener(self._on_advert, self.log, loop)
+        wanted = self.arbiter.interfaces()
+        for ifname in set(self.listener.listening()) - wanted:
+            self.listener.close_interface(ifname)
+        for link in links:
+            if link.ifname in wanted:
+                self.listener.open(link.ifname, link.ifindex)
+
+    def _follow_links(self, events: list[Event]) -> None:
+        wanted = self.arbiter.interfaces() if self.arbiter is not None else set()
+        for ev in events:
+            if isinstance(ev, LinkChanged) and ev.ifname in wanted:
+                self.listener.open(ev.ifname, ev.ifindex)
+            elif isinstance(ev, LinkRemoved) and ev.ifname in wanted:
+                self.listener.close_interface(ev.ifname)
+
+    def _on_advert(self, ifname: str, advert: Any, outgoing: bool) -> None:
+        assert self.core is not None
+        assert self.runner is not None
+        events, fields = self.arbiter.advert(ifname, advert, outgoing)
+        if not events:
+            return
+        before = self.core.counters["lower_prio_started"]
+        self.runner.feed(events)
+        if self.core.counters["lower_prio_started"] > before:
+            self.log.info("lower_prio_advert", **fields)
+
+    def _start_fifo(self, loop: asyncio.AbstractEventLoop) -> None:
+        from garpd.fifo import FifoLine, FifoReader  # noqa: PLC0415
+
+        path = self.cfg.keepalived.notify_fifo
+        if self.fifo is not None:
+            if path is not None and self.fifo.path == Path(path):
+                return
+            self.fifo.close()
+            self.fifo = None
+        if path is None:
+            return
+
+        def on_line(line: FifoLine) -> None:
+            self.notify(line.kind, line.name, line.state, line.priority, "fifo")
+
+        reader = FifoReader(Path(path), on_line, self.log)
+        try:
+            reader.open(loop)
+        except OSError as exc:
+            self.log.error("fifo_failed", path=str(path), error=exc.strerror or str(exc))
+            return
+        self.fifo = reader
 
     # --- control socket -----------------------------------------------------------
 
@@ -204,6 +284,9 @@ class Daemon:
             })
         counters: dict[str, int] = {**self.core.counters, **self.runner.counters,
                                     "log_dropped": logging.DROPPED}
+        for part in (self.listener, self.arbiter, self.fifo):
+            if part is not None:
+                counters.update(part.counters)
         if self.control is not None:
             counters.update({f"control_{k}": v for k, v in self.control.counters.items()})
         import os  # noqa: PLC0415
@@ -280,6 +363,11 @@ class Daemon:
         self.runner.log = self.log
         now = asyncio.get_running_loop().time()
         self.core.reconfigure(self._policy(cfg), now)
+        loop = asyncio.get_running_loop()
+        links = [LinkChanged(name, index, b"", False, False)
+                 for name, index in self.core.links_known().items()]
+        self._start_vrrp(loop, links)
+        self._start_fifo(loop)
         self._log_loaded(reload=True)
         self.runner.feed([])
         systemd.notify("READY=1", f"STATUS=watching; {len(self.core.held())} addresses held")
