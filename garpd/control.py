@@ -1,31 +1,22 @@
-"""The control socket: newline-delimited JSON over a Unix stream socket, and its clients.
+"""The control protocol: request parsing, the blocking client, ``garpd status``.
 
-Server side (in the daemon): the socket is created mode 0600 in a directory the daemon
-creates (0700) if missing; every connection's peer is checked with SO_PEERCRED, and only
-root or the daemon's own user get an answer (others get ``{"ok": false}`` and nothing
-else). One request per line, one reply per request, every reply with ``"ok"``. Requests
-that are too long, malformed, or too slow are answered with an error or dropped and
-counted; the daemon never blocks on a client.
-
-Client side: :func:`request` (used by ``garpd status`` and ``garpd notify``) imports
-nothing heavy.
+Newline-delimited JSON over a Unix stream socket, one request per line, one reply per
+request, every reply with ``"ok"`` (and ``"error"`` when false). This module is on the
+notify hook's hand-off path, so it imports only light stdlib modules (no asyncio, no
+typing machinery at run time); the daemon's end lives in :mod:`garpd.control_server`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import os
 import socket
-import struct
 import time
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING
 
-MAX_LINE = 64 * 1024
-IDLE_TIMEOUT = 10.0
-MAX_CLIENTS = 64
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, Literal
+
 NOTIFY_STATES = ("MASTER", "BACKUP", "FAULT", "STOP", "DELETED", "MASTER_RX_LOWER_PRI",
                  "MASTER_PRIORITY", "BACKUP_PRIORITY")
 
@@ -37,27 +28,6 @@ def group_kind(kind: str) -> Literal["INSTANCE", "GROUP"] | None:
     if kind == "GROUP":
         return "GROUP"
     return None
-
-
-class Handler(Protocol):
-    """What the daemon exposes to the control socket."""
-
-    def status(self) -> dict[str, Any]:
-        """The status document (without ``ok``)."""
-
-    def notify(self, kind: str, name: str, state: str, priority: int | None,
-               source: str) -> dict[str, Any]:
-        """Apply a keepalived notification; returns the reply fields (without ``ok``)."""
-
-
-def peer_uid(sock: socket.socket) -> int | None:
-    """The uid of the process at the other end of a Unix socket (SO_PEERCRED)."""
-    try:
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    except OSError:
-        return None
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return int(uid)
 
 
 def parse_request(line: bytes) -> dict[str, Any]:
@@ -84,122 +54,6 @@ def parse_request(line: bytes) -> dict[str, Any]:
                                      or not 0 <= priority <= 255):
             raise ValueError("notify: priority must be an integer 0..255")
     return data
-
-
-class ControlServer:
-    """The daemon's end of the control socket."""
-
-    def __init__(self, handler: Handler, path: Path, log: Any) -> None:
-        self.handler = handler
-        self.path = path
-        self.log = log
-        self.counters = {"requests": 0, "rejected": 0, "denied": 0}
-        self._server: asyncio.base_events.Server | None = None
-        self._clients = 0
-        self._uid = os.getuid()
-
-    async def start(self) -> None:
-        """Create the directory and the socket (0600) and start serving."""
-        directory = self.path.parent
-        if not directory.exists():
-            directory.mkdir(mode=0o700, parents=True)
-        if self.path.exists() or self.path.is_symlink():
-            if _listening(self.path):
-                raise OSError(98, f"another garpd is listening on {self.path}")
-            self.path.unlink()
-        old = os.umask(0o177)
-        try:
-            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path),
-                                                           limit=MAX_LINE)
-        finally:
-            os.umask(old)
-        os.chmod(self.path, 0o600)
-
-    def close(self) -> None:
-        """Stop serving and remove the socket file."""
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        uid = peer_uid(sock) if sock is not None else None
-        try:
-            if uid is None or uid not in (0, self._uid):
-                self.counters["denied"] += 1
-                self.log.warning("control_denied", uid=uid)
-                writer.write(b'{"ok": false}\n')
-                await writer.drain()
-                return
-            if self._clients >= MAX_CLIENTS:
-                self.counters["rejected"] += 1
-                writer.write(_reply({"ok": False, "error": "too many clients"}))
-                await writer.drain()
-                return
-            self._clients += 1
-            try:
-                await self._conversation(reader, writer)
-            finally:
-                self._clients -= 1
-        except (OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                await writer.wait_closed()
-
-    async def _conversation(self, reader: asyncio.StreamReader,
-                            writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                line = await asyncio.wait_for(reader.readline(), timeout=IDLE_TIMEOUT)
-            except TimeoutError:
-                return
-            except (ValueError, asyncio.LimitOverrunError):
-                self.counters["rejected"] += 1
-                self.log.warning("control_rejected", error="request too long")
-                writer.write(_reply({"ok": False, "error": f"request longer than {MAX_LINE}"}))
-                await writer.drain()
-                return
-            if not line:
-                return
-            if not line.strip():
-                continue
-            self.counters["requests"] += 1
-            writer.write(_reply(self._answer(line)))
-            await writer.drain()
-
-    def _answer(self, line: bytes) -> dict[str, Any]:
-        try:
-            request = parse_request(line)
-        except ValueError as exc:
-            self.counters["rejected"] += 1
-            self.log.warning("control_rejected", error=str(exc))
-            return {"ok": False, "error": str(exc)}
-        command = request["command"]
-        if command == "ping":
-            return {"ok": True}
-        if command == "status":
-            return {"ok": True, **self.handler.status()}
-        return {"ok": True, **self.handler.notify(
-            request["type"], request["name"], request["state"], request.get("priority"),
-            "control")}
-
-
-def _reply(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, separators=(",", ":")).encode() + b"\n"
-
-
-def _listening(path: Path) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        try:
-            sock.connect(str(path))
-        except OSError:
-            return False
-    return True
 
 
 class Unreachable(Exception):  # noqa: N818 - reads as "the daemon is unreachable"

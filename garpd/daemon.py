@@ -184,7 +184,7 @@ class Daemon:
 
     async def _start_control(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            from garpd.control import ControlServer  # noqa: PLC0415
+            from garpd.control_server import ControlServer  # noqa: PLC0415
         except ImportError:
             return
         server = ControlServer(self, Path(self.cfg.control.socket), self.log)

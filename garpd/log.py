@@ -13,6 +13,8 @@ from typing import Any, Literal, TextIO
 
 import structlog
 
+from garpd.quicklog import default_format
+
 Format = Literal["json", "console"]
 LEVELS = ("debug", "info", "warning", "error")
 
@@ -47,17 +49,9 @@ class _SafeWriterFactory:
         return _SafeWriter(self._stream if self._stream is not None else sys.stderr)
 
 
-def default_format() -> Format:
-    """console on a terminal, JSON otherwise (SPEC: Command line)."""
-    try:
-        return "console" if sys.stderr.isatty() else "json"
-    except (AttributeError, ValueError):
-        return "json"
-
-
 def setup(fmt: Format | None = None, level: str = "info", stream: TextIO | None = None) -> None:
     """Configure structlog for this process."""
-    fmt = fmt or default_format()
+    fmt = fmt or ("console" if default_format() == "console" else "json")
     renderer: Any
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=False)

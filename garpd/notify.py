@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from garpd import log as logging
 from garpd.control import NOTIFY_STATES, Unreachable, group_kind, request, socket_path
+from garpd.quicklog import QuickLog
 
 
 def main(args: argparse.Namespace) -> int:
     """Run ``garpd notify``; always returns 0."""
-    logging.setup(args.log_format, args.log_level or "info")
-    log = logging.get()
+    log = QuickLog(args.log_format, args.log_level)
     kind, state, name = args.type.upper(), args.state.upper(), args.name
     priority: int | None = None
     if args.priority is not None:
@@ -51,17 +50,18 @@ def main(args: argparse.Namespace) -> int:
 def _fallback(args: argparse.Namespace, log: Any, kind: str, name: str, state: str,
               why: str) -> int:
     """No daemon: run the master schedule for the named groups ourselves (MASTER only)."""
+    if state != "MASTER":
+        log.info("notify_received", type=kind, name=name, state=state, daemon="unreachable")
+        return 0
     import asyncio  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
     from garpd import config as cfgmod  # noqa: PLC0415 - only without a daemon
+    from garpd import log as logging  # noqa: PLC0415
     from garpd.daemon import Daemon  # noqa: PLC0415
 
-    logger = log
-    if state != "MASTER":
-        logger.info("notify_received", type=kind, name=name, state=state,
-                    daemon="unreachable")
-        return 0
+    logging.setup(args.log_format, args.log_level or "info")
+    logger = logging.get()
     try:
         cfg, source = cfgmod.resolve(Path(args.config) if args.config else None)
     except cfgmod.ConfigError as exc:
