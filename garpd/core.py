@@ -192,12 +192,19 @@ class _Link:
     mac: bytes
     usable: bool
     forwarding: bool
+    mac_text: str = ""
+
+    def __post_init__(self) -> None:
+        self.mac_text = mac_text(self.mac)
 
 
 @dataclass(slots=True, eq=False)
 class _Addr:
     key: AddrKey
     watch: Watch | None
+    text: str = ""
+    mac_text: str = ""
+    removed: bool = False
     tentative: bool = False
     dadfailed: bool = False
     held: bool = False
@@ -245,9 +252,10 @@ class Announcer:
         self._addrs: dict[AddrKey, _Addr] = {}
         self._groups: dict[str, set[AddrKey]] = {}
         self._by_link: dict[str, dict[AddrKey, _Addr]] = {}
-        self._pacers: dict[tuple[str, int], Pacer[AddrKey]] = {}
-        # (due, seq, kind, key, epoch, repeat, reason)
-        self._timers: list[tuple[float, int, int, AddrKey, int, int, str]] = []
+        # Pacers and timers refer to _Addr objects (hashed by identity: cheap) not keys.
+        self._pacers: dict[tuple[str, int], Pacer[_Addr]] = {}
+        # (due, seq, kind, address, epoch, repeat, reason)
+        self._timers: list[tuple[float, int, int, _Addr, int, int, str]] = []
         self._seq = 0
         self._records: list[Record] = []
         self._lower_prio_last: dict[str, float] = {}
@@ -278,22 +286,22 @@ class Announcer:
     def status(self) -> list[AddressStatus]:
         """A snapshot of every watched address, for ``garpd status``."""
         upcoming: dict[AddrKey, float] = {}
-        for due, _seq, _kind, key, epoch, _rep, _reason in self._timers:
-            addr = self._addrs.get(key)
-            if addr is not None and addr.epoch == epoch and due < upcoming.get(key, float("inf")):
+        for due, _seq, _kind, addr, epoch, _rep, _reason in self._timers:
+            key = addr.key
+            if not addr.removed and addr.epoch == epoch and due < upcoming.get(key, float("inf")):
                 upcoming[key] = due
         out = []
         for key, addr in self._addrs.items():
             if addr.watch is None:
                 continue
             pacer = self._pacers.get((key[0], key[1].version))
-            pending = pacer.pending(key) if pacer is not None else 0
+            pending = pacer.pending(addr) if pacer is not None else 0
             next_send = upcoming.get(key)
             if pending and pacer is not None:
                 queued_at = pacer.next_time
                 next_send = queued_at if next_send is None else min(next_send, queued_at)
             out.append(AddressStatus(
-                key[0], str(key[1]), addr.watch.group, addr.held, addr.tentative, addr.since,
+                key[0], addr.text, addr.watch.group, addr.held, addr.tentative, addr.since,
                 addr.sent,
                 addr.last_sent, pending, next_send,
             ))
@@ -306,9 +314,8 @@ class Announcer:
         """
         timers = self._timers
         while timers:
-            _due, _seq, _kind, key, epoch, _rep, _reason = timers[0]
-            addr = self._addrs.get(key)
-            if addr is not None and addr.epoch == epoch and addr.held:
+            _due, _seq, _kind, addr, epoch, _rep, _reason = timers[0]
+            if not addr.removed and addr.epoch == epoch and addr.held:
                 break
             heapq.heappop(timers)
         best = timers[0][0] if timers else None
@@ -339,39 +346,39 @@ class Announcer:
     def poll(self, now: float) -> Output:
         """Fire due timers, drain the pacers and return the frames and records due."""
         timers = self._timers
-        addrs = self._addrs
         while timers and timers[0][0] <= now + EPSILON:
-            _due, _seq, kind, key, epoch, repeat, reason = heapq.heappop(timers)
-            addr = addrs.get(key)
-            if addr is None or addr.epoch != epoch or not addr.held:
+            _due, _seq, kind, addr, epoch, repeat, reason = heapq.heappop(timers)
+            if addr.removed or addr.epoch != epoch or not addr.held:
                 continue
             if kind == _REFRESH:
                 if addr.watch is None or repeat != addr.refresh_gen:
                     continue
                 period = addr.watch.timing.master_refresh
                 addr.next_refresh = _due + period
-                self._push(_due + period, _REFRESH, key, epoch, repeat, reason)
-                self._pacer(key).request(
-                    key, addr.watch.timing.master_refresh_repeat * len(addr.frames), reason)
+                self._push(_due + period, _REFRESH, addr, epoch, repeat, reason)
+                self._pacer(addr).request(
+                    addr, addr.watch.timing.master_refresh_repeat * len(addr.frames), reason)
                 continue
-            self._pacer(key).request(key, repeat * len(addr.frames), reason)
+            self._pacer(addr).request(addr, repeat * len(addr.frames), reason)
         out = Output(records=self._records)
         self._records = []
-        slots: list[tuple[AddrKey, int]] = []
-        finished: list[Burst[AddrKey]] = []
+        slots: list[tuple[_Addr, int]] = []
+        finished: list[Burst[_Addr]] = []
         for (ifname, _family), pacer in self._pacers.items():
             if not len(pacer):
                 continue
             deadline = pacer.next_deadline()
             if deadline is None or deadline > now + EPSILON:
                 continue
+            if pacer.interval <= 0:
+                self._send_all(ifname, pacer.take_all(now), now, out, finished)
+                continue
             slots.clear()
             pacer.drain(now, slots, finished)
             if not slots:
                 continue
             batch = out.frames.setdefault(ifname, [])
-            for key, index in slots:
-                addr = addrs[key]
+            for addr, index in slots:
                 frames = addr.frames
                 # One pacer slot is one frame; "both" alternates request and reply.
                 batch.append(frames[index % len(frames)])
@@ -379,11 +386,11 @@ class Announcer:
                 addr.last_sent = now
             self.counters["frames"] += len(slots)
         for burst in finished:
-            addr = addrs[burst.key]
+            addr = burst.key
             fields: dict[str, object] = {
-                "interface": burst.key[0],
-                "address": str(burst.key[1]),
-                "mac": mac_text(addr.mac),
+                "interface": addr.key[0],
+                "address": addr.text,
+                "mac": addr.mac_text,
                 "reason": burst.reason,
                 "packets": burst.sent,
             }
@@ -428,12 +435,43 @@ class Announcer:
 
     # --- internals ----------------------------------------------------------------
 
-    def _push(self, due: float, kind: int, key: AddrKey, epoch: int, repeat: int,
+    def _send_all(self, ifname: str, bursts: list[Burst[_Addr]], now: float, out: Output,
+                  finished: list[Burst[_Addr]]) -> None:
+        """Unpaced: every queued packet now, round-robin (a1 a2 ... an a1 a2 ...).
+
+        Equivalent to draining the pacer slot by slot, with the per-packet work done in
+        whole rounds: round r carries one frame of every burst that still owes more than r.
+        """
+        if not bursts:
+            return
+        batch = out.frames.setdefault(ifname, [])
+        members = [(b, b.key) for b in bursts]
+        active = members
+        r = 0
+        while active:
+            if all(len(a.frames) == 1 for _b, a in active):
+                batch.extend([a.frames[0] for _b, a in active])
+            else:
+                batch.extend([a.frames[(b.sent + r) % len(a.frames)] for b, a in active])
+            r += 1
+            active = [(b, a) for b, a in active if b.pending > r]
+        total = 0
+        for burst, addr in members:
+            burst.sent += burst.pending
+            addr.sent += burst.pending
+            addr.last_sent = now
+            total += burst.pending
+            burst.pending = 0
+            finished.append(burst)
+        self.counters["frames"] += total
+
+    def _push(self, due: float, kind: int, addr: _Addr, epoch: int, repeat: int,
               reason: str) -> None:
         self._seq += 1
-        heapq.heappush(self._timers, (due, self._seq, kind, key, epoch, repeat, reason))
+        heapq.heappush(self._timers, (due, self._seq, kind, addr, epoch, repeat, reason))
 
-    def _pacer(self, key: AddrKey) -> Pacer[AddrKey]:
+    def _pacer(self, addr: _Addr) -> Pacer[_Addr]:
+        key = addr.key
         pkey = (key[0], key[1].version)
         pacer = self._pacers.get(pkey)
         if pacer is None:
@@ -450,7 +488,9 @@ class Announcer:
         if link is None or addr.watch is None:
             addr.frames = ()
             return
-        addr.mac = link.mac
+        if addr.mac != link.mac:
+            addr.mac = link.mac
+            addr.mac_text = link.mac_text
         addr.frames = self.frames.slot(link.mac, addr.key[1], addr.watch.timing.mode,
                                        link.forwarding)
 
@@ -467,10 +507,10 @@ class Announcer:
         timing = addr.watch.timing
         addr.epoch += 1
         addr.since = now
-        key, epoch = addr.key, addr.epoch
-        self._push(now, _BURST, key, epoch, timing.master_repeat, trigger)
+        epoch = addr.epoch
+        self._push(now, _BURST, addr, epoch, timing.master_repeat, trigger)
         if timing.master_delay > 0:
-            self._push(now + timing.master_delay, _BURST, key, epoch, timing.master_repeat,
+            self._push(now + timing.master_delay, _BURST, addr, epoch, timing.master_repeat,
                        f"{trigger}_delay")
         self._start_refresh(addr, now + timing.master_delay + timing.master_refresh)
         self.counters["takeovers"] += 1
@@ -486,13 +526,13 @@ class Announcer:
         if addr.watch is None or addr.watch.timing.master_refresh <= 0:
             return
         addr.next_refresh = first
-        self._push(first, _REFRESH, addr.key, addr.epoch, addr.refresh_gen, "refresh")
+        self._push(first, _REFRESH, addr, addr.epoch, addr.refresh_gen, "refresh")
 
     def _acquire(self, addr: _Addr, now: float, trigger: str | None) -> None:
         """Mark ``addr`` held; start a takeover named ``trigger`` unless it is None."""
         addr.held = True
         self._refresh_frames(addr)
-        self._record("vip_acquired", interface=addr.key[0], address=str(addr.key[1]),
+        self._record("vip_acquired", interface=addr.key[0], address=addr.text,
                      group=addr.watch.group if addr.watch else None,
                      announce=trigger is not None)
         if trigger is not None:
@@ -505,9 +545,9 @@ class Announcer:
         addr.epoch += 1
         addr.next_refresh = None
         pacer = self._pacers.get((addr.key[0], addr.key[1].version))
-        cancelled = pacer.cancel(addr.key) if pacer is not None else 0
+        cancelled = pacer.cancel(addr) if pacer is not None else 0
         self.counters["released"] += 1
-        self._record("vip_released", interface=addr.key[0], address=str(addr.key[1]),
+        self._record("vip_released", interface=addr.key[0], address=addr.text,
                      group=addr.watch.group if addr.watch else None, why=why,
                      cancelled=cancelled)
 
@@ -535,13 +575,15 @@ class Announcer:
         mac_changed = link.mac != ev.mac
         frames_changed = mac_changed or link.forwarding != ev.forwarding
         link.mac, link.usable, link.forwarding = ev.mac, usable, ev.forwarding
+        if mac_changed:
+            link.mac_text = mac_text(ev.mac)
         for addr in self._on_link(ev.ifname):
             if was_usable and not usable:
                 self._update(addr, now, None, "link_down")
             elif usable and not was_usable:
                 self._update(addr, now, "link_up", "link_down")
             elif mac_changed and addr.held and addr.watch is not None:
-                self._push(now, _BURST, addr.key, addr.epoch, addr.watch.timing.master_repeat,
+                self._push(now, _BURST, addr, addr.epoch, addr.watch.timing.master_repeat,
                            "mac_change")
         if frames_changed:
             for addr in self._on_link(ev.ifname):
@@ -566,7 +608,7 @@ class Announcer:
         addr = self._addrs.get(key)
         if addr is None:
             watch = self.policy.watch(ev.ifname, ev.address)
-            addr = _Addr(key, watch)
+            addr = _Addr(key, watch, str(ev.address))
             self._addrs[key] = addr
             self._by_link.setdefault(ev.ifname, {})[key] = addr
             if watch is not None:
@@ -587,6 +629,7 @@ class Announcer:
         addr = self._addrs.pop(key, None)
         if addr is None:
             return
+        addr.removed = True
         on_link = self._by_link.get(ifname)
         if on_link is not None:
             on_link.pop(key, None)
@@ -639,9 +682,9 @@ class Announcer:
             timing = addr.watch.timing
             if timing.lower_prio_repeat <= 0:
                 continue
-            self._push(now, _BURST, addr.key, addr.epoch, timing.lower_prio_repeat, "lower_prio")
+            self._push(now, _BURST, addr, addr.epoch, timing.lower_prio_repeat, "lower_prio")
             if timing.lower_prio_delay > 0:
-                self._push(now + timing.lower_prio_delay, _BURST, addr.key, addr.epoch,
+                self._push(now + timing.lower_prio_delay, _BURST, addr, addr.epoch,
                            timing.lower_prio_repeat, "lower_prio_delay")
 
 

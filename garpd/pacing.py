@@ -89,6 +89,18 @@ class Pacer(Generic[K]):
             return None
         return self.next_time
 
+    def take_all(self, now: float) -> list[Burst[K]]:
+        """With ``interval == 0``: every queued burst at once, in queue order, to be sent
+        round-robin by the caller (the fast path of :meth:`drain`: same order, no per-packet
+        queue work). The bursts are finished: ``sent`` is updated, ``pending`` is 0."""
+        bursts = [b for b in self._queue if b.live]
+        self._queue.clear()
+        self._by_key.clear()
+        for burst in bursts:
+            burst.live = False
+        self.next_time = now
+        return bursts
+
     def drain(self, now: float, slots: list[tuple[K, int]], finished: list[Burst[K]]) -> None:
         """Send what may leave at ``now``: append (key, index in its burst) per packet.
 
