@@ -1,20 +1,128 @@
 """Raw frame output: one AF_PACKET socket per interface, opened once and kept open.
 
-The sockets are bound to (interface, protocol 0), so they never receive anything, and are
-non-blocking: when the device queue is full (ENOBUFS / EAGAIN) the unsent tail is handed
-back to the caller to retry shortly, instead of stalling the event loop. An interface that
+The sockets are bound to (interface, protocol 0), so they never receive anything. They
+block for at most SEND_TIMEOUT: when the device queue is full (ENOBUFS, EAGAIN, ETIMEDOUT)
+the unsent tail is handed back to the caller to retry shortly, instead of stalling the
+event loop. An interface that
 is gone or down (ENXIO, ENODEV, ENETDOWN) drops the batch and closes its socket.
+
+Large batches (a takeover of many addresses) go through a PACKET_TX_RING on the same
+socket, set up the first time one is needed: each frame's ring slot (TPACKET_V1 header,
+frame, padding) is cached as bytes next to the frame, a chunk of slots is written into the
+ring with one slice assignment and handed to the kernel with one ``send``. That removes
+the per-frame system call, which is most of what a Python sender spends per frame.
 """
 
 from __future__ import annotations
 
 import errno
+import mmap
 import socket
+import struct
 from dataclasses import dataclass
 
-_RETRY = frozenset({errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK})
+_RETRY = frozenset({errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK, errno.ETIMEDOUT})
 _GONE = frozenset({errno.ENXIO, errno.ENODEV, errno.ENETDOWN})
 SNDBUF = 4 << 20
+SEND_TIMEOUT = 0.2
+SOL_PACKET = 263
+PACKET_TX_RING = 13
+TP_STATUS_SEND_REQUEST = 1
+#: Ring geometry: 128-byte slots (32-byte header + up to 96 bytes of frame), 32 per block.
+SLOT = 128
+BLOCK = 4096
+RING_SLOTS = 2048
+_HEADER = 32
+#: Batches at least this large use the ring.
+RING_THRESHOLD = 64
+
+
+class _Ring:
+    """A PACKET_TX_RING on one socket (TPACKET_V1).
+
+    The socket is blocking with a send timeout, so ``send(b"")`` returns once the kernel
+    has taken every requested slot (or the timeout struck). Slot status after that: 0
+    sent, 2 still in flight (the kernel owns it; the ring is busy until it is 0 again),
+    1 or 4 not sent (taken back here and reported as the unsent tail).
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        req = struct.pack("IIII", BLOCK, RING_SLOTS * SLOT // BLOCK, SLOT, RING_SLOTS)
+        sock.setsockopt(SOL_PACKET, PACKET_TX_RING, req)
+        self.sock = sock
+        self.map = mmap.mmap(sock.fileno(), RING_SLOTS * SLOT, mmap.MAP_SHARED,
+                             mmap.PROT_READ | mmap.PROT_WRITE)
+        self.status = memoryview(self.map).cast("Q")[:: SLOT // 8]
+        self._slots: dict[bytes, bytes] = {}
+        self._used = 0
+        self.head = 0
+
+    def _slot(self, frame: bytes) -> bytes:
+        slot = self._slots.get(frame)
+        if slot is None:
+            if len(frame) > SLOT - _HEADER:
+                raise ValueError(f"a {len(frame)}-byte frame does not fit a ring slot")
+            if len(self._slots) > 1 << 16:
+                self._slots.clear()
+            header = struct.pack("QII", TP_STATUS_SEND_REQUEST, len(frame), len(frame))
+            slot = (header.ljust(_HEADER, b"\0") + frame).ljust(SLOT, b"\0")
+            self._slots[frame] = slot
+        return slot
+
+    def send(self, frames: list[bytes]) -> tuple[int, OSError | None]:
+        """Send ``frames`` in order: (how many were sent, the error that stopped it).
+
+        The kernel walks the ring from where it stopped last time, so frames are written
+        from our copy of that position (``head``), wrapping around the end of the ring.
+        """
+        sent = 0
+        slot = self._slot
+        while sent < len(frames):
+            chunk = frames[sent:sent + RING_SLOTS]
+            image = b"".join([slot(f) for f in chunk])
+            start = self.head * SLOT
+            first = min(len(image), RING_SLOTS * SLOT - start)
+            self.map[start:start + first] = image[:first]
+            if first < len(image):
+                self.map[: len(image) - first] = image[first:]
+            self._used = len(chunk)
+            error: OSError | None = None
+            try:
+                self.sock.send(b"")
+            except OSError as exc:
+                error = exc
+            done = self._settle(len(chunk))
+            self.head = (self.head + done) % RING_SLOTS
+            sent += done
+            if error is not None:
+                return sent, error
+            if done < len(chunk):
+                return sent, OSError(errno.ENOBUFS, "device queue full")
+            if not self.idle():
+                break  # still in flight: the per-frame path sends the rest
+        return sent, None
+
+    def idle(self) -> bool:
+        """No slot is still in flight (so the ring may be written)."""
+        status = self.status
+        return not any(status[(self.head - 1 - i) % RING_SLOTS] for i in range(self._used))
+
+    def _settle(self, count: int) -> int:
+        """How many of ``count`` slots from ``head`` went out; take back those that did not."""
+        status = self.status
+        done = count
+        for i in range(count):
+            index = (self.head + i) % RING_SLOTS
+            if status[index] in (1, 4):  # never sent, or refused: ours again
+                if done == count:
+                    done = i
+                self.map[index * SLOT: index * SLOT + 8] = bytes(8)
+        return done
+
+    def close(self) -> None:
+        """Unmap the ring (the socket is closed by its owner)."""
+        self.status.release()
+        self.map.close()
 
 
 @dataclass(slots=True)
@@ -29,8 +137,10 @@ class SendResult:
 class Sender:
     """Keeps one open AF_PACKET socket per (interface name, ifindex)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ring: bool = True) -> None:
         self._socks: dict[str, tuple[int, socket.socket]] = {}
+        self._rings: dict[str, _Ring | None] = {}
+        self._use_ring = ring
 
     def open(self, ifname: str, ifindex: int) -> socket.socket:
         """The socket of ``ifname`` (opened now if needed; raises OSError)."""
@@ -43,7 +153,11 @@ class Sender:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
             sock.bind((ifname, 0))
-            sock.setblocking(False)
+            # Blocking, but never for long: a full device queue answers ENOBUFS at once,
+            # and a send that would wait for buffer space gives up after SEND_TIMEOUT.
+            sock.settimeout(None)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                            struct.pack("ll", 0, int(SEND_TIMEOUT * 1_000_000)))
         except OSError:
             sock.close()
             raise
@@ -56,22 +170,48 @@ class Sender:
             sock = self.open(ifname, ifindex)
         except OSError as exc:
             return SendResult(0, [], exc)
-        send = sock.send
         sent = 0
-        try:
-            for frame in frames:
-                send(frame)
-                sent += 1
-        except OSError as exc:
-            if exc.errno in _RETRY:
+        error: OSError | None = None
+        ring = self._ring(ifname, sock) if len(frames) >= RING_THRESHOLD else None
+        if ring is not None and ring.idle():
+            sent, error = ring.send(frames)
+        if error is None:
+            send = sock.send
+            try:
+                for frame in frames[sent:] if sent else frames:
+                    send(frame)
+                    sent += 1
+            except OSError as exc:
+                error = exc
+        if error is not None:
+            if error.errno in _RETRY:
                 return SendResult(sent, frames[sent:])
-            if exc.errno in _GONE:
+            if error.errno in _GONE:
                 self.close_interface(ifname)
-            return SendResult(sent, [], exc)
+            return SendResult(sent, [], error)
         return SendResult(sent, [])
+
+    def _ring(self, ifname: str, sock: socket.socket) -> _Ring | None:
+        if not self._use_ring:
+            return None
+        if ifname not in self._rings:
+            # A ring on the (non-blocking) socket: its send() waits for nothing but the
+            # hand-over of the chunk. Any failure leaves the per-frame path in charge.
+            try:
+                self._rings[ifname] = _Ring(sock)
+            except (OSError, ValueError):
+                self._rings[ifname] = None
+        return self._rings[ifname]
+
+    def ring_used(self, ifname: str) -> bool:
+        """Whether ``ifname`` has a working TX ring (for tests and status)."""
+        return self._rings.get(ifname) is not None
 
     def close_interface(self, ifname: str) -> None:
         """Close the socket of ``ifname`` (it was removed or re-created)."""
+        ring = self._rings.pop(ifname, None)
+        if ring is not None:
+            ring.close()
         entry = self._socks.pop(ifname, None)
         if entry is not None:
             entry[1].close()
