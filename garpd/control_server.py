@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import socket
+import stat
 import struct
 from pathlib import Path
 from typing import Any, Protocol
@@ -61,9 +62,14 @@ class ControlServer:
     async def start(self) -> None:
         """Create the directory and the socket (0600) and start serving."""
         directory = self.path.parent
-        if not directory.exists():
-            directory.mkdir(mode=0o700, parents=True)
-        if self.path.exists() or self.path.is_symlink():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            mode = os.lstat(self.path).st_mode
+        except FileNotFoundError:
+            pass
+        else:
+            if not stat.S_ISSOCK(mode):
+                raise OSError(17, f"{self.path} exists and is not a socket; not removing it")
             if _listening(self.path):
                 raise OSError(98, f"another garpd is listening on {self.path}")
             self.path.unlink()
@@ -138,6 +144,15 @@ class ControlServer:
             self.counters["rejected"] += 1
             self.log.warning("control_rejected", error=str(exc))
             return {"ok": False, "error": str(exc)}
+        try:
+            return self._dispatch(request)
+        except Exception as exc:  # a bug in a handler must not cost the client its answer
+            self.counters["failed"] = self.counters.get("failed", 0) + 1
+            self.log.error("control_failed", command=request.get("command"),
+                           error=f"{type(exc).__name__}: {exc}")
+            return {"ok": False, "error": "internal error"}
+
+    def _dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
         command = request["command"]
         if command == "ping":
             return {"ok": True}

@@ -151,6 +151,8 @@ class Trigger:
     group: str | None = None
     keys: tuple[AddrKey, ...] | None = None
     merge: bool = False
+    context: tuple[tuple[str, object], ...] = ()
+    """Extra fields for the ``notify_received`` record (source, type, name, state)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,9 +288,9 @@ class Announcer:
     def status(self) -> list[AddressStatus]:
         """A snapshot of every watched address, for ``garpd status``."""
         upcoming: dict[AddrKey, float] = {}
-        for due, _seq, _kind, addr, epoch, _rep, _reason in self._timers:
+        for due, _seq, kind, addr, epoch, rep, _reason in self._timers:
             key = addr.key
-            if not addr.removed and addr.epoch == epoch and due < upcoming.get(key, float("inf")):
+            if _live(addr, epoch, kind, rep) and due < upcoming.get(key, float("inf")):
                 upcoming[key] = due
         out = []
         for key, addr in self._addrs.items():
@@ -314,8 +316,8 @@ class Announcer:
         """
         timers = self._timers
         while timers:
-            _due, _seq, _kind, addr, epoch, _rep, _reason = timers[0]
-            if not addr.removed and addr.epoch == epoch and addr.held:
+            _due, _seq, kind, addr, epoch, rep, _reason = timers[0]
+            if _live(addr, epoch, kind, rep) and addr.held:
                 break
             heapq.heappop(timers)
         best = timers[0][0] if timers else None
@@ -413,7 +415,7 @@ class Announcer:
         self.policy = policy
         for (ifname, family), pacer in self._pacers.items():
             interval, na_interval = policy.pacing(ifname)
-            pacer.interval = interval if family == 4 else na_interval
+            pacer.set_interval(interval if family == 4 else na_interval)
         self._groups = {}
         for key, addr in list(self._addrs.items()):
             old, new = addr.watch, policy.watch(*key)
@@ -663,8 +665,8 @@ class Announcer:
             started += 1
         self.counters["notify_merged"] += merged
         if ev.trigger == "notify":
-            self._record("notify_received", group=ev.group, started=started, merged=merged > 0,
-                         merged_addresses=merged)
+            self._record("notify_received", **dict(ev.context), group=ev.group,
+                         started=started, merged=merged > 0, merged_addresses=merged)
 
     def _lower_priority(self, group: str, now: float) -> None:
         last = self._lower_prio_last.get(group)
@@ -686,6 +688,12 @@ class Announcer:
             if timing.lower_prio_delay > 0:
                 self._push(now + timing.lower_prio_delay, _BURST, addr, addr.epoch,
                            timing.lower_prio_repeat, "lower_prio_delay")
+
+
+def _live(addr: _Addr, epoch: int, kind: int, rep: int) -> bool:
+    """Whether a timer still stands: its address, epoch and (refresh) generation are current."""
+    return (not addr.removed and addr.epoch == epoch
+            and (kind != _REFRESH or rep == addr.refresh_gen))
 
 
 def _sort_key(key: AddrKey) -> tuple[str, int, int]:

@@ -313,7 +313,10 @@ class Daemon:
                              source=source)
             return {"groups": [], "action": "none"}
         if state == "MASTER":
-            self.runner.feed([Trigger("notify", group=g, merge=True) for g in groups])
+            context = (("source", source), ("type", kind), ("name", name), ("state", state),
+                       ("priority", priority))
+            self.runner.feed([Trigger("notify", group=g, merge=True, context=context)
+                              for g in groups])
             action = "master"
         elif state == "MASTER_RX_LOWER_PRI":
             self.runner.feed([LowerPriority(g) for g in groups])

@@ -51,10 +51,9 @@ def parse_fifo_line(line: str) -> FifoLine:
         raise ValueError("unknown state")
     priority: int | None = None
     if len(words) > 1:
-        try:
-            priority = int(words[1])
-        except ValueError:
-            raise ValueError("priority is not a number") from None
+        if not (words[1].isascii() and words[1].isdigit()):
+            raise ValueError("priority is not a number")
+        priority = int(words[1])
         if not 0 <= priority <= 255:
             raise ValueError("priority out of 0..255")
     if len(words) > 2:
@@ -71,6 +70,7 @@ class FifoReader:
         self.log = log
         self._fd: int | None = None
         self._buf = b""
+        self._skipping = False  # inside an over-long line: drop up to the next newline
         self._loop: asyncio.AbstractEventLoop | None = None
         self.counters = {"fifo_lines": 0, "fifo_malformed": 0}
 
@@ -108,9 +108,14 @@ class FifoReader:
             return
         self._buf += data
         *lines, self._buf = self._buf.split(b"\n")
+        if self._skipping and lines:
+            lines.pop(0)  # the rest of the over-long line
+            self._skipping = False
         if len(self._buf) > MAX_LINE:
-            self._reject(f"line longer than {MAX_LINE} bytes")
+            if not self._skipping:
+                self._reject(f"line longer than {MAX_LINE} bytes")
             self._buf = b""
+            self._skipping = True
         for raw in lines:
             if not raw.strip():
                 continue

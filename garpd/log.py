@@ -35,7 +35,7 @@ class _SafeWriter:
         try:
             self._stream.write(message + "\n")
             self._stream.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # closed, full, or None (2>&-)
             DROPPED += 1
 
     log = debug = info = warning = warn = error = critical = exception = fatal = msg

@@ -198,6 +198,7 @@ class Watcher:
         self._on_overflow = on_overflow
         self._names: dict[int, str] = {}
         self._links: dict[int, LinkChanged] = {}
+        self._resync = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK,
                                   socket.NETLINK_ROUTE)
@@ -232,6 +233,7 @@ class Watcher:
     def _readable(self) -> None:
         events: list[Event] = []
         overflow = False
+        self._resync = False
         while True:
             try:
                 data = self.sock.recv(1 << 20)
@@ -247,7 +249,7 @@ class Watcher:
             events.extend(self.decode(data))
         if events:
             self._on_events(events)
-        if overflow:
+        if overflow or self._resync:
             self._on_overflow()
 
     def decode(self, data: bytes) -> list[Event]:
@@ -260,6 +262,12 @@ class Watcher:
             if kind in (RTM_NEWLINK, RTM_DELLINK):
                 event = link_event(msg)
                 if isinstance(event, LinkChanged):
+                    old = names.get(event.ifindex)
+                    if old is not None and old != event.ifname:
+                        # Renamed: the kernel re-announces no address, so the old name's
+                        # addresses go, and a resync files them under the new one.
+                        out.append(LinkRemoved(old, event.ifindex))
+                        self._resync = True
                     names[event.ifindex] = event.ifname
                     self._links[event.ifindex] = event
                 elif isinstance(event, LinkRemoved):
@@ -268,15 +276,14 @@ class Watcher:
             elif kind in (RTM_NEWADDR, RTM_DELADDR):
                 event = addr_event(msg, names)
             elif kind == RTM_NEWNETCONF:
-                # IPv6 forwarding may have changed: re-state the link with the new value.
-                index = msg.get_attr("NETCONFA_IFINDEX")
-                last = self._links.get(int(index)) if index is not None else None
+                # IPv6 forwarding may have changed somewhere (pyroute2 does not decode
+                # netconf messages): re-read it for every link, re-state those that changed.
                 event = None
-                if last is not None:
+                for index, last in list(self._links.items()):
                     forwarding = read_forwarding(last.ifname)
                     if forwarding != last.forwarding:
-                        event = dataclasses.replace(last, forwarding=forwarding)
-                        self._links[last.ifindex] = event
+                        self._links[index] = dataclasses.replace(last, forwarding=forwarding)
+                        out.append(self._links[index])
             else:
                 event = None
             if event is not None:

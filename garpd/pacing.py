@@ -52,6 +52,14 @@ class Pacer(Generic[K]):
         self._queue: deque[Burst[K]] = deque()
         self._by_key: dict[K, Burst[K]] = {}
 
+    def set_interval(self, interval: float) -> None:
+        """Change the spacing; the next packet is spaced from the last one by the new value."""
+        if interval < 0:
+            raise ValueError(f"interval must be >= 0, got {interval!r}")
+        if self.next_time != float("-inf"):
+            self.next_time += interval - self.interval
+        self.interval = interval
+
     def __len__(self) -> int:
         """Number of addresses that still owe packets."""
         return len(self._by_key)

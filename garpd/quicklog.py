@@ -50,7 +50,7 @@ class QuickLog:
         try:
             sys.stderr.write(line + "\n")
             sys.stderr.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # closed, full, or None (2>&-)
             pass
 
     def debug(self, event: str, **fields: object) -> None:

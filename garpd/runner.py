@@ -130,8 +130,19 @@ class Runner:
         self._retry = None
         now = self.loop.time()
         backlog, self._backlog = self._backlog, {}
+        held = {(k[0], str(k[1])) for k in self.core.held()}
+        progressed = False
         for ifname, frames in backlog.items():
-            self._send(ifname, frames, now)
+            # An address released while its frames waited here gets nothing more.
+            keep = [f for f in frames if (ifname, describe(f)[1]) in held]
+            self.counters["frames_dropped"] += len(frames) - len(keep)
+            if not keep:
+                continue
+            before = self.counters["frames_sent"]
+            self._send(ifname, keep, now)
+            progressed = progressed or self.counters["frames_sent"] > before
+        if progressed and self._backlog:
+            self._backlog_since = now  # a device that drains is slow, not stuck
         if self._backlog and self._backlog_since is not None \
                 and now - self._backlog_since > RETRY_GIVE_UP:
             for ifname, frames in self._backlog.items():

@@ -135,8 +135,8 @@ class Daemon:
 
     # ---- lifecycle
 
-    def start(self, *, wait_ready: bool = True) -> None:
-        """Start the daemon; by default wait for READY=1 (failing early if it dies)."""
+    def start(self) -> None:
+        """Start the daemon and wait for READY=1 (failing early if it dies)."""
         assert self.proc is None, "a Daemon starts once"
         self._notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._notify.bind(str(self.notify_path))
@@ -148,8 +148,7 @@ class Daemon:
         self.proc = self.lab.popen(
             self.host, *self.cmd, "--log-format", "json", "run", "-c", str(self.config),
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, env=env)
-        if wait_ready:
-            self.wait_message("READY=1", START_TIMEOUT)
+        self.wait_message("READY=1", START_TIMEOUT)
 
     def signal(self, sig: signal.Signals) -> None:
         """Send ``sig`` to the daemon (``ip netns exec`` execs it, so the PID is garpd's)."""

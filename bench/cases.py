@@ -1,0 +1,498 @@
+"""The five benchmark cases. Each takes the :class:`~bench.harness.Bench` and the run's
+:class:`Settings` and returns table rows; every figure comes from the peer's capture.
+
+1. burst: N addresses x 5 packets; garpd announce vs the C floor vs keepalived's takeover
+2. latency: address added (rtnetlink, timestamped) -> first GARP, daemon running
+3. hand-off: ``garpd notify ... MASTER``, ``garpd announce`` and ``arping -U`` -> first frame
+4. storm: 10,000 addresses in one ``ip -batch`` -> every one announced
+5. idle: CPU and wakeups of a daemon holding 1,000 addresses; RSS with 10,000
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bench.harness import (
+    ARPING,
+    DEV,
+    KEEPALIVED,
+    SENDER,
+    Bench,
+    addresses,
+    garpd_argv,
+    stop_pid,
+)
+from bench.netns import Garp
+from bench.report import Row, fmt_ms, fmt_rate, median, percentile
+
+#: Address plan (all inside 198.18.0.0/15, the benchmarking range).
+BURST_FIRST = "198.18.0.1"
+BURST_NET = "198.18.0.0/16"
+LATENCY_FIRST = "198.19.200.1"
+LATENCY_NET = "198.19.200.0/22"
+STORM_FIRST = "198.19.0.1"
+STORM_NET = "198.19.0.0/18"
+IDLE_FIRST = "198.19.64.1"
+IDLE_NET = "198.19.64.0/18"
+VIP = "192.0.2.100"
+REPEAT = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes, trial counts and windows of one run (``--quick`` shrinks them all)."""
+
+    sizes: tuple[int, ...] = (1_000, 10_000)
+    rounds: int = 3
+    latency_trials: int = 200
+    handoff_trials: int = 20
+    storm: int = 10_000
+    idle_held: int = 1_000
+    idle_window: float = 60.0
+
+    @classmethod
+    def quick(cls) -> Settings:
+        """Tiny sizes, few trials, a short idle window: proves the bench runs, nothing more."""
+        return cls(sizes=(20, 100), rounds=1, latency_trials=10, handoff_trials=2,
+                   storm=200, idle_held=50, idle_window=3.0)
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _config(announce: dict[str, float | int], group: dict[str, Any]) -> str:
+    lines = ["[announce]"]
+    lines += [f"{k} = {v!r}" for k, v in announce.items()]
+    lines += ["", "[log]", 'format = "json"', 'level = "info"', "",
+              "[control]", 'socket = "@SOCKET@"', "", "[[group]]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in group.items()]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- 1 burst
+
+
+@dataclass
+class Burst:
+    """One sender's burst as the peer saw it."""
+
+    frames: int
+    expected: int
+    span: float | None
+    sender_time: float | None = None
+    startup: float | None = None
+
+    @property
+    def fps(self) -> float | None:
+        """Frames per second over the capture span (first frame to last)."""
+        return self.frames / self.span if self.span else None
+
+
+def _collect(bench: Bench, wanted: set[str], expected: int, timeout: float,
+             since: float = 0.0) -> tuple[list[Garp], int]:
+    """Wait for the burst to end, then read it; (its GARPs, drops during it)."""
+    drops = bench.capture.drops
+    bench.capture.wait_quiet(expected, timeout=timeout)
+    frames = [f for f in bench.capture.drain()
+              if f.spa in wanted and f.spa == f.tpa and f.t >= since]
+    return frames, bench.capture.drops - drops
+
+
+def _burst_of(frames: list[Garp], expected: int) -> Burst:
+    span = frames[-1].t - frames[0].t if len(frames) > 1 else None
+    return Burst(len(frames), expected, span)
+
+
+def _run_floor(bench: Bench, n: int, wanted: set[str]) -> Burst | str:
+    floor = bench.build_floor()
+    if floor is None:
+        return bench.floor_error
+    bench.capture.clear()
+    out = bench.lab.run(SENDER, str(floor), DEV, bench.mac, BURST_FIRST, str(n), str(REPEAT),
+                        timeout=300).stdout
+    result = json.loads(out)
+    frames, drops = _collect(bench, wanted, n * REPEAT, 60)
+    burst = _burst_of(frames, n * REPEAT)
+    burst.sender_time = result["t1"] - result["t0"]
+    if drops:
+        bench.say(f"  C floor: {drops} capture drops")
+    return burst
+
+
+def _run_announce(bench: Bench, n: int, addrs: list[str], wanted: set[str]) -> Burst:
+    bench.capture.clear()
+    argv = [*garpd_argv(), "--log-format", "json", "announce", "-i", DEV,
+            "--repeat", str(REPEAT), "--delay", "0", *addrs]
+    start = time.monotonic()
+    proc = bench.spawn_inside(argv, stderr=subprocess.PIPE)
+    _out, err = proc.communicate(timeout=600)
+    end = time.monotonic()
+    if proc.returncode != 0:
+        raise RuntimeError(f"garpd announce exited {proc.returncode}: {err[-1500:]!r}")
+    frames, _drops = _collect(bench, wanted, n * REPEAT, 60)
+    burst = _burst_of(frames, n * REPEAT)
+    burst.sender_time = end - start
+    burst.startup = frames[0].t - start if frames else None
+    return burst
+
+
+def _run_warm(bench: Bench, n: int, wanted: set[str]) -> Burst:
+    bench.capture.clear()
+    argv = [sys.executable, "-m", "bench.warm_sender", "--dev", DEV, "--mac", bench.mac,
+            "--first", BURST_FIRST, "--count", str(n), "--repeat", str(REPEAT)]
+    proc = bench.spawn_inside(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"warm sender exited {proc.returncode}: {err[-1500:]!r}")
+    result = json.loads(out)
+    frames, _drops = _collect(bench, wanted, 2 * n * REPEAT, 60, since=result["t0"] - 1e-4)
+    burst = _burst_of(frames, n * REPEAT)
+    burst.sender_time = result["t1"] - result["t0"]
+    return burst
+
+
+def _keepalived_conf(addrs: list[str]) -> str:
+    lines = [
+        "global_defs {", "  router_id garpd_bench", "  script_user root",
+        "  vrrp_garp_master_delay 0", f"  vrrp_garp_master_repeat {REPEAT}",
+        "  vrrp_garp_master_refresh 0", "  vrrp_garp_lower_prio_repeat 0",
+        "  vrrp_garp_interval 0", "}",
+        "vrrp_instance VI_BENCH {", "  state MASTER", f"  interface {DEV}",
+        "  virtual_router_id 77", "  priority 200", "  advert_int 1",
+        "  virtual_ipaddress {",
+    ]
+    lines += [f"    {a}/32 dev {DEV}" for a in addrs]
+    lines += ["  }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def _run_keepalived(bench: Bench, n: int, addrs: list[str], wanted: set[str]) -> Burst | str:
+    if not bench.have(KEEPALIVED):
+        return "keepalived not installed"
+    bench.flush(BURST_NET)
+    bench.capture.clear()
+    conf = bench.workdir / f"keepalived-{n}.conf"
+    conf.write_text(_keepalived_conf(addrs))
+    base = bench.workdir / f"keepalived-{n}"
+    log = bench.workdir / f"keepalived-{n}.log"
+    with log.open("ab") as out:
+        start = time.monotonic()
+        proc = bench.lab.popen(
+            SENDER, KEEPALIVED, "--dont-fork", "--log-console", "--no-syslog", "--vrrp",
+            "--use-file", str(conf), "--pid", f"{base}.pid", "--vrrp_pid", f"{base}-vrrp.pid",
+            "--checkers_pid", f"{base}-checkers.pid", "--bfd_pid", f"{base}-bfd.pid",
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        frames, _drops = _collect(bench, wanted, n * REPEAT, 300)
+    finally:
+        stop_pid(proc, 300)
+    burst = _burst_of(frames, n * REPEAT)
+    burst.startup = frames[0].t - start if frames else None
+    bench.flush(BURST_NET)
+    return burst
+
+
+def burst(bench: Bench, settings: Settings) -> list[Row]:
+    """Case 1: N x 5 frames from garpd announce, the C floor, garpd warm, keepalived."""
+    rows: list[Row] = []
+    runs: dict[tuple[int, str], list[Burst]] = {}
+    missing: dict[str, str] = {}
+    for rnd in range(settings.rounds):
+        for n in settings.sizes:
+            addrs = addresses(BURST_FIRST, n)
+            wanted = set(addrs)
+            bench.say(f"burst {_n(n)}x{REPEAT}, round {rnd + 1}/{settings.rounds}")
+            bench.flush(BURST_NET)
+            bench.batch("add", addrs)
+            got: dict[str, Burst | str] = {
+                "floor": _run_floor(bench, n, wanted),
+                "announce": _run_announce(bench, n, addrs, wanted),
+                "warm": _run_warm(bench, n, wanted),
+                "keepalived": _run_keepalived(bench, n, addrs, wanted),
+            }
+            for name, value in got.items():
+                if isinstance(value, str):
+                    missing[name] = value
+                else:
+                    runs.setdefault((n, name), []).append(value)
+    for n in settings.sizes:
+        rows += _burst_rows(n, runs, missing)
+    return rows
+
+
+def _pick(runs: list[Burst]) -> Burst | None:
+    """The round with the median rate (rounds that lost frames count as they are)."""
+    timed = [r for r in runs if r.fps is not None]
+    if not timed:
+        return runs[0] if runs else None
+    ordered = sorted(timed, key=lambda r: r.fps or 0.0)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def _burst_rows(n: int, runs: dict[tuple[int, str], list[Burst]],
+                missing: dict[str, str]) -> list[Row]:
+    case = f"1 burst {_n(n)}x{REPEAT}"
+    picked = {name: _pick(runs.get((n, name), [])) for name in
+              ("floor", "announce", "warm", "keepalived")}
+
+    def details(name: str) -> dict[str, Any]:
+        all_runs = runs.get((n, name), [])
+        return {"rounds": [vars(r) | {"fps": r.fps} for r in all_runs],
+                "missing": missing.get(name)}
+
+    def figure(b: Burst | None, name: str) -> str:
+        if b is None:
+            return f"n/a ({missing.get(name, 'not run')})"
+        return f"{fmt_rate(b.fps)} ({_n(b.frames)}/{_n(b.expected)} frames in {fmt_ms(b.span)})"
+
+    floor, announce = picked["floor"], picked["announce"]
+    warm, keep = picked["warm"], picked["keepalived"]
+    floor_fps = floor.fps if floor else None
+    keep_fps = keep.fps if keep else None
+    rows = [Row(case, "C floor: AF_PACKET sendto per frame", figure(floor, "floor"),
+                floor_fps, "f/s", details=details("floor")),
+            Row(case, "keepalived 2.2.7 takeover burst", figure(keep, "keepalived"),
+                keep_fps, "f/s", details=details("keepalived"))]
+    a_fps = announce.fps if announce else None
+    complete = announce is not None and announce.frames == announce.expected
+    ratio_c = a_fps / floor_fps if a_fps and floor_fps else None
+    rows.append(Row(case, "garpd announce (process; span on the wire)",
+                    figure(announce, "announce"), a_fps, "f/s",
+                    baseline=fmt_rate(floor_fps) + " C floor", ratio=ratio_c,
+                    goal=">= 0.75x C floor, every frame",
+                    met=None if ratio_c is None else (ratio_c >= 0.75 and complete),
+                    details=details("announce")))
+    ratio_k = a_fps / keep_fps if a_fps and keep_fps else None
+    rows.append(Row(case, "garpd announce vs keepalived", fmt_rate(a_fps), a_fps, "f/s",
+                    baseline=fmt_rate(keep_fps) + " keepalived", ratio=ratio_k,
+                    goal=">= 1.00x keepalived",
+                    met=None if ratio_k is None else ratio_k >= 1.0))
+    if announce is not None:
+        rows.append(Row(case, "garpd announce: process start -> first frame; whole run",
+                        f"{fmt_ms(announce.startup)}; {fmt_ms(announce.sender_time)}",
+                        announce.startup, "s"))
+    w_fps = warm.fps if warm else None
+    rows.append(Row(case, "garpd Sender.send, warm, in-process", figure(warm, "warm")
+                    + (f"; call {fmt_ms(warm.sender_time)}" if warm else ""),
+                    w_fps, "f/s", baseline=fmt_rate(floor_fps) + " C floor",
+                    ratio=w_fps / floor_fps if w_fps and floor_fps else None,
+                    details=details("warm")))
+    return rows
+
+
+# --------------------------------------------------------------------------- 2 latency
+
+
+def latency_daemon(bench: Bench) -> Any:
+    """The daemon of cases 2 and 3: one packet per takeover, no delayed burst, VIP in VI_1."""
+    toml = _config({"master_delay": 0.0, "master_repeat": 1, "master_refresh": 0.0},
+                   {"name": "VI_1", "interface": DEV, "addresses": [VIP],
+                    "networks": [LATENCY_NET]})
+    return bench.start_daemon("latency", toml)
+
+
+def latency(bench: Bench, settings: Settings, daemon: Any) -> list[Row]:
+    """Case 2: rtnetlink add (timestamped right before the kernel call) -> first GARP."""
+    case = "2 latency"
+    warmup = 3
+    addrs = addresses(LATENCY_FIRST, settings.latency_trials + warmup)
+    values: list[float] = []
+    missed = 0
+    bench.say(f"latency: {settings.latency_trials} trials")
+    for i, address in enumerate(addrs):
+        bench.capture.clear()
+        stamp = bench.nl.add(address)
+        frame = bench.capture.wait_for(address, stamp, timeout=2.0)
+        bench.nl.remove(address)
+        if i >= warmup:
+            if frame is None:
+                missed += 1
+            else:
+                values.append(frame.t - stamp)
+        time.sleep(0.01)
+    bench.capture.clear()
+    detail = {"trials": len(values), "missed": missed, "warmup_discarded": warmup,
+              "values": values, "drops": bench.capture.drops}
+    if not values:
+        return [Row(case, "address add -> first GARP", "no frame seen", details=detail)]
+    p50, p99, top = percentile(values, 0.5), percentile(values, 0.99), max(values)
+    trials = f"{len(values)} trials, {missed} missed"
+    return [
+        Row(case, f"address add -> first GARP, p50 ({trials})", fmt_ms(p50), p50, "s",
+            goal="< 0.5 ms", met=p50 < 0.0005 and missed == 0, details=detail),
+        Row(case, "address add -> first GARP, p99", fmt_ms(p99), p99, "s",
+            goal="< 2 ms", met=p99 < 0.002 and missed == 0),
+        Row(case, "address add -> first GARP, max", fmt_ms(top), top, "s"),
+    ]
+
+
+# --------------------------------------------------------------------------- 3 hand-off
+
+
+def _first_frame(bench: Bench, argv: list[str], spa: str, timeout: float = 10.0
+                 ) -> tuple[float | None, float | None]:
+    """Start ``argv`` in the sender namespace; (start -> first frame from ``spa``,
+    start -> exit)."""
+    bench.capture.clear()
+    start = time.monotonic()
+    proc = bench.spawn_inside(argv)
+    frame = bench.capture.wait_for(spa, start, timeout)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        stop_pid(proc)
+    exited = time.monotonic() - start if proc.returncode == 0 else None
+    return (frame.t - start if frame else None), exited
+
+
+def handoff(bench: Bench, settings: Settings, daemon: Any) -> list[Row]:
+    """Case 3: notify hand-off, announce cold start and arping, each to its first frame."""
+    case = "3 hand-off"
+    bench.say(f"hand-off: {settings.handoff_trials} trials each")
+    bench.nl.add(VIP)
+    time.sleep(1.2)  # the takeover for the VIP is older than the notify merge window
+    cmds: dict[str, list[str] | None] = {
+        "notify": [*garpd_argv(), "--log-format", "json", "notify", "-c", str(daemon.config),
+                   "INSTANCE", "VI_1", "MASTER", "100"],
+        "announce": [*garpd_argv(), "--log-format", "json", "announce", "-i", DEV,
+                     "--repeat", "1", "--delay", "0", VIP],
+        "arping": [ARPING, "-U", "-c", "1", "-I", DEV, VIP] if bench.have(ARPING) else None,
+    }
+    first: dict[str, list[float]] = {k: [] for k in cmds}
+    exits: dict[str, list[float]] = {k: [] for k in cmds}
+    missed: dict[str, int] = dict.fromkeys(cmds, 0)
+    for _ in range(settings.handoff_trials):
+        for name, argv in cmds.items():
+            if argv is None:
+                continue
+            begun = time.monotonic()
+            latency_s, exited = _first_frame(bench, argv, VIP)
+            if latency_s is None:
+                missed[name] += 1
+            else:
+                first[name].append(latency_s)
+            if exited is not None:
+                exits[name].append(exited)
+            # Every trial's takeover must be older than the 1 s merge window of the next.
+            time.sleep(max(0.0, 1.15 - (time.monotonic() - begun)))
+    bench.nl.remove(VIP)
+    notified = daemon.log_events("notify_received")
+
+    def stats(name: str) -> tuple[float | None, str]:
+        values = first[name]
+        if not values:
+            return None, "n/a" if cmds[name] is None else f"no frame ({missed[name]} missed)"
+        p50 = median(values)
+        exit_text = f"; exits after {fmt_ms(median(exits[name]))}" if exits[name] else ""
+        return p50, (f"p50 {fmt_ms(p50)}, max {fmt_ms(max(values))} "
+                     f"({len(values)} trials{exit_text})")
+
+    arping_p50, arping_text = stats("arping")
+    notify_p50, notify_text = stats("notify")
+    announce_p50, announce_text = stats("announce")
+    base = f"arping {fmt_ms(arping_p50)}" if arping_p50 is not None else ""
+
+    def ratio(value: float | None) -> float | None:
+        return value / arping_p50 if value is not None and arping_p50 else None
+
+    detail = {"first_frame": first, "exit": exits, "missed": missed,
+              "daemon_notify_received": notified}
+    return [
+        Row(case, "garpd notify MASTER (daemon running): start -> first frame", notify_text,
+            notify_p50, "s", baseline=base, ratio=ratio(notify_p50), goal="< 50 ms (p50)",
+            met=None if notify_p50 is None else notify_p50 < 0.05 and not missed["notify"],
+            details=detail),
+        Row(case, "garpd announce, cold start -> first frame", announce_text, announce_p50,
+            "s", baseline=base, ratio=ratio(announce_p50)),
+        Row(case, "arping -U -c 1 (today's notify scripts) -> first frame", arping_text,
+            arping_p50, "s"),
+    ]
+
+
+# --------------------------------------------------------------------------- 4 storm, 5 idle
+
+
+def storm(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
+    """Case 4: ``ip -batch`` of N addresses -> time until each had its first GARP."""
+    case = f"4 storm {_n(settings.storm)}"
+    bench.say(f"storm: {_n(settings.storm)} addresses in one ip -batch")
+    toml = _config({"master_delay": 0.0, "master_repeat": REPEAT, "master_refresh": 0.0},
+                   {"name": "storm", "interface": DEV, "networks": [STORM_NET]})
+    daemon = bench.start_daemon("storm", toml)
+    addrs = addresses(STORM_FIRST, settings.storm)
+    wanted = set(addrs)
+    bench.capture.clear()
+    drops = bench.capture.drops
+    start, proc = bench.spawn_batch("add", addrs)
+    proc.wait(300)
+    batch_time = time.monotonic() - start
+    bench.capture.wait_quiet(settings.storm * REPEAT, timeout=300, give_up_quiet=3.0)
+    firsts: dict[str, float] = {}
+    frames = 0
+    for frame in bench.capture.drain():
+        if frame.spa in wanted and frame.spa == frame.tpa:
+            frames += 1
+            firsts.setdefault(frame.spa, frame.t)
+    done = max(firsts.values()) - start if firsts else None
+    status = daemon.status()
+    counters = status.get("counters", {})
+    detail = {"ip_batch_s": batch_time, "frames": frames, "expected_frames": len(addrs) * REPEAT,
+              "capture_drops": bench.capture.drops - drops,
+              "netlink_overflows": daemon.log_events("netlink_overflow"),
+              "held_by_daemon": sum(1 for r in status.get("addresses", []) if r.get("held")),
+              "counters": counters}
+    rows = [
+        Row(case, "ip -batch start -> every address had its first GARP",
+            f"{fmt_ms(done)} (ip -batch itself {fmt_ms(batch_time)}; "
+            f"{_n(frames)}/{_n(len(addrs) * REPEAT)} frames)", done, "s", details=detail),
+        Row(case, "addresses announced", f"{_n(len(firsts))} / {_n(len(addrs))}",
+            float(len(firsts)), "", goal="all", met=len(firsts) == len(addrs)),
+    ]
+    return rows, daemon
+
+
+def idle(bench: Bench, settings: Settings, storm_daemon: Any) -> list[Row]:
+    """Case 5: a daemon holding addresses, refresh off, once its bursts are over."""
+    case = "5 idle"
+    rss_storm, hwm_storm = storm_daemon.rss_mb()
+    bench.stop_daemon(storm_daemon)
+    bench.flush(STORM_NET)
+    addrs = addresses(IDLE_FIRST, settings.idle_held)
+    bench.batch("add", addrs)
+    bench.capture.clear()
+    toml = _config({"master_delay": 0.5, "master_repeat": REPEAT, "master_refresh": 0.0},
+                   {"name": "idle", "interface": DEV, "networks": [IDLE_NET]})
+    daemon = bench.start_daemon("idle", toml)
+    bench.capture.wait_quiet(2 * REPEAT * len(addrs), timeout=120, quiet=1.0)
+    announced = len({f.spa for f in bench.capture.drain() if f.spa in set(addrs)})
+    time.sleep(1.0)
+    bench.say(f"idle: {settings.idle_window:.0f} s window, {_n(len(addrs))} held")
+    cpu0, sw0, threads = daemon.cpu_and_switches()
+    t0 = time.monotonic()
+    time.sleep(settings.idle_window)
+    cpu1, sw1, _ = daemon.cpu_and_switches()
+    window = time.monotonic() - t0
+    rss_idle, _hwm = daemon.rss_mb()
+    bench.stop_daemon(daemon)
+    bench.flush(IDLE_NET)
+    wakeups = sw1 - sw0
+    detail = {"window_s": window, "threads": threads, "announced_at_start": announced,
+              "rss_mb_held_idle": rss_idle, "rss_mb_storm": rss_storm,
+              "hwm_mb_storm": hwm_storm}
+    held = _n(len(addrs))
+    return [
+        Row(case, f"CPU over {window:.0f} s, {held} held, refresh off",
+            f"{cpu1 - cpu0:.2f} s", cpu1 - cpu0, "s", details=detail),
+        Row(case, f"wakeups (context switches, {threads} threads) over {window:.0f} s",
+            str(wakeups), float(wakeups), "", goal="0 timer wakeups", met=wakeups == 0),
+        Row(case, f"RSS with {_n(settings.storm)} held (peak {hwm_storm:.1f} MB)",
+            f"{rss_storm:.1f} MB", rss_storm, "MB", goal="< 80 MB", met=rss_storm < 80),
+        Row(case, f"RSS with {held} held", f"{rss_idle:.1f} MB", rss_idle, "MB"),
+    ]
+

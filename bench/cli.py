@@ -1,0 +1,113 @@
+"""``python -m bench [--quick] [--json FILE]``: build the namespaces, run every case side by
+side in one run, print the table of figures, ratios and goals.
+
+Needs root (network namespaces, raw sockets). Exit 0 when every case ran (whether or not
+its goals were met: the benchmark asserts no timing), 1 when a case failed to run, 2 when
+the lab cannot be built here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import cases
+from bench.harness import PEER, SENDER, Bench
+from bench.report import Row, render, to_json
+from tests.lab import Lab, lab_unavailable_reason
+
+
+def _say(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; see the module docstring."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, few trials, a 3 s idle window (the smoke test)")
+    parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep the scratch files (configs, daemon logs) in DIR")
+    args = parser.parse_args(argv)
+    reason = lab_unavailable_reason()
+    if reason is not None:
+        print(f"bench: the namespace lab is unavailable: {reason}", file=sys.stderr)
+        return 2
+    settings = cases.Settings.quick() if args.quick else cases.Settings()
+    started = time.monotonic()
+    rows: list[Row] = []
+    failures: list[str] = []
+    meta = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "quick": args.quick, "nproc": os.cpu_count(), "kernel": platform.release(),
+        "python": platform.python_version(), "settings": vars(settings),
+    }
+    with tempfile.TemporaryDirectory(prefix="garpd-bench-") as scratch:
+        workdir = Path(args.keep) if args.keep else Path(scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
+        with Lab([SENDER, PEER], accept_dad=0) as lab:
+            bench = Bench(lab, workdir, _say)
+            try:
+                _run_all(bench, settings, rows, failures)
+            finally:
+                bench.close()
+    meta["seconds"] = round(time.monotonic() - started, 1)
+    meta["failures"] = failures
+    print(render(rows))
+    for failure in failures:
+        print(f"\nFAILED: {failure}")
+    if args.json:
+        Path(args.json).write_text(to_json(rows, meta))
+    return 1 if failures else 0
+
+
+def _run_all(bench: Bench, settings: cases.Settings, rows: list[Row],
+             failures: list[str]) -> None:
+    def attempt(name: str, run: Callable[[], list[Row]]) -> None:
+        try:
+            rows.extend(run())
+        except Exception as exc:  # one broken case must not hide the others' figures
+            _say(f"{name} failed:\n{traceback.format_exc()}")
+            failures.append(f"{name}: {exc}")
+            rows.append(Row(name, "did not run", f"error: {exc}"[:120]))
+
+    attempt(cases_label(0), lambda: cases.burst(bench, settings))
+    try:
+        daemon = cases.latency_daemon(bench)
+    except Exception as exc:
+        failures.append(f"latency daemon: {exc}")
+        for i in (1, 2):
+            rows.append(Row(cases_label(i), "did not run", f"error: {exc}"[:120]))
+    else:
+        attempt(cases_label(1), lambda: cases.latency(bench, settings, daemon))
+        attempt(cases_label(2), lambda: cases.handoff(bench, settings, daemon))
+        bench.stop_daemon(daemon)
+    held: list[object] = []
+
+    def storm() -> list[Row]:
+        storm_rows, storm_daemon = cases.storm(bench, settings)
+        held.append(storm_daemon)
+        return storm_rows
+
+    attempt(cases_label(3), storm)
+    if held:
+        attempt(cases_label(4), lambda: cases.idle(bench, settings, held[0]))
+    else:
+        rows.append(Row(cases_label(4), "did not run", "needs the storm daemon"))
+        failures.append("5 idle: not run (storm failed)")
+
+
+def cases_label(index: int) -> str:
+    """The label of case ``index`` (0-based) as the table prints it."""
+    from bench.report import CASES  # noqa: PLC0415
+
+    return CASES[index]

@@ -1,0 +1,354 @@
+"""The asyncio Runner with a real Announcer and a fake Sender, on a real event loop.
+
+The fake stands in for the AF_PACKET sender only (its wire behaviour is covered by the lab
+tests); it notes, at every call, how many announce records had been logged so far, which is
+how these tests see that records are written after their frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import structlog
+from structlog.testing import capture_logs
+
+from garpd import runner as runner_mod
+from garpd.core import (
+    AddressChanged,
+    AddressRemoved,
+    Announcer,
+    Event,
+    LinkChanged,
+    StaticPolicy,
+    Timing,
+    Trigger,
+)
+from garpd.frames import Address, describe
+from garpd.runner import Runner
+from garpd.sender import Sender, SendResult
+
+MAC = bytes.fromhex("020000000002")
+A1, A2 = ipaddress.ip_address("192.0.2.101"), ipaddress.ip_address("192.0.2.102")
+WAIT = 10.0  # generous upper bound for a schedule of a few tens of milliseconds
+
+LogList = list[MutableMapping[str, Any]]
+Script = Callable[[list[bytes]], SendResult]
+
+
+@dataclass
+class Call:
+    """One call of the fake sender."""
+
+    ifname: str
+    ifindex: int
+    frames: list[bytes]
+    announced: int  # announce records logged before this call
+
+    def addresses(self) -> list[str]:
+        """The address of every frame, in order."""
+        return [describe(f)[1] for f in self.frames]
+
+
+class FakeSender(Sender):
+    """Records calls; answers each from ``script`` while it lasts, then sends everything."""
+
+    def __init__(self, logs: LogList, script: list[Script] | None = None,
+                 default: Script | None = None) -> None:
+        super().__init__()
+        self.logs = logs
+        self.calls: list[Call] = []
+        self.script = list(script or [])
+        self.default = default or (lambda frames: SendResult(len(frames), []))
+
+    def send(self, ifname: str, ifindex: int, frames: list[bytes]) -> SendResult:
+        """Record the call and answer it."""
+        announced = sum(1 for e in self.logs if e["event"] == "announce")
+        self.calls.append(Call(ifname, ifindex, list(frames), announced))
+        answer = self.script.pop(0) if self.script else self.default
+        return answer(frames)
+
+    def delivered(self) -> list[bytes]:
+        """Every frame the fake accepted, in order (assumes scripted answers cut tails)."""
+        return [f for c in self.calls for f in c.frames]
+
+
+@pytest.fixture(autouse=True)
+def plain_structlog() -> Iterator[None]:
+    """capture_logs() needs structlog's defaults (no filtering from another test's setup)."""
+    structlog.reset_defaults()
+    try:
+        yield
+    finally:
+        structlog.reset_defaults()
+
+
+def takeover(*addresses: Address) -> list[Event]:
+    """eth0 up with carrier and ``addresses`` on it."""
+    return [LinkChanged("eth0", 2, MAC, True, True),
+            *(AddressChanged("eth0", a) for a in addresses)]
+
+
+def make_runner(logs: LogList, timing: Timing, interval: float = 0.0,
+                **sender: Any) -> tuple[Runner, FakeSender]:
+    """A Runner on the running loop with a fresh core and a fake sender."""
+    fake = FakeSender(logs, **sender)
+    core = Announcer(StaticPolicy(timing, interval=interval))
+    return Runner(core, fake, structlog.get_logger(), asyncio.get_running_loop()), fake
+
+
+def events(logs: LogList, name: str) -> list[MutableMapping[str, Any]]:
+    """The captured records named ``name``."""
+    return [e for e in logs if e["event"] == name]
+
+
+def sent_ok(frames: list[bytes]) -> SendResult:
+    """The device took everything."""
+    return SendResult(len(frames), [])
+
+
+def queue_full_after(n: int) -> Script:
+    """The device takes ``n`` frames, then its queue is full."""
+    return lambda frames: SendResult(n, frames[n:])
+
+
+def test_frames_in_order_and_records_after_frames() -> None:
+    """Both bursts reach the sender round-robin; each burst's records follow its frames."""
+
+    async def scenario() -> tuple[LogList, FakeSender, Runner]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.05))
+            runner.feed(takeover(A1, A2))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake, runner
+
+    logs, fake, runner = asyncio.run(scenario())
+    assert [(c.ifname, c.ifindex) for c in fake.calls] == [("eth0", 2), ("eth0", 2)]
+    for call in fake.calls:
+        assert call.addresses() == [str(A1), str(A2)] * 3
+        assert {describe(f)[0] for f in call.frames} == {"request"}
+    assert [c.announced for c in fake.calls] == [0, 2]
+    announces = events(logs, "announce")
+    assert [(e["address"], e["reason"], e["packets"], e["log_level"]) for e in announces] == [
+        (str(A1), "master", 3, "info"), (str(A2), "master", 3, "info"),
+        (str(A1), "master_delay", 3, "info"), (str(A2), "master_delay", 3, "info")]
+    assert all(e["interface"] == "eth0" and e["mac"] == "02:00:00:00:00:02" for e in announces)
+    assert len(events(logs, "vip_acquired")) == 2
+    assert runner.counters == {"frames_sent": 12, "send_errors": 0, "frames_dropped": 0,
+                               "send_retries": 0}
+
+
+def test_paced_frames_each_record_after_the_burst_s_last_frame() -> None:
+    """With an interval every frame is its own call; a record waits for its last frame."""
+
+    async def scenario() -> tuple[LogList, FakeSender]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=2, master_delay=0.0),
+                                       interval=0.01)
+            runner.feed(takeover(A1, A2))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake
+
+    logs, fake = asyncio.run(scenario())
+    assert [c.addresses() for c in fake.calls] == [[str(A1)], [str(A2)], [str(A1)], [str(A2)]]
+    assert [c.announced for c in fake.calls] == [0, 0, 0, 1]
+    assert [e["address"] for e in events(logs, "announce")] == [str(A1), str(A2)]
+
+
+def test_queue_full_tail_is_retried_and_record_written_after() -> None:
+    """A batch the device refuses part of is retried from where it stopped; then the record."""
+
+    async def scenario() -> tuple[LogList, FakeSender, Runner]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0),
+                                       script=[queue_full_after(1)])
+            runner.feed(takeover(A1))
+            assert events(logs, "announce") == []  # the tail is still waiting
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake, runner
+
+    logs, fake, runner = asyncio.run(scenario())
+    first, second = fake.calls
+    assert second.frames == first.frames[1:]
+    assert second.announced == 0
+    assert first.frames[:1] + second.frames == first.frames
+    (announce,) = events(logs, "announce")
+    assert announce["packets"] == 3
+    assert events(logs, "send_failed") == []
+    assert runner.counters == {"frames_sent": 3, "send_errors": 0, "frames_dropped": 0,
+                               "send_retries": 1}
+
+
+def test_new_frames_queue_behind_a_retry_in_order() -> None:
+    """Frames due while a retry is pending go after the retried tail, in order."""
+
+    async def scenario() -> tuple[LogList, FakeSender]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0),
+                                       script=[queue_full_after(1)])
+            runner.feed(takeover(A1, A2))
+            runner.feed([Trigger("oneshot", keys=(("eth0", A2),))])
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake
+
+    logs, fake = asyncio.run(scenario())
+    first, second = fake.calls
+    assert first.addresses() == [str(A1), str(A2)] * 3
+    assert second.addresses() == [str(A2), str(A1), str(A2), str(A1), str(A2)] + [str(A2)] * 3
+    assert second.announced == 0
+    assert [(e["address"], e["reason"]) for e in events(logs, "announce")] == [
+        (str(A1), "master"), (str(A2), "master"), (str(A2), "oneshot")]
+
+
+def test_hard_error_is_logged_and_counted() -> None:
+    """A hard send error drops the batch's rest, logs send_failed and counts it."""
+
+    def network_down(frames: list[bytes]) -> SendResult:
+        return SendResult(1, [], OSError(errno.ENETDOWN, "Network is down"))
+
+    async def scenario() -> tuple[LogList, FakeSender, Runner]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0),
+                                       script=[network_down])
+            runner.feed(takeover(A1))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake, runner
+
+    logs, fake, runner = asyncio.run(scenario())
+    assert len(fake.calls) == 1
+    (failed,) = events(logs, "send_failed")
+    assert failed["log_level"] == "error"
+    assert {k: failed[k] for k in ("interface", "error", "errno", "dropped")} == {
+        "interface": "eth0", "error": "Network is down", "errno": errno.ENETDOWN, "dropped": 2}
+    assert runner.counters == {"frames_sent": 1, "send_errors": 1, "frames_dropped": 2,
+                               "send_retries": 0}
+    assert runner.idle()
+
+
+def test_device_that_stays_full_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A device that never takes a frame: after RETRY_GIVE_UP the backlog is dropped."""
+    monkeypatch.setattr(runner_mod, "RETRY_GIVE_UP", 0.05)
+
+    async def scenario() -> tuple[LogList, FakeSender, Runner]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0),
+                                       default=queue_full_after(0))
+            runner.feed(takeover(A1))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake, runner
+
+    logs, fake, runner = asyncio.run(scenario())
+    assert len(fake.calls) > 2
+    (failed,) = events(logs, "send_failed")
+    assert (failed["error"], failed["dropped"]) == ("device queue full", 3)
+    assert runner.counters["frames_dropped"] == 3
+    assert runner.counters["frames_sent"] == 0
+    assert runner._retry is None
+    assert runner._timer is None
+
+
+def test_slow_but_draining_device_is_not_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A device taking one frame per retry keeps making progress: nothing is dropped."""
+    monkeypatch.setattr(runner_mod, "RETRY_GIVE_UP", 0.05)
+
+    async def scenario() -> tuple[LogList, Runner]:
+        with capture_logs() as logs:
+            runner, _fake = make_runner(logs, Timing(master_repeat=100, master_delay=0.0),
+                                        default=queue_full_after(1))
+            runner.feed(takeover(A1))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, runner
+
+    logs, runner = asyncio.run(scenario())
+    assert events(logs, "send_failed") == []
+    assert runner.counters["frames_sent"] == 100
+
+
+def test_released_address_frames_leave_the_retry_backlog() -> None:
+    """An address removed while its frames wait for a retry gets nothing more sent."""
+
+    async def scenario() -> FakeSender:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0),
+                                       script=[queue_full_after(1)])
+            runner.feed(takeover(A1))
+            runner.feed([AddressRemoved("eth0", A1)])
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return fake
+
+    fake = asyncio.run(scenario())
+    assert sum(len(c.addresses()) for c in fake.calls[1:]) == 0
+
+
+def test_wait_idle_and_no_timer_when_idle() -> None:
+    """wait_idle() returns at once when idle, else once the schedule ends; no timer is left."""
+
+    async def scenario() -> None:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=1, master_delay=0.05))
+            assert runner.idle()
+            assert runner._timer is None
+            await asyncio.wait_for(runner.wait_idle(), 1.0)  # nothing to wait for
+            runner.feed(takeover(A1))
+            assert len(fake.calls) == 1
+            assert not runner.idle()
+            assert runner._timer is not None  # armed for the delayed burst
+            waiter = asyncio.ensure_future(runner.wait_idle())
+            await asyncio.sleep(0)
+            assert not waiter.done()
+            await asyncio.wait_for(waiter, WAIT)
+            assert len(fake.calls) == 2
+            assert runner.idle()
+            assert runner.core.next_deadline() is None
+            assert runner._timer is None
+            assert runner._retry is None
+            runner.feed([])  # an empty feed arms nothing either
+            assert runner._timer is None
+
+    asyncio.run(scenario())
+
+
+def test_exactly_one_timer_at_the_next_deadline() -> None:
+    """With refresh on, one timer stays armed at next_deadline(); close() cancels it."""
+
+    async def scenario() -> None:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=1, master_delay=0.02,
+                                                    master_refresh=60.0))
+            runner.feed(takeover(A1))
+            while len(fake.calls) < 2:  # the delayed burst
+                await asyncio.sleep(0.01)
+            timer = runner._timer
+            assert timer is not None
+            deadline = runner.core.next_deadline()
+            assert deadline is not None
+            assert timer.when() == pytest.approx(deadline)
+            runner.feed([])  # re-arming for the same deadline keeps the same handle
+            assert runner._timer is timer
+            runner.close()
+            assert runner._timer is None
+            assert timer.cancelled()
+
+    asyncio.run(scenario())
+
+
+def test_debug_logs_every_packet() -> None:
+    """With set_debug(True) every frame gets a debug 'packet' record."""
+
+    async def scenario() -> LogList:
+        with capture_logs() as logs:
+            runner, _fake = make_runner(logs, Timing(master_repeat=2, master_delay=0.0))
+            runner.set_debug(True)
+            runner.feed(takeover(A1))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs
+
+    logs = asyncio.run(scenario())
+    packets = events(logs, "packet")
+    assert [(p["log_level"], p["kind"], p["address"]) for p in packets] == [
+        ("debug", "request", str(A1))] * 2
