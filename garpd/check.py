@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from garpd.cli import EXIT_OK, EXIT_USAGE
 
@@ -25,9 +26,32 @@ def main(args: argparse.Namespace) -> int:
         for line in exc.lines:
             sys.stderr.write(f"garpd: {line}\n")
         return EXIT_USAGE
+    imported = cfg.keepalived_import
     if args.json:
-        sys.stdout.write(json.dumps(plan.render_json(cfg, source), indent=2) + "\n")
-    else:
-        text = plan.render_text(cfg, source)
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        doc = plan.render_json(cfg, source)
+        if imported is not None:
+            doc["keepalived_import"] = {
+                "files": [str(f) for f in imported.files],
+                "groups": [g.get("name") for g in imported.groups],
+                "not_understood": list(imported.unsupported)}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return EXIT_OK
+    text = plan.render_text(cfg, source)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if imported is not None:
+        sys.stdout.write(import_summary(imported))
     return EXIT_OK
+
+
+def import_summary(imported: Any) -> str:
+    """What ``[keepalived] config`` brought in, and what it could not understand."""
+    lines = ["", "imported from keepalived.conf:"]
+    lines += [f"  file  {f}" for f in imported.files]
+    lines += [f"  group {g.get('name')} ({g.get('interface')}, vrid {g.get('vrid')})"
+              for g in imported.groups]
+    if imported.announce:
+        lines += [f"  [announce] {k} = {v}" for k, v in sorted(imported.announce.items())]
+    if imported.unsupported:
+        lines.append("not understood (ignored):")
+        lines += [f"  {note}" for note in imported.unsupported]
+    return "\n".join(lines) + "\n"

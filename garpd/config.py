@@ -43,6 +43,7 @@ from pydantic_core import PydanticCustomError
 
 from garpd.core import Timing, Watch
 from garpd.frames import Address, Mode
+from garpd.keepalived import Imported, KeepalivedConfError, load_keepalived, merge_toml
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -317,6 +318,12 @@ class Config(BaseModel):
     groups: tuple[Group, ...] = Field(default=(), alias="group")
 
     _builtin: bool = PrivateAttr(default=False)
+    _keepalived: Imported | None = PrivateAttr(default=None)
+
+    @property
+    def keepalived_import(self) -> Imported | None:
+        """What ``[keepalived] config`` imported (groups, settings, notes), if anything."""
+        return self._keepalived
 
     @classmethod
     def builtin(cls) -> Config:
@@ -421,9 +428,11 @@ class ConfigPolicy:
 
         With ``kind`` None both are matched, as ``garpd notify`` cannot always tell.
         """
+        imported = self.config.keepalived_import
+        split = set(imported.instances.get(name, ())) if imported is not None else set()
         return [
             g for g in self.config.groups
-            if (kind != "GROUP" and g.name == name)
+            if (kind != "GROUP" and (g.name == name or g.name in split))
             or (kind != "INSTANCE" and g.sync_group is not None and g.sync_group == name)
         ]
 
@@ -438,15 +447,53 @@ class ConfigPolicy:
 
 
 def parse_config(data: Mapping[str, Any], source: str) -> Config:
-    """Validate already-parsed TOML ``data``; ``source`` names it in error lines."""
+    """Validate already-parsed TOML ``data``; ``source`` names it in error lines.
+
+    With ``[keepalived] config``, groups and garp settings are first imported from
+    keepalived.conf and the TOML's own keys laid over them (the TOML wins, per key).
+    """
+    imported = _import_keepalived(data, source)
+    merged = merge_toml(data, imported) if imported is not None else data
     try:
-        config = Config.model_validate(data)
+        config = Config.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(_error_lines(exc, data, source)) from None
+        lines = _error_lines(exc, merged, source)
+        if imported is not None:
+            lines = [_blame_import(line, data, imported) for line in lines]
+        raise ConfigError(lines) from None
     problems = _cross_check(config, source)
     if problems:
         raise ConfigError(problems)
+    config._keepalived = imported
     return config
+
+
+def _import_keepalived(data: Mapping[str, Any], source: str) -> Imported | None:
+    section = data.get("keepalived")
+    path = section.get("config") if isinstance(section, Mapping) else None
+    if not isinstance(path, str) or not path.startswith("/"):
+        return None  # absent, or of the wrong type / relative: validation says so
+    try:
+        return load_keepalived(Path(path))
+    except KeepalivedConfError as exc:
+        raise ConfigError([f"{source}: keepalived.config: {line}" for line in exc.lines]
+                          ) from None
+
+
+def _blame_import(line: str, data: Mapping[str, Any], imported: Imported) -> str:
+    """Point an error about a value taken from keepalived.conf at where it came from."""
+    groups = data.get("group")
+    toml_groups = len(groups) if isinstance(groups, list) else 0
+    for index, group in enumerate(imported.groups):
+        name = group.get("name")
+        origins = imported.group_origins.get(str(name), {})
+        position = toml_groups + index
+        if f"group[{position}]." in line:
+            key = line.split(f"group[{position}].", 1)[1].split(" ", 1)[0]
+            origin = origins.get(key) or origins.get("")
+            if origin:
+                return f"{line} (imported from {origin})"
+    return line
 
 
 def loads_config(text: str, source: str) -> Config:

@@ -344,6 +344,12 @@ class Daemon:
     def _log_loaded(self, reload: bool) -> None:
         groups = [g.name for g in self.cfg.groups]
         self.log.info("config_loaded", source=self.source, groups=groups, reload=reload)
+        imported = self.cfg.keepalived_import
+        if imported is not None:
+            self.log.info("keepalived_imported", files=[str(f) for f in imported.files],
+                          groups=[g.get("name") for g in imported.groups])
+            for note in imported.unsupported:
+                self.log.warning("keepalived_not_understood", note=note)
 
     def reload(self) -> None:
         """SIGHUP: load the file again; keep the running configuration if it is invalid."""
