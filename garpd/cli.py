@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="garpd", description=(
         "Keep ARP and IPv6 neighbour caches pointing at whichever host holds a VIP."))
     _log_options(parser, suppress=False)
+    from garpd import __version__  # noqa: PLC0415 - a constant, no heavy import
+
+    parser.add_argument("--version", action="version", version=f"garpd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
