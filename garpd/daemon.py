@@ -161,6 +161,9 @@ class Daemon:
             self._start_vrrp(loop, state.links)
             self._start_fifo(loop)
             held = len(core.held())
+            links = core.links_known()
+            self.log.info("ready", held=held, interfaces=sorted(links),
+                          control=str(self.control.path) if self.control else None)
             systemd.notify("READY=1", f"STATUS=watching; {held} addresses held")
             watchdog = self._start_watchdog(loop)
             await self._stop.wait()
