@@ -24,9 +24,11 @@ from bench.harness import PEER, SENDER, Bench
 from bench.report import Row, render, to_json
 from tests.lab import Lab, lab_unavailable_reason
 
+_T0 = time.monotonic()
+
 
 def _say(text: str) -> None:
-    print(f"bench: {text}", file=sys.stderr, flush=True)
+    print(f"bench: [{time.monotonic() - _T0:6.1f}s] {text}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,6 +96,7 @@ class ArpCapture:
         self.received = 0
         self.drops = 0
         self.untimed = 0
+        self.mark = 0
 
     def _stats(self) -> None:
         """Fold PACKET_STATISTICS (which the kernel resets on every read) into totals."""
@@ -137,17 +138,18 @@ class ArpCapture:
         return new
 
     def clear(self) -> None:
-        """Read and forget everything queued so far."""
+        """Read and forget everything queued so far; :meth:`wait_quiet` counts from here."""
         self.drain()
         self.frames.clear()
+        self.mark = self.received
 
     def wait_quiet(self, expected: int, *, timeout: float, quiet: float = 0.3,
                    give_up_quiet: float = 2.0) -> int:
-        """Wait without reading until ``expected`` frames arrived and ``quiet`` s passed with
-        no new one (or, once some arrived, ``give_up_quiet`` s passed without one, or
-        ``timeout`` passed); return how many arrived."""
-        start = self.queued()
-        last_count, last_change = start, time.monotonic()
+        """Wait without reading until ``expected`` frames arrived since :meth:`clear` and
+        ``quiet`` s passed with no new one (or, once some arrived, ``give_up_quiet`` s
+        passed without one, or ``timeout`` passed); return how many arrived."""
+        start = self.mark
+        last_count, last_change = self.queued(), time.monotonic()
         deadline = last_change + timeout
         while True:
             time.sleep(0.05)

@@ -322,7 +322,12 @@ class Daemon:
                               for g in groups])
             action = "master"
         elif state == "MASTER_RX_LOWER_PRI":
+            assert self.core is not None
+            before = self.core.counters["lower_prio_started"]
             self.runner.feed([LowerPriority(g) for g in groups])
+            started = self.core.counters["lower_prio_started"] - before
+            self.log.info("notify_received", type=kind, name=name, state=state,
+                          priority=priority, source=source, groups=groups, started=started)
             action = "lower_prio"
         else:
             self.log.info("notify_received", type=kind, name=name, state=state,

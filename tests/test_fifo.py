@@ -272,6 +272,29 @@ def test_reader_overlong_line_tail_not_parsed(tmp_path: Path) -> None:
     drive(path, body)
 
 
+def test_reader_overlong_line_over_many_reads_counted_once(tmp_path: Path) -> None:
+    """A huge line spread over many reads is one malformed line; the next line is read."""
+    path = tmp_path / "keepalived.fifo"
+
+    async def body(reader: CountingReader, lines: list[FifoLine], log: Log, p: Path) -> None:
+        fd = writer(p)
+        try:
+            for _ in range(4):
+                os.write(fd, b"z" * (MAX_LINE + 100))
+                await settle()
+            os.write(fd, b'z INSTANCE "VI_1" MASTER 100')
+            await settle()
+            os.write(fd, b'\nINSTANCE "VI_2" BACKUP 100\n')
+            await settle()
+        finally:
+            os.close(fd)
+        assert lines == [FifoLine("INSTANCE", "VI_2", "BACKUP", 100)]
+        assert reader.counters == {"fifo_lines": 1, "fifo_malformed": 1}
+        assert len(log.events("fifo_malformed")) == 1
+
+    drive(path, body)
+
+
 def test_reader_writer_close_and_reopen_no_eof_spin(tmp_path: Path) -> None:
     """keepalived closing its end is not an EOF busy loop; a new writer is read as before."""
     path = tmp_path / "keepalived.fifo"

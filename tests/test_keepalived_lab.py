@@ -334,10 +334,7 @@ def test_notify_fifo_survives_keepalived_restart(make_lab: LabFactory, garpd_cmd
 
 @pytest.mark.parametrize(("state", "reason"), [
     ("MASTER", "notify"),
-    pytest.param("MASTER_RX_LOWER_PRI", "lower_prio", marks=pytest.mark.xfail(
-        strict=True, reason="bug: MASTER_RX_LOWER_PRI from the FIFO or the control socket "
-        "is not logged at all (garpd/daemon.py Daemon.notify feeds LowerPriority without a "
-        "notify_received record); every other state is logged with its source")),
+    ("MASTER_RX_LOWER_PRI", "lower_prio"),
 ])
 def test_fifo_notify_logged_with_source(make_lab: LabFactory, garpd_cmd: list[str],
                                         tmp_path: Path, state: str, reason: str) -> None:
