@@ -87,6 +87,7 @@ class Burst:
     span: float | None
     sender_time: float | None = None
     startup: float | None = None
+    lost: dict[str, int] | None = None
 
     @property
     def fps(self) -> float | None:
@@ -95,18 +96,22 @@ class Burst:
 
 
 def _collect(bench: Bench, wanted: set[str], expected: int, timeout: float,
-             since: float = 0.0) -> tuple[list[Garp], int]:
-    """Wait for the burst to end, then read it; (its GARPs, drops during it)."""
+             before: dict[str, int], since: float = 0.0) -> tuple[list[Garp], dict[str, int]]:
+    """Wait for the burst to end, then read it: (its GARPs, drop counters that grew since
+    ``before``, including the capture socket's own)."""
     drops = bench.capture.drops
     bench.capture.wait_quiet(expected, timeout=timeout)
     frames = [f for f in bench.capture.drain()
               if f.spa in wanted and f.spa == f.tpa and f.t >= since]
-    return frames, bench.capture.drops - drops
+    lost = bench.drops_since(before)
+    if bench.capture.drops != drops:
+        lost["capture_socket"] = bench.capture.drops - drops
+    return frames, lost
 
 
-def _burst_of(frames: list[Garp], expected: int) -> Burst:
+def _burst_of(frames: list[Garp], expected: int, lost: dict[str, int]) -> Burst:
     span = frames[-1].t - frames[0].t if len(frames) > 1 else None
-    return Burst(len(frames), expected, span)
+    return Burst(len(frames), expected, span, lost=lost or None)
 
 
 def _run_floor(bench: Bench, n: int, wanted: set[str]) -> Burst | str:
@@ -114,19 +119,19 @@ def _run_floor(bench: Bench, n: int, wanted: set[str]) -> Burst | str:
     if floor is None:
         return bench.floor_error
     bench.capture.clear()
+    before = bench.path_drops()
     out = bench.lab.run(SENDER, str(floor), DEV, bench.mac, BURST_FIRST, str(n), str(REPEAT),
                         timeout=300).stdout
     result = json.loads(out)
-    frames, drops = _collect(bench, wanted, n * REPEAT, 60)
-    burst = _burst_of(frames, n * REPEAT)
+    frames, lost = _collect(bench, wanted, n * REPEAT, 60, before)
+    burst = _burst_of(frames, n * REPEAT, lost)
     burst.sender_time = result["t1"] - result["t0"]
-    if drops:
-        bench.say(f"  C floor: {drops} capture drops")
     return burst
 
 
 def _run_announce(bench: Bench, n: int, addrs: list[str], wanted: set[str]) -> Burst:
     bench.capture.clear()
+    before = bench.path_drops()
     argv = [*garpd_argv(), "--log-format", "json", "announce", "-i", DEV,
             "--repeat", str(REPEAT), "--delay", "0", *addrs]
     start = time.monotonic()
@@ -135,8 +140,8 @@ def _run_announce(bench: Bench, n: int, addrs: list[str], wanted: set[str]) -> B
     end = time.monotonic()
     if proc.returncode != 0:
         raise RuntimeError(f"garpd announce exited {proc.returncode}: {err[-1500:]!r}")
-    frames, _drops = _collect(bench, wanted, n * REPEAT, 60)
-    burst = _burst_of(frames, n * REPEAT)
+    frames, lost = _collect(bench, wanted, n * REPEAT, 60, before)
+    burst = _burst_of(frames, n * REPEAT, lost)
     burst.sender_time = end - start
     burst.startup = frames[0].t - start if frames else None
     return burst
@@ -144,6 +149,7 @@ def _run_announce(bench: Bench, n: int, addrs: list[str], wanted: set[str]) -> B
 
 def _run_warm(bench: Bench, n: int, wanted: set[str]) -> Burst:
     bench.capture.clear()
+    before = bench.path_drops()
     argv = [sys.executable, "-m", "bench.warm_sender", "--dev", DEV, "--mac", bench.mac,
             "--first", BURST_FIRST, "--count", str(n), "--repeat", str(REPEAT)]
     proc = bench.spawn_inside(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -151,8 +157,9 @@ def _run_warm(bench: Bench, n: int, wanted: set[str]) -> Burst:
     if proc.returncode != 0:
         raise RuntimeError(f"warm sender exited {proc.returncode}: {err[-1500:]!r}")
     result = json.loads(out)
-    frames, _drops = _collect(bench, wanted, 2 * n * REPEAT, 60, since=result["t0"] - 1e-4)
-    burst = _burst_of(frames, n * REPEAT)
+    frames, lost = _collect(bench, wanted, 2 * n * REPEAT, 60, before,
+                            since=result["t0"] - 1e-4)
+    burst = _burst_of(frames, n * REPEAT, lost)
     burst.sender_time = result["t1"] - result["t0"]
     return burst
 
@@ -181,6 +188,7 @@ def _run_keepalived(bench: Bench, n: int, addrs: list[str], wanted: set[str]) ->
     conf.write_text(_keepalived_conf(addrs))
     base = bench.workdir / f"keepalived-{n}"
     log = bench.workdir / f"keepalived-{n}.log"
+    before = bench.path_drops()
     with log.open("ab") as out:
         start = time.monotonic()
         proc = bench.lab.popen(
@@ -189,10 +197,10 @@ def _run_keepalived(bench: Bench, n: int, addrs: list[str], wanted: set[str]) ->
             "--checkers_pid", f"{base}-checkers.pid", "--bfd_pid", f"{base}-bfd.pid",
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     try:
-        frames, _drops = _collect(bench, wanted, n * REPEAT, 300)
+        frames, lost = _collect(bench, wanted, n * REPEAT, 300, before)
     finally:
         stop_pid(proc, 300)
-    burst = _burst_of(frames, n * REPEAT)
+    burst = _burst_of(frames, n * REPEAT, lost)
     burst.startup = frames[0].t - start if frames else None
     bench.flush(BURST_NET)
     return burst
@@ -249,7 +257,10 @@ def _burst_rows(n: int, runs: dict[tuple[int, str], list[Burst]],
     def figure(b: Burst | None, name: str) -> str:
         if b is None:
             return f"n/a ({missing.get(name, 'not run')})"
-        return f"{fmt_rate(b.fps)} ({_n(b.frames)}/{_n(b.expected)} frames in {fmt_ms(b.span)})"
+        text = f"{fmt_rate(b.fps)} ({_n(b.frames)}/{_n(b.expected)} frames in {fmt_ms(b.span)}"
+        if b.lost:
+            text += f"; drops {sum(b.lost.values())}"
+        return text + ")"
 
     floor, announce = picked["floor"], picked["announce"]
     warm, keep = picked["warm"], picked["keepalived"]
@@ -429,6 +440,7 @@ def storm(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
     wanted = set(addrs)
     bench.capture.clear()
     drops = bench.capture.drops
+    before = bench.path_drops()
     start, proc = bench.spawn_batch("add", addrs)
     proc.wait(300)
     batch_time = time.monotonic() - start
@@ -442,15 +454,18 @@ def storm(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
     done = max(firsts.values()) - start if firsts else None
     status = daemon.status()
     counters = status.get("counters", {})
+    lost = bench.drops_since(before)
     detail = {"ip_batch_s": batch_time, "frames": frames, "expected_frames": len(addrs) * REPEAT,
-              "capture_drops": bench.capture.drops - drops,
+              "capture_drops": bench.capture.drops - drops, "path_drops": lost,
               "netlink_overflows": daemon.log_events("netlink_overflow"),
               "held_by_daemon": sum(1 for r in status.get("addresses", []) if r.get("held")),
               "counters": counters}
     rows = [
         Row(case, "ip -batch start -> every address had its first GARP",
             f"{fmt_ms(done)} (ip -batch itself {fmt_ms(batch_time)}; "
-            f"{_n(frames)}/{_n(len(addrs) * REPEAT)} frames)", done, "s", details=detail),
+            f"{_n(frames)}/{_n(len(addrs) * REPEAT)} frames; path drops "
+            f"{sum(lost.values())}; daemon sent {counters.get('frames_sent')})", done, "s",
+            details=detail),
         Row(case, "addresses announced", f"{_n(len(firsts))} / {_n(len(addrs))}",
             float(len(firsts)), "", goal="all", met=len(firsts) == len(addrs)),
     ]

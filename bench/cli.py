@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, few trials, a 3 s idle window (the smoke test)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
+    parser.add_argument("--only", metavar="N,N", default="1,2,3,4,5",
+                        help="run only these cases (numbers; 5 needs 4)")
     parser.add_argument("--keep", metavar="DIR",
                         help="keep the scratch files (configs, daemon logs) in DIR")
     args = parser.parse_args(argv)
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         with Lab([SENDER, PEER], accept_dad=0) as lab:
             bench = Bench(lab, workdir, _say)
             try:
-                _run_all(bench, settings, rows, failures)
+                _run_all(bench, settings, rows, failures, _numbers(args.only))
             finally:
                 bench.close()
     meta["seconds"] = round(time.monotonic() - started, 1)
@@ -72,8 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failures else 0
 
 
+def _numbers(text: str) -> set[int]:
+    try:
+        return {int(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise SystemExit(f"--only: not a list of case numbers: {text!r}") from None
+
+
 def _run_all(bench: Bench, settings: cases.Settings, rows: list[Row],
-             failures: list[str]) -> None:
+             failures: list[str], only: set[int]) -> None:
     def attempt(name: str, run: Callable[[], list[Row]]) -> None:
         try:
             rows.extend(run())
@@ -82,17 +91,23 @@ def _run_all(bench: Bench, settings: cases.Settings, rows: list[Row],
             failures.append(f"{name}: {exc}")
             rows.append(Row(name, "did not run", f"error: {exc}"[:120]))
 
-    attempt(cases_label(0), lambda: cases.burst(bench, settings))
-    try:
-        daemon = cases.latency_daemon(bench)
-    except Exception as exc:
-        failures.append(f"latency daemon: {exc}")
-        for i in (1, 2):
-            rows.append(Row(cases_label(i), "did not run", f"error: {exc}"[:120]))
-    else:
-        attempt(cases_label(1), lambda: cases.latency(bench, settings, daemon))
-        attempt(cases_label(2), lambda: cases.handoff(bench, settings, daemon))
-        bench.stop_daemon(daemon)
+    if 1 in only:
+        attempt(cases_label(0), lambda: cases.burst(bench, settings))
+    if only & {2, 3}:
+        try:
+            daemon = cases.latency_daemon(bench)
+        except Exception as exc:
+            failures.append(f"latency daemon: {exc}")
+            for i in (1, 2):
+                rows.append(Row(cases_label(i), "did not run", f"error: {exc}"[:120]))
+        else:
+            if 2 in only:
+                attempt(cases_label(1), lambda: cases.latency(bench, settings, daemon))
+            if 3 in only:
+                attempt(cases_label(2), lambda: cases.handoff(bench, settings, daemon))
+            bench.stop_daemon(daemon)
+    if not only & {4, 5}:
+        return
     held: list[object] = []
 
     def storm() -> list[Row]:
@@ -101,6 +116,8 @@ def _run_all(bench: Bench, settings: cases.Settings, rows: list[Row],
         return storm_rows
 
     attempt(cases_label(3), storm)
+    if 5 not in only:
+        return
     if held:
         attempt(cases_label(4), lambda: cases.idle(bench, settings, held[0]))
     else:

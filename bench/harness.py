@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import os
 import shutil
 import signal
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.netns import AddressClient, ArpCapture, inside
-from tests.lab import Lab, wait_for
+from tests.lab import BRIDGE, SWITCH, Lab, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SENDER = "sender"
@@ -196,6 +197,32 @@ class Bench:
     def flush(self, network: str) -> None:
         """Remove every address inside ``network`` from eth0."""
         self.lab.run(SENDER, "ip", "addr", "flush", "dev", DEV, "to", network, check=False)
+
+    def path_drops(self) -> dict[str, int]:
+        """Drop counters along the path (compare two readings): the kernel's per-CPU
+        backlog drops (/proc/net/softnet_stat, host-wide) and the dropped counters of the
+        sender's eth0, both bridge ports and the peer's eth0."""
+        softnet = 0
+        for line in Path("/proc/net/softnet_stat").read_text().splitlines():
+            fields = line.split()
+            if len(fields) > 1:
+                softnet += int(fields[1], 16)
+        out = {"softnet_backlog": softnet}
+        for host in (SENDER, SWITCH, PEER):
+            doc = json.loads(self.lab.run(host, "ip", "-s", "-j", "link", "show").stdout)
+            for link in doc:
+                name = link.get("ifname", "")
+                if name in ("lo", BRIDGE):
+                    continue
+                stats = link.get("stats64", {})
+                for way in ("rx", "tx"):
+                    out[f"{host}/{name}/{way}"] = int(stats.get(way, {}).get("dropped", 0))
+        return out
+
+    def drops_since(self, before: dict[str, int]) -> dict[str, int]:
+        """The counters of :meth:`path_drops` that grew since ``before``, by how much."""
+        now = self.path_drops()
+        return {k: v - before.get(k, 0) for k, v in now.items() if v != before.get(k, 0)}
 
     # ------------------------------------------------------------------ processes
 

@@ -36,7 +36,9 @@ def main(args: argparse.Namespace) -> int:
                 "not_understood": list(imported.unsupported)}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return EXIT_OK
-    text = plan.render_text(cfg, source)
+    from garpd.term import colour_enabled  # noqa: PLC0415
+
+    text = plan.render_text(cfg, source, picture=True, colour=colour_enabled(sys.stdout))
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     if imported is not None:
         sys.stdout.write(import_summary(imported))

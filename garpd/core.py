@@ -234,6 +234,9 @@ class AddressStatus:
     last_sent: float | None
     pending: int
     next_send: float | None
+    upcoming: tuple[tuple[float, str, int], ...] = ()
+    """The scheduled bursts, soonest first: (time, reason, packets)."""
+    refresh_every: float = 0.0
 
 
 # Timer kinds.
@@ -287,25 +290,28 @@ class Announcer:
 
     def status(self) -> list[AddressStatus]:
         """A snapshot of every watched address, for ``garpd status``."""
-        upcoming: dict[AddrKey, float] = {}
-        for due, _seq, kind, addr, epoch, rep, _reason in self._timers:
-            key = addr.key
-            if _live(addr, epoch, kind, rep) and due < upcoming.get(key, float("inf")):
-                upcoming[key] = due
+        upcoming: dict[AddrKey, list[tuple[float, str, int]]] = {}
+        for due, _seq, kind, addr, epoch, rep, reason in self._timers:
+            if not _live(addr, epoch, kind, rep) or not addr.held or addr.watch is None:
+                continue
+            packets = addr.watch.timing.master_refresh_repeat if kind == _REFRESH else rep
+            upcoming.setdefault(addr.key, []).append((due, reason, packets * len(addr.frames)))
         out = []
         for key, addr in self._addrs.items():
             if addr.watch is None:
                 continue
             pacer = self._pacers.get((key[0], key[1].version))
             pending = pacer.pending(addr) if pacer is not None else 0
-            next_send = upcoming.get(key)
+            planned = tuple(sorted(upcoming.get(key, ())))
+            next_send = planned[0][0] if planned else None
             if pending and pacer is not None:
                 queued_at = pacer.next_time
                 next_send = queued_at if next_send is None else min(next_send, queued_at)
             out.append(AddressStatus(
                 key[0], addr.text, addr.watch.group, addr.held, addr.tentative, addr.since,
                 addr.sent,
-                addr.last_sent, pending, next_send,
+                addr.last_sent, pending, next_send, planned,
+                addr.watch.timing.master_refresh if addr.held else 0.0,
             ))
         return out
 

@@ -284,6 +284,9 @@ class Daemon:
                 "pending": st.pending,
                 "next_send_in": round(max(0.0, st.next_send - now), 3)
                 if st.next_send is not None else None,
+                "schedule": [{"in": round(max(0.0, due - now), 3), "reason": reason,
+                              "packets": packets} for due, reason, packets in st.upcoming],
+                "refresh_every": st.refresh_every,
             })
         counters: dict[str, int] = {**self.core.counters, **self.runner.counters,
                                     "log_dropped": logging.DROPPED}

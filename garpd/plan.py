@@ -348,8 +348,13 @@ def _path(value: object) -> str:
     return "none" if value is None else _toml_value(str(value))
 
 
-def render_text(config: Config, source: str) -> str:
-    """The plan as plain text: settings as aligned ``key = value`` lines, then timelines."""
+def render_text(config: Config, source: str, *, picture: bool = False,
+                colour: bool = False) -> str:
+    """The plan as plain text: settings as aligned ``key = value`` lines, then timelines.
+
+    ``picture`` adds a bar under each trigger's bursts, drawn to one scale per group
+    (``#`` a burst, ``.`` silence); ``colour`` adds ANSI colours for a terminal.
+    """
     log_format = config.log.format
     lines = _aligned([
         ("configuration", source, ""),
@@ -362,11 +367,46 @@ def render_text(config: Config, source: str) -> str:
     ], "")
     for plan in build(config):
         lines.append("")
-        lines.extend(_render_group(plan))
+        lines.extend(_render_group(plan, picture=picture, colour=colour))
     return "\n".join(lines) + "\n"
 
 
-def _render_group(plan: GroupPlan) -> list[str]:
+BAR_WIDTH = 50
+_COLOURS = {"master": "32", "notify": "32", "lower_prio": "33", "oneshot": "32",
+            "refresh": "36"}
+
+
+def _horizon(timelines: tuple[Timeline, ...]) -> float:
+    """The time span every bar of a block is drawn to: the last burst, rounded up."""
+    last = max((b.end for t in timelines for b in t.bursts), default=0.0)
+    for step in (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600):
+        if last < step:
+            return float(step)
+    return float(int(last) + 1)
+
+
+def _bar(timeline: Timeline, horizon: float, colour: bool) -> str:
+    """``#....#....``: where the bursts of ``timeline`` fall in [0, horizon]."""
+    cells = ["."] * BAR_WIDTH
+    marks: dict[int, str] = {}
+    for burst in timeline.bursts:
+        first = min(BAR_WIDTH - 1, int(burst.start / horizon * BAR_WIDTH))
+        last = min(BAR_WIDTH - 1, int(burst.end / horizon * BAR_WIDTH))
+        for i in range(first, last + 1):
+            cells[i] = "#"
+            marks[i] = burst.reason
+    if not colour:
+        return "".join(cells)
+    out = []
+    for i, cell in enumerate(cells):
+        reason = marks.get(i, "")
+        code = next((c for key, c in _COLOURS.items() if reason.startswith(key)), "2")
+        out.append(f"\x1b[{code}m{cell}\x1b[0m")
+    return "".join(out)
+
+
+def _render_group(plan: GroupPlan, *, picture: bool = False,
+                  colour: bool = False) -> list[str]:
     group = plan.group
     rows: list[tuple[str, str, str]] = []
     if group is None:
@@ -390,6 +430,7 @@ def _render_group(plan: GroupPlan) -> list[str]:
     lines = [head, *_aligned(rows, "  ")]
     for titles, timelines in _timeline_blocks(plan):
         lines.extend(f"  {title}" for title in titles)
+        horizon = _horizon(timelines)
         for timeline in timelines:
             label = f"    {_LABELS[timeline.trigger]:<11}"
             items = [b.text() for b in timeline.bursts]
@@ -397,6 +438,8 @@ def _render_group(plan: GroupPlan) -> list[str]:
                 items.append(f"({timeline.note})")
             if not items:
                 items = ["nothing"]
+            if picture and timeline.bursts:
+                items.append(f"{_bar(timeline, horizon, colour)}  0..{number(horizon)}s")
             lines.append(label + items[0])
             lines.extend(" " * len(label) + item for item in items[1:])
     lines.extend(f"  note: {note}" for note in plan.notes)

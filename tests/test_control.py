@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -622,15 +623,34 @@ def test_render_status_sample() -> None:
     text = render_status({"ok": True, **STATUS_DOC})
     lines = text.splitlines()
     assert text.endswith("\n")
-    assert lines[0] == "garpd pid 4242  config /etc/garpd/garpd.toml  up 12.3s"
+    assert lines[0] == "garpd pid 4242  config /etc/garpd/garpd.toml  up 12.3s  held 1 of 2"
     assert lines[1] == "eth0"
-    assert lines[2].split() == ["192.0.2.100", "VI_1", "held", "since", "3.2s", "sent", "10",
-                                "pending", "2", "next", "in", "1.8s"]
+    assert lines[2].split() == ["192.0.2.100", "VI_1", "held", "for", "3.2s", "sent", "10",
+                                "next:", "2", "queued,", "next", "in", "1.8s"]
     assert lines[3] == "eth1"
-    assert lines[4].split() == ["2001:db8::100", "VI_2", "tentative", "since", "-", "sent", "0",
-                                "pending", "0", "nothing", "scheduled"]
+    assert lines[4].split() == ["2001:db8::100", "VI_2", "tentative", "sent", "0",
+                                "next:", "nothing", "scheduled"]
     assert lines[5] == "counters: bursts=2, frames=10"
     assert len(lines) == 6
+    assert "\x1b[" not in text
+
+
+def test_render_status_draws_the_schedule() -> None:
+    """A held address with bursts ahead gets a bar of the next 30 s; colour only on request."""
+    row = {"interface": "eth0", "address": "192.0.2.100", "group": "VI_1", "held": True,
+           "held_for": 1.0, "sent": 5, "pending": 0, "refresh_every": 60.0,
+           "schedule": [{"in": 4.0, "reason": "master_delay", "packets": 5},
+                        {"in": 64.0, "reason": "refresh", "packets": 1}]}
+    text = render_status({"addresses": [row]})
+    line, bar = text.splitlines()[2:4]
+    assert "next: master_delay x5 in 4.0s, refresh x1 in 64.0s, refresh every 60.0s" in line
+    cells = bar.split()[0]
+    assert len(cells) == 40
+    assert cells.index("#") == int(4.0 / 30 * 40)
+    assert cells.count("#") == 1
+    coloured = render_status({"addresses": [row]}, colour=True)
+    assert "\x1b[32m" in coloured
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == text
 
 
 @pytest.mark.parametrize(("doc", "empty"), [
