@@ -142,8 +142,58 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
+_VALUED = ("--log-format", "--log-level", "-c", "--config")
+
+
+def notify_words(argv: Sequence[str]) -> argparse.Namespace | None:
+    """``garpd [opts] notify [opts] TYPE NAME STATE [PRIORITY]`` parsed without argparse.
+
+    keepalived appends its four words to the hook's command line, and a name may start
+    with ``-``: argparse would take it for an option and fail, and a failing hook breaks
+    keepalived. So after ``notify`` every word that is not one of garpd's own options is
+    a hook word, whatever it looks like. None when the sub-command is not ``notify`` (or
+    help is asked for).
+    """
+    words = list(argv)
+    opts: dict[str, str | None] = {"config": None, "log_format": None, "log_level": None}
+    positional: list[str] = []
+    seen_notify = False
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name, eq, value = word.partition("=")
+        allowed = ("--log-format", "--log-level") if not seen_notify else _VALUED
+        if not positional and name in allowed:
+            if not eq:
+                i += 1
+                value = words[i] if i < len(words) else ""
+            key = {"-c": "config", "--config": "config"}.get(name, name[2:].replace("-", "_"))
+            opts[key] = value
+        elif not seen_notify:
+            if word != "notify":
+                return None  # another command, help or a usage error: argparse's job
+            seen_notify = True
+        elif not positional and word in ("-h", "--help"):
+            return None
+        else:
+            positional.append(word)  # from here on every word is keepalived's
+        i += 1
+    if not seen_notify:
+        return None
+    fmt = opts["log_format"] if opts["log_format"] in LOG_FORMATS else None
+    level = (opts["log_level"] or "").lower()
+    return argparse.Namespace(
+        command="notify", config=opts["config"] or None, log_format=fmt,
+        log_level=level if level in LOG_LEVELS else None, words=positional)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run garpd with ``argv`` (default: sys.argv[1:]) and return the exit code."""
+    hook = notify_words(sys.argv[1:] if argv is None else argv)
+    if hook is not None:
+        from garpd.notify import main as notify  # noqa: PLC0415 - lazy by design
+
+        return notify(hook)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "announce":

@@ -22,17 +22,19 @@ if TYPE_CHECKING:
 def main(args: argparse.Namespace) -> int:
     """Run ``garpd notify``; always returns 0."""
     log = QuickLog(args.log_format, args.log_level)
-    kind, state, name = args.type.upper(), args.state.upper(), args.name
+    words: list[str] = args.words
+    if not 3 <= len(words) <= 4:
+        log.warning("notify_ignored", words=words,
+                    reason="expected TYPE NAME STATE [PRIORITY] (keepalived's four words)")
+        return 0
+    kind, name, state = words[0].upper(), words[1], words[2].upper()
     priority: int | None = None
-    if args.priority is not None:
-        try:
-            priority = int(args.priority)
-        except ValueError:
-            priority = None
-        if priority is not None and not 0 <= priority <= 255:
+    if len(words) == 4 and words[3].isascii() and words[3].isdigit() and len(words[3]) <= 3:
+        priority = int(words[3])
+        if not 0 <= priority <= 255:
             priority = None
     if kind not in ("INSTANCE", "GROUP") or state not in NOTIFY_STATES or not name:
-        log.warning("notify_ignored", type=args.type, name=name, state=args.state,
+        log.warning("notify_ignored", type=words[0], name=name, state=words[2],
                     reason="unknown type or state")
         return 0
     path = socket_path(args.config)
