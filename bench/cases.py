@@ -35,6 +35,7 @@ BURST_FIRST = "198.18.0.1"
 BURST_NET = "198.18.0.0/16"
 LATENCY_FIRST = "198.19.200.1"
 LATENCY_NET = "198.19.200.0/22"
+LATENCY_FLOOR_FIRST = "198.19.204.1"
 STORM_FIRST = "198.19.0.1"
 STORM_NET = "198.19.0.0/18"
 IDLE_FIRST = "198.19.64.1"
@@ -308,14 +309,11 @@ def latency_daemon(bench: Bench) -> Any:
     return bench.start_daemon("latency", toml)
 
 
-def latency(bench: Bench, settings: Settings, daemon: Any) -> list[Row]:
-    """Case 2: rtnetlink add (timestamped right before the kernel call) -> first GARP."""
-    case = "2 latency"
-    warmup = 3
-    addrs = addresses(LATENCY_FIRST, settings.latency_trials + warmup)
+def _trials(bench: Bench, addrs: list[str], warmup: int) -> tuple[list[float], int]:
+    """Add each address (timestamped right before the kernel call), wait for its first
+    GARP, remove it; (latencies after the warm-up trials, trials with no frame)."""
     values: list[float] = []
     missed = 0
-    bench.say(f"latency: {settings.latency_trials} trials")
     for i, address in enumerate(addrs):
         bench.capture.clear()
         stamp = bench.nl.add(address)
@@ -328,19 +326,58 @@ def latency(bench: Bench, settings: Settings, daemon: Any) -> list[Row]:
                 values.append(frame.t - stamp)
         time.sleep(0.01)
     bench.capture.clear()
-    detail = {"trials": len(values), "missed": missed, "warmup_discarded": warmup,
-              "values": values, "drops": bench.capture.drops}
+    return values, missed
+
+
+def _floor_trials(bench: Bench, count: int) -> tuple[list[float], int] | None:
+    """The same trials against bench.latency_floor (a minimal asyncio responder)."""
+    argv = [sys.executable, "-m", "bench.latency_floor", "--dev", DEV, "--mac", bench.mac]
+    proc = bench.spawn_inside(argv, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != b"READY":
+            return None
+        return _trials(bench, addresses(LATENCY_FLOOR_FIRST, count + 3), 3)
+    finally:
+        stop_pid(proc)
+
+
+def latency(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
+    """Case 2: rtnetlink add (timestamped right before the kernel call) -> first GARP, for
+    the minimal responder and then for garpd's daemon (returned, for case 3)."""
+    case = "2 latency"
+    bench.say(f"latency: {settings.latency_trials} trials, minimal responder then garpd")
+    floor = _floor_trials(bench, settings.latency_trials)
+    daemon = latency_daemon(bench)
+    warmup = 3
+    values, missed = _trials(bench, addresses(LATENCY_FIRST, settings.latency_trials + warmup),
+                             warmup)
+    detail: dict[str, Any] = {"trials": len(values), "missed": missed,
+                              "warmup_discarded": warmup, "values": values,
+                              "floor_values": floor[0] if floor else None}
     if not values:
-        return [Row(case, "address add -> first GARP", "no frame seen", details=detail)]
-    p50, p99, top = percentile(values, 0.5), percentile(values, 0.99), max(values)
+        return [Row(case, "address add -> first GARP", "no frame seen", details=detail)], daemon
+    fvals = floor[0] if floor and floor[0] else None
+
+    def base(q: float | None) -> tuple[str, float | None]:
+        if fvals is None:
+            return "", None
+        f = max(fvals) if q is None else percentile(fvals, q)
+        return f"{fmt_ms(f)} minimal responder", f
+
+    rows = []
     trials = f"{len(values)} trials, {missed} missed"
-    return [
-        Row(case, f"address add -> first GARP, p50 ({trials})", fmt_ms(p50), p50, "s",
-            goal="< 0.5 ms", met=p50 < 0.0005 and missed == 0, details=detail),
-        Row(case, "address add -> first GARP, p99", fmt_ms(p99), p99, "s",
-            goal="< 2 ms", met=p99 < 0.002 and missed == 0),
-        Row(case, "address add -> first GARP, max", fmt_ms(top), top, "s"),
-    ]
+    for label, q, goal, limit in (("p50", 0.5, "< 0.5 ms", 0.0005), ("p99", 0.99, "< 2 ms", 0.002),
+                                  ("max", None, "", None)):
+        value = max(values) if q is None else percentile(values, q)
+        text, fval = base(q)
+        rows.append(Row(
+            case, f"address add -> first GARP, {label}" + (f" ({trials})" if q == 0.5 else ""),
+            fmt_ms(value), value, "s", baseline=text,
+            ratio=value / fval if fval else None, goal=goal,
+            met=None if limit is None else value < limit and missed == 0,
+            details=detail if q == 0.5 else {}))
+    return rows, daemon
 
 
 # --------------------------------------------------------------------------- 3 hand-off
@@ -362,6 +399,17 @@ def _first_frame(bench: Bench, argv: list[str], spa: str, timeout: float = 10.0
     return (frame.t - start if frame else None), exited
 
 
+#: The least a Python notify hook can do: connect, send the request, read the reply.
+_MINIMAL_CLIENT = (
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX)\n"
+    "s.connect(sys.argv[1])\n"
+    "s.sendall(b'{\"command\": \"notify\", \"type\": \"INSTANCE\", \"name\": \"VI_1\", '\n"
+    "          b'\"state\": \"MASTER\", \"priority\": 100}\\n')\n"
+    "s.recv(65536)\n"
+)
+
+
 def handoff(bench: Bench, settings: Settings, daemon: Any) -> list[Row]:
     """Case 3: notify hand-off, announce cold start and arping, each to its first frame."""
     case = "3 hand-off"
@@ -374,6 +422,7 @@ def handoff(bench: Bench, settings: Settings, daemon: Any) -> list[Row]:
         "announce": [*garpd_argv(), "--log-format", "json", "announce", "-i", DEV,
                      "--repeat", "1", "--delay", "0", VIP],
         "arping": [ARPING, "-U", "-c", "1", "-I", DEV, VIP] if bench.have(ARPING) else None,
+        "client": [sys.executable, "-c", _MINIMAL_CLIENT, str(daemon.socket)],
     }
     first: dict[str, list[float]] = {k: [] for k in cmds}
     exits: dict[str, list[float]] = {k: [] for k in cmds}
@@ -407,6 +456,7 @@ def handoff(bench: Bench, settings: Settings, daemon: Any) -> list[Row]:
     arping_p50, arping_text = stats("arping")
     notify_p50, notify_text = stats("notify")
     announce_p50, announce_text = stats("announce")
+    _client_p50, client_text = stats("client")
     base = f"arping {fmt_ms(arping_p50)}" if arping_p50 is not None else ""
 
     def ratio(value: float | None) -> float | None:
@@ -423,6 +473,8 @@ def handoff(bench: Bench, settings: Settings, daemon: Any) -> list[Row]:
             "s", baseline=base, ratio=ratio(announce_p50)),
         Row(case, "arping -U -c 1 (today's notify scripts) -> first frame", arping_text,
             arping_p50, "s"),
+        Row(case, "minimal Python client (socket only) -> daemon -> first frame", client_text,
+            _client_p50, "s"),
     ]
 
 
@@ -462,7 +514,9 @@ def storm(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
               "counters": counters}
     rows = [
         Row(case, "ip -batch start -> every address had its first GARP",
-            f"{fmt_ms(done)} (ip -batch itself {fmt_ms(batch_time)}; "
+            ("" if len(firsts) == len(addrs) else
+             f"never: {_n(len(addrs) - len(firsts))} never announced; last first-GARP at ")
+            + f"{fmt_ms(done)} (ip -batch itself {fmt_ms(batch_time)}; "
             f"{_n(frames)}/{_n(len(addrs) * REPEAT)} frames; path drops "
             f"{sum(lost.values())}; daemon sent {counters.get('frames_sent')})", done, "s",
             details=detail),

@@ -12,12 +12,14 @@ import argparse
 import datetime
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench import cases
 from bench.harness import PEER, SENDER, Bench
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "quick": args.quick, "nproc": os.cpu_count(), "kernel": platform.release(),
         "python": platform.python_version(), "settings": vars(settings),
+        "garpd_revision": _revision(),
     }
     with tempfile.TemporaryDirectory(prefix="garpd-bench-") as scratch:
         workdir = Path(args.keep) if args.keep else Path(scratch)
@@ -67,11 +70,26 @@ def main(argv: list[str] | None = None) -> int:
     meta["seconds"] = round(time.monotonic() - started, 1)
     meta["failures"] = failures
     print(render(rows))
+    print(f"\ngarpd {meta['garpd_revision']}, {meta['date']}, {meta['nproc']} CPUs, "
+          f"kernel {meta['kernel']}, Python {meta['python']}, {meta['seconds']} s")
     for failure in failures:
         print(f"\nFAILED: {failure}")
     if args.json:
         Path(args.json).write_text(to_json(rows, meta))
     return 1 if failures else 0
+
+
+def _revision() -> str:
+    """The commit of the garpd measured, with "+dirty" when the work tree has changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "garpd"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 def _numbers(text: str) -> set[int]:
@@ -94,17 +112,20 @@ def _run_all(bench: Bench, settings: cases.Settings, rows: list[Row],
     if 1 in only:
         attempt(cases_label(0), lambda: cases.burst(bench, settings))
     if only & {2, 3}:
-        try:
-            daemon = cases.latency_daemon(bench)
-        except Exception as exc:
-            failures.append(f"latency daemon: {exc}")
-            for i in (1, 2):
-                rows.append(Row(cases_label(i), "did not run", f"error: {exc}"[:120]))
-        else:
-            if 2 in only:
-                attempt(cases_label(1), lambda: cases.latency(bench, settings, daemon))
-            if 3 in only:
-                attempt(cases_label(2), lambda: cases.handoff(bench, settings, daemon))
+        daemons: list[Any] = []
+
+        def latency() -> list[Row]:
+            latency_rows, daemon = cases.latency(bench, settings)
+            daemons.append(daemon)
+            return latency_rows if 2 in only else []
+
+        attempt(cases_label(1), latency)
+        if 3 in only and daemons:
+            attempt(cases_label(2), lambda: cases.handoff(bench, settings, daemons[0]))
+        elif 3 in only:
+            rows.append(Row(cases_label(2), "did not run", "needs the latency daemon"))
+            failures.append("3 hand-off: not run (latency failed)")
+        for daemon in daemons:
             bench.stop_daemon(daemon)
     if not only & {4, 5}:
         return

@@ -16,7 +16,6 @@ import contextlib
 import ipaddress
 from typing import Any
 
-from garpd import frames
 from garpd import log as logging
 from garpd.cli import EXIT_OK, EXIT_RUNTIME, RuntimeFailureError, UsageError
 from garpd.core import (
@@ -38,6 +37,7 @@ DAD_TIMEOUT = 10.0
 def parse_addresses(texts: list[str]) -> list[Address]:
     """Parse the ADDRESS arguments (a ``/len`` suffix is ignored); duplicates dropped."""
     out: list[Address] = []
+    seen: set[Address] = set()
     for text in texts:
         try:
             address = ipaddress.ip_address(text.split("/", 1)[0])
@@ -46,7 +46,8 @@ def parse_addresses(texts: list[str]) -> list[Address]:
         if address.is_multicast or address.is_unspecified or address.is_loopback:
             raise UsageError(f"{text!r} cannot be announced (multicast, unspecified or "
                              "loopback)")
-        if address not in out:
+        if address not in seen:
+            seen.add(address)
             out.append(address)
     return out
 
@@ -106,7 +107,6 @@ async def _announce(ifname: str, wanted: list[Address], timing: Timing, interval
                     force: bool, log: Any) -> int:
     from garpd import netlink  # noqa: PLC0415 - pyroute2 is loaded only here
 
-    frames.preload()
     loop = asyncio.get_running_loop()
     keys = frozenset((ifname, a) for a in wanted)
     policy = StaticPolicy(timing, group="announce", interval=interval, na_interval=interval,

@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from garpd import frames, systemd
 from garpd import log as logging
+from garpd import systemd
 from garpd.cli import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
 from garpd.core import (
     AddressChanged,
@@ -102,13 +102,15 @@ class Daemon:
         self.runner: Runner | None = None
         self.control: Any = None
         self.listener: Any = None
+        self.config_policy: Any = None
         self.arbiter: Any = None
         self.fifo: Any = None
 
     def _policy(self, cfg: Any) -> Policy:
         from garpd.config import ConfigPolicy  # noqa: PLC0415
 
-        policy: Policy = ConfigPolicy(cfg)
+        self.config_policy = ConfigPolicy(cfg)  # kept: notify matches groups with it
+        policy: Policy = self.config_policy
         return _OneshotPolicy(policy, self.oneshot_groups) if self.oneshot else policy
 
     async def run(self) -> int:
@@ -117,7 +119,6 @@ class Daemon:
 
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        frames.preload()
         self.started = loop.time()
         core = self.core = Announcer(self._policy(self.cfg),
                                      trigger=self.oneshot_trigger if self.oneshot else "master")
@@ -304,14 +305,12 @@ class Daemon:
     def notify(self, kind: str, name: str, state: str, priority: int | None,
                source: str) -> dict[str, Any]:
         """A keepalived notification (hook or FIFO): MASTER starts the master schedule."""
-        from garpd.config import ConfigPolicy  # noqa: PLC0415
         from garpd.control import group_kind  # noqa: PLC0415
         from garpd.core import LowerPriority, Trigger  # noqa: PLC0415
 
         assert self.runner is not None
-        policy = ConfigPolicy(self.cfg)
         if self.cfg.groups:
-            groups = [g.name for g in policy.groups_named(name, group_kind(kind))]
+            groups = [g.name for g in self.config_policy.groups_named(name, group_kind(kind))]
         else:
             groups = ["default"]  # no [[group]]: every watched address is one group
         if not groups:

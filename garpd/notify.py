@@ -9,13 +9,12 @@ whatever happens (unknown names or states, no daemon, bad configuration) it exit
 
 from __future__ import annotations
 
-import argparse
-
 from garpd.control import NOTIFY_STATES, Unreachable, group_kind, request, socket_path
 from garpd.quicklog import QuickLog
 
 TYPE_CHECKING = False  # typing itself costs ~10 ms on the hook's path
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
 

@@ -6,11 +6,13 @@ the unsent tail is handed back to the caller to retry shortly, instead of stalli
 event loop. An interface that
 is gone or down (ENXIO, ENODEV, ENETDOWN) drops the batch and closes its socket.
 
-Large batches (a takeover of many addresses) go through a PACKET_TX_RING on the same
-socket, set up the first time one is needed: each frame's ring slot (TPACKET_V1 header,
-frame, padding) is cached as bytes next to the frame, a chunk of slots is written into the
-ring with one slice assignment and handed to the kernel with one ``send``. That removes
-the per-frame system call, which is most of what a Python sender spends per frame.
+Frames go through a PACKET_TX_RING on the same socket, set up on the first send: each
+frame's ring slot (TPACKET_V1 header, frame, padding) is cached as bytes next to the frame,
+a chunk of slots is written into the ring with one slice assignment and handed to the
+kernel with one ``send``. That removes the per-frame system call, which is most of what a
+Python sender spends per frame. (Once a socket has a ring the kernel sends only from it,
+so every batch, however small, takes this path; a kernel that refuses the ring gets the
+per-frame ``send`` instead.)
 """
 
 from __future__ import annotations
@@ -31,10 +33,8 @@ TP_STATUS_SEND_REQUEST = 1
 #: Ring geometry: 128-byte slots (32-byte header + up to 96 bytes of frame), 32 per block.
 SLOT = 128
 BLOCK = 4096
-RING_SLOTS = 2048
+RING_SLOTS = 1024
 _HEADER = 32
-#: Batches at least this large use the ring.
-RING_THRESHOLD = 64
 
 
 class _Ring:
@@ -99,7 +99,7 @@ class _Ring:
             if done < len(chunk):
                 return sent, OSError(errno.ENOBUFS, "device queue full")
             if not self.idle():
-                break  # still in flight: the per-frame path sends the rest
+                break  # still in flight: the caller retries the rest shortly
         return sent, None
 
     def idle(self) -> bool:
@@ -172,13 +172,19 @@ class Sender:
             return SendResult(0, [], exc)
         sent = 0
         error: OSError | None = None
-        ring = self._ring(ifname, sock) if len(frames) >= RING_THRESHOLD else None
-        if ring is not None and ring.idle():
+        ring = self._ring(ifname, sock)
+        if ring is not None:
+            # Once a socket has a TX ring, the kernel sends only from the ring: every
+            # frame goes through it, one system call per chunk, whatever the batch size.
+            if not ring.idle():
+                return SendResult(0, list(frames))  # still in flight: retry shortly
             sent, error = ring.send(frames)
-        if error is None:
+            if error is None and sent < len(frames):
+                return SendResult(sent, frames[sent:])
+        else:
             send = sock.send
             try:
-                for frame in frames[sent:] if sent else frames:
+                for frame in frames:
                     send(frame)
                     sent += 1
             except OSError as exc:
@@ -195,8 +201,8 @@ class Sender:
         if not self._use_ring:
             return None
         if ifname not in self._rings:
-            # A ring on the (non-blocking) socket: its send() waits for nothing but the
-            # hand-over of the chunk. Any failure leaves the per-frame path in charge.
+            # Set up on the first send. If the kernel refuses a ring, the per-frame path
+            # (send() of each frame on the same socket) is used instead.
             try:
                 self._rings[ifname] = _Ring(sock)
             except (OSError, ValueError):

@@ -11,7 +11,7 @@ cd "$here"
 
 if [ "$(id -u)" = 0 ]; then
   missing=()
-  for pkg in python3-venv iproute2 keepalived nftables procps; do
+  for pkg in python3-venv iproute2 keepalived nftables procps iputils-arping; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -1,6 +1,6 @@
 """Runs garpd's Sender inside a lab namespace: sends numbered GARP batches on eth0.
 
-Usage: sender_helper.py COUNT BATCHES [--no-ring]. Each frame is a GARP request whose
+Usage: sender_helper.py SIZE,SIZE,... [--no-ring]: one batch per size. Each frame is a GARP request whose
 sender IP encodes its sequence number (198.18.x.y), so a capture can check order and loss.
 Prints one JSON line with what the Sender reported.
 """
@@ -19,18 +19,20 @@ from garpd.sender import Sender
 
 def main() -> int:
     """Send the batches and report."""
-    count, batches = int(sys.argv[1]), int(sys.argv[2])
+    sizes = [int(n) for n in sys.argv[1].split(",")]
     ring = "--no-ring" not in sys.argv
     mac = bytes.fromhex(Path("/sys/class/net/eth0/address").read_text().strip().replace(":", ""))
     cache = FrameCache()
     base = int(ipaddress.IPv4Address("198.18.0.0"))
     frames = [cache.slot(mac, ipaddress.IPv4Address(base + i), "request", False)[0]
-              for i in range(count * batches)]
+              for i in range(sum(sizes))]
     sender = Sender(ring=ring)
     index = socket.if_nametoindex("eth0")
     report = []
-    for b in range(batches):
-        batch = frames[b * count:(b + 1) * count]
+    start = 0
+    for size in sizes:
+        batch = frames[start:start + size]
+        start += size
         while batch:
             result = sender.send("eth0", index, batch)
             report.append({"sent": result.sent, "retry": len(result.retry),

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import itertools
 import json
 import os
 import random
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -26,19 +26,19 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import pytest
 
 from garpd.vrrp import VrrpError, build_advert, parse_frame
 from tests.daemon_helpers import (
     Daemon,
-    control_request,
     Record,
     TomlValue,
     announcements,
     bursts,
     check_timeline,
+    control_request,
     garps,
 )
 from tests.lab import Frame, Lab, LabFactory, require_lab, wait_for
@@ -165,7 +165,7 @@ def spas(frames: Sequence[Frame]) -> Counter[str]:
 
 def test_link_flap_storm(make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory,
                          tmp_path: Path) -> None:
-    """50 down/up flaps: garpd stays up, holds the VIP, link_up after the last, silent while down."""
+    """50 down/up flaps: garpd stays up, holds the VIP, link_up after the last, quiet while down."""
     lab = make_pair(make_lab)
     cfg = write_config(tmp_path, {"master_repeat": 2, "master_delay": 0.3,
                                   "master_refresh": 0.2}, [group(VIP4)])
@@ -251,18 +251,17 @@ def test_mac_change_mid_paced_burst(make_lab: LabFactory, garpd_cmd: list[str],
     changing = time.monotonic()
     ip(lab, "link", "set", "eth0", "address", NEW_MAC)
     changed = time.monotonic()
-    assert changed < first.t + 0.58, "the change did not land between the 3rd and 4th frame"
 
-    got = wait_frames(cap, VIP4, 8)
+    wait_frames(cap, VIP4, 8)
     got = settle(cap, VIP4, 1.0)
     before = [f for f in got if f.t < changing]
-    after = [f for f in got if f.t > changed + 0.005]
-    assert len(before) == 3
+    after = [f for f in got if f.t > changed + 0.005]  # a frame in between may have either
+    assert 2 <= len(before) <= 4, "the change did not land mid-burst"
     assert all(f.decode()["sha"] == f.decode()["eth_src"] == old for f in before)
-    assert len(after) >= 5
+    assert len(after) >= 5  # master_repeat from the new MAC (merged into the paced burst)
     assert all(f.decode()["sha"] == f.decode()["eth_src"] == NEW_MAC for f in after)
-    assert len(got) == len(before) + len(after)
-    gaps = [b.t - a.t for a, b in zip(got, got[1:], strict=False)]
+    assert len(got) <= len(before) + 5 + 1
+    gaps = [b.t - a.t for a, b in itertools.pairwise(got)]
     assert min(gaps) > 0.15, gaps  # still paced
 
     records = daemon.wait_records("announce", address=VIP4)
@@ -305,7 +304,7 @@ class StormRun:
 
 
 @pytest.fixture(scope="module")
-def storm_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StormRun]:
+def storm_run(tmp_path_factory: pytest.TempPathFactory) -> StormRun:
     """12,000 addresses added in one ``ip -batch``, then all deleted, under a daemon watching
     every interface (master_repeat 1, master_delay 0)."""
     require_lab()
@@ -333,7 +332,7 @@ def storm_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StormRun]:
             run.exit_code = daemon.stop(10.0)[0]
         finally:
             daemon.close()
-    yield run
+    return run
 
 
 def test_storm_12000_daemon_state(storm_run: StormRun) -> None:
@@ -413,7 +412,7 @@ def netlink_socket(lab: Lab, pid: int) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def overflow_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OverflowRun]:
+def overflow_run(tmp_path_factory: pytest.TempPathFactory) -> OverflowRun:
     """garpd stopped (SIGSTOP) while 5,000 addresses are added, its netlink socket made to
     overflow, then addresses removed and added, then resumed (SIGCONT)."""
     require_lab()
@@ -469,11 +468,11 @@ def overflow_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OverflowR
             run.exit_code = daemon.stop(10.0)[0]
         finally:
             daemon.close()
-    yield run
+    return run
 
 
 def test_netlink_overflow_resyncs(overflow_run: OverflowRun) -> None:
-    """Overflow while stopped: netlink_overflow logged; exactly what is present is held, announced."""
+    """Overflow while stopped: netlink_overflow logged; exactly what is present held, announced."""
     run = overflow_run
     assert [r for r in run.logs if r["event"] == "netlink_overflow"]
     assert run.held == run.present
@@ -494,10 +493,10 @@ def test_netlink_overflow_resyncs(overflow_run: OverflowRun) -> None:
 def test_netlink_overflow_never_announces_removed(overflow_run: OverflowRun) -> None:
     """Addresses removed while the events were being dropped are never announced."""
     run = overflow_run
-    stale = sorted(a for a in spas(run.frames) if a in run.removed)
     after = [f for f in garps(run.frames) if f.t > run.resumed]
-    assert stale == [], f"{len(stale)} removed addresses announced, e.g. {stale[:3]} " \
-                        f"({len(after)} GARPs after SIGCONT)"
+    stale = sorted(a for a in spas(after) if a in run.removed)
+    assert stale == [], f"{len(stale)} removed addresses announced after SIGCONT, e.g. " \
+                        f"{stale[:3]} ({len(after)} GARPs after SIGCONT)"
 
 
 # --------------------------------------------------------------------------- 4. removal
@@ -511,9 +510,10 @@ def test_vip_removed_mid_paced_burst(make_lab: LabFactory, garpd_cmd: list[str],
                        [group(VIP4, VIP4B)])
     cap = lab.capture("peer")
     daemon = daemons(lab, cfg)
-    batch(lab, [f"address add {a}/24 dev eth0" for a in (VIP4, VIP4B)])
+    # /32 each: deleting a /24 primary would take its secondaries (the other VIP) with it.
+    batch(lab, [f"address add {a}/32 dev eth0" for a in (VIP4, VIP4B)])
     wait_frames(cap, VIP4, 2)
-    ip(lab, "addr", "del", f"{VIP4}/24", "dev", "eth0")
+    ip(lab, "addr", "del", f"{VIP4}/32", "dev", "eth0")
     gone = time.monotonic()
 
     (released,) = daemon.wait_records("vip_released", address=VIP4)
@@ -526,7 +526,7 @@ def test_vip_removed_mid_paced_burst(make_lab: LabFactory, garpd_cmd: list[str],
     assert released["cancelled"] == 5 - len(mine)
     other = announcements(frames, VIP4B)
     assert len(other) == 5
-    gaps = [b.t - a.t for a, b in zip(other, other[1:], strict=False)]
+    gaps = [b.t - a.t for a, b in itertools.pairwise(other)]
     assert all(g > 0.2 for g in gaps), gaps
     assert reasons(daemon, VIP4) == []  # its burst never completed
     assert reasons(daemon, VIP4B) == [("master", 5)]
@@ -564,8 +564,8 @@ def test_restart_while_holding(make_lab: LabFactory, garpd_cmd: list[str], daemo
         for vip in (VIP4, VIP4B):
             got = wait_frames(cap, vip, 4)
             assert len([f for f in got if f.t > restarted]) == 2
-            assert reasons(second, vip) == [("master", 2)] or \
-                second.wait_records("announce", address=vip)[0]["reason"] == "master"
+            second.wait_records("announce", address=vip)
+            assert reasons(second, vip) == [("master", 2)]
     time.sleep(1.0)
     after = [f for f in garps(cap.frames_so_far()) if f.t > restarted]
     assert len(after) == (4 if announce_on_start else 0)
@@ -597,7 +597,7 @@ def test_sighup_during_paced_burst(make_lab: LabFactory, garpd_cmd: list[str],
     time.sleep(1.0)
     got = garps(cap.frames_so_far())
     assert spas(got) == {VIP4: 5, VIP4B: 5}
-    gaps = [b.t - a.t for a, b in zip(got, got[1:], strict=False)]
+    gaps = [b.t - a.t for a, b in itertools.pairwise(got)]
     assert all(g > 0.15 for g in gaps), gaps  # still paced across the reload
     assert got[-1].t - got[0].t < 9 * 0.2 + 0.5
     for vip in (VIP4, VIP4B):
@@ -633,3 +633,396 @@ def test_logs_to_full_or_closed_stderr(make_lab: LabFactory, garpd_cmd: list[str
     assert dropped > 0
     assert daemon.log_text() == ""  # nothing leaked to stdout
     stop_ok(daemon)
+
+
+# --------------------------------------------------------------------------- 8. capabilities
+
+
+def capabilities(pid: int) -> dict[str, int]:
+    """CapInh/CapPrm/CapEff/CapBnd/CapAmb of ``pid`` as bit masks."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key.startswith("Cap"):
+            out[key] = int(value.strip(), 16)
+    return out
+
+
+CAP_NET_RAW = 13
+
+
+def test_only_cap_net_raw(make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory,
+                          tmp_path: Path) -> None:
+    """Bounding set {CAP_NET_RAW} (as the unit runs it): READY, announces, listens to VRRP."""
+    lab = make_pair(make_lab)
+    cfg = write_config(tmp_path, {"master_repeat": 2, "master_delay": 0.0},
+                       [{**group(VIP4), "vrid": 51, "priority": 150}])
+    cap = lab.capture("peer")
+    wrapper = ["setpriv", "--bounding-set", "-all,+net_raw", "--inh-caps", "-all", "--",
+               *garpd_cmd]
+    daemon = daemons(lab, cfg, cmd=wrapper)
+    assert daemon.proc is not None
+    caps = capabilities(daemon.proc.pid)
+    assert caps["CapBnd"] == caps["CapEff"] == 1 << CAP_NET_RAW, caps
+    add_vip(lab, VIP4)
+    assert len(wait_frames(cap, VIP4, 2)) == 2
+    # The passive VRRP listener works too: a lower-priority advert starts lower_prio.
+    advert = build_advert(51, 100, [ipaddress.IPv4Address(VIP4)], version=2)
+    flood(lab, [vrrp_frame(lab.mac("peer"), PEER4, advert)], 10.0)
+    daemon.wait_records("lower_prio_advert")
+    doc = status(lab, garpd_cmd, cfg)
+    assert rows(doc)[VIP4]["sent"] == 2 + 2  # master, then lower_prio (repeat 2)
+    assert doc["counters"]["vrrp_adverts"] == 1
+    assert doc["counters"]["send_errors"] == 0
+    assert len(wait_frames(cap, VIP4, 4)) == 4
+    assert daemon.errors() == []
+    stop_ok(daemon)
+
+
+def test_without_cap_net_raw(make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory,
+                             tmp_path: Path) -> None:
+    """No capability at all: no crash; each burst is a send_failed (EPERM), status answers."""
+    lab = make_pair(make_lab)
+    cfg = write_config(tmp_path, {"master_repeat": 2, "master_delay": 0.0}, [group(VIP4)])
+    cap = lab.capture("peer")
+    wrapper = ["setpriv", "--bounding-set", "-all", "--inh-caps", "-all", "--", *garpd_cmd]
+    daemon = daemons(lab, cfg, cmd=wrapper)
+    assert daemon.proc is not None
+    assert capabilities(daemon.proc.pid)["CapEff"] == 0
+    add_vip(lab, VIP4)
+    (failed,) = daemon.wait_records("send_failed")
+    assert failed["level"] == "error"
+    assert failed["interface"] == "eth0"
+    assert failed["errno"] == 1  # EPERM: no raw socket without CAP_NET_RAW
+    assert failed["dropped"] == 2
+    assert settle(cap, VIP4, 0.5) == []
+    alive(daemon)
+    doc = status(lab, garpd_cmd, cfg)
+    assert rows(doc)[VIP4]["held"] is True
+    assert doc["counters"]["send_errors"] == 1
+    assert doc["counters"]["frames_dropped"] == 2
+    print(f"without CAP_NET_RAW: READY sent, send_failed {failed}, "
+          f"announce records {len(daemon.records('announce'))}, "
+          f"status sent={rows(doc)[VIP4]['sent']}")
+    stop_ok(daemon)
+
+
+# --------------------------------------------------------------------------- 9. VRRP flood
+
+
+def vrrp_frame(source_mac: str, source: str, payload: bytes, *, protocol: int = 112) -> bytes:
+    """An Ethernet + IPv4 (TTL 255, TOS 0xc0, to 224.0.0.18) frame around ``payload``."""
+    src = ipaddress.IPv4Address(source).packed
+    dst = ipaddress.IPv4Address("224.0.0.18").packed
+    header = bytes((0x45, 0xC0)) + (20 + len(payload)).to_bytes(2) + bytes(4) \
+        + bytes((255, protocol, 0, 0)) + src + dst
+    total = sum(int.from_bytes(header[i:i + 2]) for i in range(0, 20, 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    header = header[:10] + (~total & 0xFFFF).to_bytes(2) + header[12:]
+    mac = bytes.fromhex(source_mac.replace(":", ""))
+    return bytes.fromhex("01005e000012") + mac + b"\x08\x00" + header + payload
+
+
+def flood(lab: Lab, frames: Sequence[bytes], rate: float, host: str = "peer") -> Record:
+    """Send ``frames`` from ``host`` at ``rate`` per second (fault_ns_helper.py flood)."""
+    out = lab.run(host, sys.executable, str(NS_HELPER), "flood", "--dev", "eth0",
+                  "--rate", str(rate), input_text="\n".join(f.hex() for f in frames) + "\n",
+                  timeout=120.0).stdout
+    result = json.loads(out)
+    assert isinstance(result, dict)
+    return result
+
+
+def test_lower_priority_advert_flood(make_lab: LabFactory, garpd_cmd: list[str],
+                                     daemons: Factory, tmp_path: Path) -> None:
+    """2,000 forged priority-100 adverts in 2 s: at most one lower_prio schedule a second."""
+    lab = make_pair(make_lab)
+    cfg = write_config(tmp_path, {"master_repeat": 1, "master_delay": 0.0,
+                                  "lower_prio_repeat": 3, "lower_prio_delay": 0.0},
+                       [{**group(VIP4), "vrid": 51, "priority": 150}])
+    cap = lab.capture("peer")
+    daemon = daemons(lab, cfg)
+    add_vip(lab, VIP4)
+    wait_frames(cap, VIP4, 1)
+    advert = build_advert(51, 100, [ipaddress.IPv4Address(VIP4)], version=2)
+    frame = vrrp_frame(lab.mac("peer"), PEER4, advert)
+    assert parse_frame(frame).priority == 100
+
+    answers: list[float] = []
+    stop = threading.Event()
+
+    def ask() -> None:  # status keeps answering during the flood
+        while not stop.is_set():
+            started = time.monotonic()
+            status(lab, garpd_cmd, cfg)
+            answers.append(time.monotonic() - started)
+
+    asker = threading.Thread(target=ask, daemon=True)
+    asker.start()
+    try:
+        sent = flood(lab, [frame] * 2000, 1000.0)
+    finally:
+        stop.set()
+        asker.join(30.0)
+    assert sent["sent"] == 2000
+    assert sent["end"] - sent["start"] < 3.0
+    time.sleep(0.5)
+    alive(daemon)
+    assert answers
+    assert max(answers) < 5.0, answers
+
+    during = [f for f in announcements(cap.frames_so_far(), VIP4)
+              if sent["start"] - 0.01 < f.t < sent["end"] + 0.5]
+    schedules = bursts(during)
+    assert all(len(b) == 3 for b in schedules), [len(b) for b in schedules]
+    assert 1 <= len(schedules) <= 3, [round(b[0].t - sent["start"], 3) for b in schedules]
+    starts = [b[0].t for b in schedules]
+    assert all(b - a > 0.9 for a, b in itertools.pairwise(starts)), starts
+    logged = daemon.records("lower_prio_advert")
+    assert len(logged) == len(schedules)
+    assert {(r["vrid"], r["priority"], r["source"]) for r in logged} == {(51, 100, PEER4)}
+    assert [x for x in reasons(daemon, VIP4) if x[0] == "lower_prio"] \
+        == [("lower_prio", 3)] * len(schedules)
+    counters = status(lab, garpd_cmd, cfg)["counters"]
+    assert counters["vrrp_adverts"] >= 1900, counters  # a few may be lost to socket buffers
+    assert counters["vrrp_lower"] == counters["vrrp_adverts"]
+    assert counters["lower_prio_started"] == len(schedules)
+    assert counters["lower_prio_started"] + counters["lower_prio_limited"] \
+        == counters["vrrp_lower"]
+    print(f"advert flood: {len(schedules)} lower_prio schedules, counters "
+          f"{ {k: v for k, v in counters.items() if 'vrrp' in k or 'lower' in k} }, "
+          f"slowest status {max(answers):.3f}s")
+    stop_ok(daemon)
+    assert daemon.errors() == []
+
+
+def test_malformed_vrrp_flood(make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory,
+                              tmp_path: Path) -> None:
+    """300 random IP-protocol-112 payloads: counted, logged once (per 10 s), nothing sent."""
+    lab = make_pair(make_lab)
+    cfg = write_config(tmp_path, {"master_repeat": 1, "master_delay": 0.0},
+                       [{**group(VIP4), "vrid": 51, "priority": 150}])
+    cap = lab.capture("peer")
+    daemon = daemons(lab, cfg)
+    add_vip(lab, VIP4)
+    wait_frames(cap, VIP4, 1)
+    rng = random.Random(112)  # noqa: S311 - reproducible test data, not cryptography
+    frames: list[bytes] = []
+    while len(frames) < 300:
+        payload = rng.randbytes(rng.randrange(0, 80))
+        frame = vrrp_frame(lab.mac("peer"), PEER4, payload)
+        with contextlib.suppress(VrrpError):
+            parse_frame(frame)
+            continue  # by chance a valid advert: not what this test sends
+        frames.append(frame)
+
+    sent = flood(lab, frames, 100.0)
+    assert sent["sent"] == 300
+    time.sleep(0.5)
+    alive(daemon)
+    counters = status(lab, garpd_cmd, cfg)["counters"]
+    assert counters["vrrp_malformed"] == 300, counters
+    assert counters["lower_prio_started"] == 0
+    (logged,) = daemon.records("vrrp_malformed")  # 3 s of garbage: one line
+    assert logged["level"] == "warning"
+    assert logged["interface"] == "eth0"
+    assert len(announcements(cap.frames_so_far(), VIP4)) == 1
+    stop_ok(daemon)
+    assert daemon.errors() == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: garpd/runner.py Runner._emit writes the core's announce records (SPEC: 'written "
+    "after the frames have left') even when _send failed the whole batch (send_failed: "
+    "EPERM without CAP_NET_RAW, ENETDOWN in a link flap, or a backlog dropped after "
+    "RETRY_GIVE_UP)"))
+def test_failed_send_is_not_logged_as_sent(make_lab: LabFactory, garpd_cmd: list[str],
+                                           daemons: Factory, tmp_path: Path) -> None:
+    """A burst whose frames could not be sent (no CAP_NET_RAW) is not logged as announced."""
+    lab = make_pair(make_lab)
+    cfg = write_config(tmp_path, {"master_repeat": 2, "master_delay": 0.0}, [group(VIP4)])
+    wrapper = ["setpriv", "--bounding-set", "-all", "--inh-caps", "-all", "--", *garpd_cmd]
+    daemon = daemons(lab, cfg, cmd=wrapper)
+    add_vip(lab, VIP4)
+    daemon.wait_records("send_failed")
+    time.sleep(0.3)
+    claimed = [r for r in daemon.records("announce", address=VIP4) if r["packets"] > 0]
+    assert claimed == [], "announce records for frames that never left"
+
+
+# --------------------------------------------------------------------------- 10. control
+
+
+def connect(path: Path, timeout: float = 5.0) -> socket.socket:
+    """A connected Unix stream socket to the control socket."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.connect(str(path))
+    return sock
+
+
+def read_lines(sock: socket.socket, count: int, timeout: float = 10.0) -> list[Record]:
+    """``count`` reply lines (fewer if the daemon closes first), decoded."""
+    sock.settimeout(timeout)
+    buf = b""
+    with contextlib.suppress(ConnectionResetError):
+        while buf.count(b"\n") < count:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                break
+            buf += chunk
+    return [json.loads(line) for line in buf.split(b"\n") if line.strip()]
+
+
+def timed_status(lab: Lab, garpd_cmd: Sequence[str], cfg: Path) -> tuple[Record, float]:
+    """``garpd status --json`` and how long it took."""
+    started = time.monotonic()
+    doc = status(lab, garpd_cmd, cfg)
+    return doc, time.monotonic() - started
+
+
+def test_control_socket_abuse(make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory,
+                              tmp_path: Path) -> None:
+    """1 MiB line, a slowloris, 1,000 bad requests, 100 idle: status answers, VIPs announced."""
+    lab = make_pair(make_lab)
+    cfg = write_config(tmp_path, {"master_repeat": 2, "master_delay": 0.0},
+                       [group(VIP4, VIP4B)])
+    sock_path = control_socket(tmp_path)
+    cap = lab.capture("peer")
+    daemon = daemons(lab, cfg)
+    _doc, baseline = timed_status(lab, garpd_cmd, cfg)
+
+    # A slow client: a valid request, one byte every 100 ms (2.2 s), answered at the end.
+    slow_reply: list[Record] = []
+
+    def slowloris() -> None:
+        with connect(sock_path) as sock:
+            for byte in b'{"command": "status"}\n':
+                sock.sendall(bytes((byte,)))
+                time.sleep(0.1)
+            slow_reply.extend(read_lines(sock, 1))
+
+    slow = threading.Thread(target=slowloris, daemon=True)
+    slow.start()
+
+    # 1 MiB without a newline: refused (64 KiB limit) and closed, never buffered whole.
+    with connect(sock_path) as sock:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(b"x" * (1 << 20))
+        (long_reply,) = read_lines(sock, 1)
+    assert long_reply["ok"] is False
+    assert "longer" in long_reply["error"]
+
+    # 1,000 malformed requests in a row on one connection: 1,000 refusals, connection kept.
+    junk = [b"{", b"[]", b'{"command": "reboot"}', b'{"command": "notify", "type": "X"}',
+            b"\xff\xfe", b'"status"', b"null", b'{"command": ["status"]}']
+    with connect(sock_path) as sock:
+        sock.sendall(b"".join(junk[i % len(junk)] + b"\n" for i in range(1000))
+                     + b'{"command": "ping"}\n')
+        replies = read_lines(sock, 1001)
+    assert len(replies) == 1001
+    assert all(r["ok"] is False and r["error"] for r in replies[:1000])
+    assert replies[1000] == {"ok": True}
+
+    doc, took = timed_status(lab, garpd_cmd, cfg)
+    assert took < max(2.0, baseline + 1.0), (took, baseline)
+    slow.join(10.0)
+    assert slow_reply
+    assert slow_reply[0]["ok"] is True
+
+    # 100 idle connections: the daemon serves 64 at once and turns the rest away at once.
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(100):
+            idle.append(connect(sock_path))
+        answers = []
+        for sock in idle:
+            sock.settimeout(0.05)
+            with contextlib.suppress(TimeoutError):
+                answers.append(sock.recv(4096))
+        # Beyond MAX_CLIENTS (64) a client is turned away at once (or an idle one is closed
+        # to make room): never left hanging, never anything but that refusal.
+        assert len(answers) >= 100 - 64, len(answers)
+        refusal = b'{"ok":false,"error":"too many clients"}\n'
+        assert set(answers) <= {refusal, b""}, set(answers)
+        alive(daemon)
+        add_vip(lab, VIP4)  # the daemon's loop is not blocked by any of them
+        assert len(wait_frames(cap, VIP4, 2, timeout=5.0)) == 2
+    finally:
+        for sock in idle:
+            sock.close()
+
+    doc, took = timed_status(lab, garpd_cmd, cfg)
+    assert took < max(2.0, baseline + 1.0), (took, baseline)
+    counters = doc["counters"]
+    assert counters["control_rejected"] >= 1000 + 1
+    add_vip(lab, VIP4B)
+    assert len(wait_frames(cap, VIP4B, 2)) == 2
+    assert held(status(lab, garpd_cmd, cfg)) == {VIP4, VIP4B}
+    print(f"control abuse: status {took:.3f}s (baseline {baseline:.3f}s), counters "
+          f"{ {k: v for k, v in counters.items() if k.startswith('control')} }")
+    stop_ok(daemon)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: garpd/control_server.py ControlServer._serve turns a new client away ('too many "
+    "clients') while MAX_CLIENTS idle connections wait out IDLE_TIMEOUT, and garpd/notify.py "
+    "main() then logs notify_refused and exits without the fallback: keepalived's MASTER "
+    "notification is lost and `garpd status` fails for up to 10 s"))
+def test_idle_connections_do_not_lock_out_status_and_notify(
+        make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory, tmp_path: Path) -> None:
+    """With 100 idle connections held open, status answers and a MASTER notify is announced."""
+    lab = make_pair(make_lab)
+    cfg = write_config(tmp_path, {"master_repeat": 2, "master_delay": 0.0}, [group(VIP4)])
+    cap = lab.capture("peer")
+    daemon = daemons(lab, cfg)
+    add_vip(lab, VIP4)
+    t0 = wait_frames(cap, VIP4, 2)[0].t
+    time.sleep(max(0.0, t0 + 1.2 - time.monotonic()))  # no merge with the takeover
+    idle = [connect(control_socket(tmp_path)) for _ in range(100)]
+    try:
+        asked = time.monotonic()
+        proc = run_cli(lab, garpd_cmd, "notify", "-c", str(cfg), "INSTANCE", "VI_1", "MASTER",
+                       "100")
+        assert proc.returncode == 0
+        notified = [f for f in settle(cap, VIP4, 1.0) if f.t > asked]
+        assert len(notified) == 2, proc.stderr
+        started = time.monotonic()
+        status(lab, garpd_cmd, cfg)
+        assert time.monotonic() - started < 2.0
+    finally:
+        for sock in idle:
+            sock.close()
+    stop_ok(daemon)
+
+
+# --------------------------------------------------------------------------- schedule pauses
+
+GC_PROBE = Path(__file__).resolve().with_name("gc_probe_helper.py")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: garpd/daemon.py Daemon.run leaves everything loaded at start-up (scapy, pyroute2, "
+    "pydantic, structlog: ~110 MB RSS) to CPython's cyclic GC, so every automatic "
+    "generation-2 collection stops the event loop for 60-200 ms and delays the bursts due "
+    "then (the soak test sees refreshes up to ~125 ms late); fix: gc.collect(); gc.freeze() "
+    "once start-up is done, before READY=1"))
+def test_garbage_collection_pause_is_short(make_lab: LabFactory, daemons: Factory,
+                                           tmp_path: Path) -> None:
+    """Holding 1,000 addresses, a full garbage collection in garpd takes < 10 ms (best of 3)."""
+    lab = make_pair(make_lab)
+    cfg = write_config(tmp_path, {"master_repeat": 1, "master_delay": 0.0,
+                                  "master_refresh": 1.0})  # no groups: every address
+    probe = tmp_path / "gc.probe"
+    daemon = daemons(lab, cfg, cmd=[sys.executable, str(GC_PROBE), str(probe)])
+    batch(lab, [f"address add {a}/32 dev eth0" for a in bench_addresses(1000)])
+    daemon.wait_records("announce", 2000, timeout=30.0)  # the takeover and one refresh
+    probe.touch()
+    out = probe.with_name(probe.name + ".out")
+    wait_for(out.exists, 30.0, message="the GC probe's result")
+    pauses = json.loads(out.read_text())
+    alive(daemon)
+    stop_ok(daemon)
+    # The refresh schedule's budget is 10 ms of drift; one collection must fit well inside.
+    assert min(pauses) < 0.010, f"full collections took {[round(p * 1000, 1) for p in pauses]} ms"
