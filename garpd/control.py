@@ -8,7 +8,6 @@ typing machinery at run time); the daemon's end lives in :mod:`garpd.control_ser
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 
@@ -32,6 +31,8 @@ def group_kind(kind: str) -> Literal["INSTANCE", "GROUP"] | None:
 
 def parse_request(line: bytes) -> dict[str, Any]:
     """Decode one request line; raises ValueError with a reason for the client."""
+    import json  # noqa: PLC0415 - the daemon's side; the hook never parses requests
+
     try:
         data = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -60,6 +61,41 @@ class Unreachable(Exception):  # noqa: N818 - reads as "the daemon is unreachabl
     """No daemon answers on the control socket."""
 
 
+def _json_string(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch < " ":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def encode_request(payload: dict[str, object]) -> bytes:
+    """One request line for a flat JSON object of str, int, bool or None values.
+
+    Written by hand so that the hook can send before importing :mod:`json` (~4 ms);
+    ``tests/test_control.py`` checks it against ``json.loads``.
+    """
+    parts = []
+    for key, value in payload.items():
+        if value is None:
+            text = "null"
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, str):
+            text = _json_string(value)
+        else:
+            raise TypeError(f"cannot encode {type(value).__name__} in a request")
+        parts.append(f"{_json_string(key)}: {text}")
+    return ("{" + ", ".join(parts) + "}\n").encode("utf-8", "surrogatepass")
+
+
 def request(path: str | Path, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
     """Send one request and return the reply; raises :class:`Unreachable`."""
     deadline = time.monotonic() + timeout
@@ -67,7 +103,7 @@ def request(path: str | Path, payload: dict[str, Any], timeout: float = 5.0) -> 
         sock.settimeout(timeout)
         try:
             sock.connect(str(path))
-            sock.sendall(json.dumps(payload).encode() + b"\n")
+            sock.sendall(encode_request(payload))
             buf = b""
             while b"\n" not in buf:
                 sock.settimeout(max(0.01, deadline - time.monotonic()))
@@ -78,6 +114,8 @@ def request(path: str | Path, payload: dict[str, Any], timeout: float = 5.0) -> 
         except OSError as exc:
             raise Unreachable(f"{path}: {exc.strerror or exc}") from None
     line = buf.split(b"\n", 1)[0]
+    import json  # noqa: PLC0415 - after the request left: the daemon is already at work
+
     try:
         reply = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -249,6 +287,8 @@ def status_main(args: Any) -> int:
         sys.stderr.write(f"garpd: the daemon refused: {reply.get('error', 'permission denied')}\n")
         return 1
     if args.json:
+        import json  # noqa: PLC0415
+
         sys.stdout.write(json.dumps(reply) + "\n")
     else:
         from garpd.term import colour_enabled  # noqa: PLC0415

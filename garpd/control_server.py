@@ -4,7 +4,9 @@ The socket is created mode 0600 in a directory the daemon creates (0700) if miss
 every connection's peer is checked with SO_PEERCRED, and only root or the daemon's own
 user get an answer (others get ``{"ok": false}`` and nothing else). Requests that are too
 long, malformed or too slow are answered with an error or dropped, and counted; the daemon
-never blocks on a client, and at most :data:`MAX_CLIENTS` are served at once.
+never blocks on a client, and at most :data:`MAX_CLIENTS` are served at once: a new client
+when all are taken closes the longest-idle one, so idle connections cannot lock anyone
+out.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class ControlServer:
         self.log = log
         self.counters = {"requests": 0, "rejected": 0, "denied": 0}
         self._server: asyncio.base_events.Server | None = None
-        self._clients = 0
+        self._active: dict[asyncio.StreamWriter, float] = {}  # client -> last request
         self._uid = os.getuid()
 
     async def start(self) -> None:
@@ -99,16 +101,18 @@ class ControlServer:
                 writer.write(b'{"ok": false}\n')
                 await writer.drain()
                 return
-            if self._clients >= MAX_CLIENTS:
-                self.counters["rejected"] += 1
-                writer.write(_reply({"ok": False, "error": "too many clients"}))
-                await writer.drain()
-                return
-            self._clients += 1
+            if len(self._active) >= MAX_CLIENTS:
+                # Full: the longest-idle client makes room, so idle connections can never
+                # lock out status and keepalived's notify.
+                oldest = min(self._active, key=self._active.__getitem__)
+                self._active.pop(oldest)
+                self.counters["evicted"] = self.counters.get("evicted", 0) + 1
+                oldest.close()
+            self._active[writer] = asyncio.get_running_loop().time()
             try:
                 await self._conversation(reader, writer)
             finally:
-                self._clients -= 1
+                self._active.pop(writer, None)
         except (OSError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -134,6 +138,8 @@ class ControlServer:
             if not line.strip():
                 continue
             self.counters["requests"] += 1
+            if writer in self._active:
+                self._active[writer] = asyncio.get_running_loop().time()
             writer.write(_reply(self._answer(line)))
             await writer.drain()
 

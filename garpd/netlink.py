@@ -289,13 +289,19 @@ class Watcher:
                 if exc.errno == errno.ENOBUFS:
                     overflow = True
                     continue
-                raise
+                break  # nothing else is expected; the next wake-up tries again
             if not data:
                 break
             events.extend(self.decode(data))
+        if overflow:
+            # Some messages were lost: those read around the loss may describe a state
+            # that is already gone (an add whose delete was dropped). Only the re-read
+            # of the whole state is trusted.
+            self._on_overflow()
+            return
         if events:
             self._on_events(events)
-        if overflow or self._resync:
+        if self._resync:
             self._on_overflow()
 
     def decode(self, data: bytes) -> list[Event]:

@@ -14,11 +14,12 @@ from garpd.quicklog import QuickLog
 
 TYPE_CHECKING = False  # typing itself costs ~10 ms on the hook's path
 if TYPE_CHECKING:
-    import argparse
     from typing import Any
 
+    from garpd.cli import HookArgs
 
-def main(args: argparse.Namespace) -> int:
+
+def main(args: HookArgs) -> int:
     """Run ``garpd notify``; always returns 0."""
     log = QuickLog(args.log_format, args.log_level)
     words: list[str] = args.words
@@ -51,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fallback(args: argparse.Namespace, log: Any, kind: str, name: str, state: str,
+def _fallback(args: HookArgs, log: Any, kind: str, name: str, state: str,
               why: str) -> int:
     """No daemon: run the master schedule for the named groups ourselves (MASTER only)."""
     if state != "MASTER":
@@ -64,7 +65,9 @@ def _fallback(args: argparse.Namespace, log: Any, kind: str, name: str, state: s
     from garpd import log as logging  # noqa: PLC0415
     from garpd.daemon import Daemon  # noqa: PLC0415
 
-    logging.setup(args.log_format, args.log_level or "info")
+    fmt: logging.Format | None = "json" if args.log_format == "json" else (
+        "console" if args.log_format == "console" else None)
+    logging.setup(fmt, args.log_level or "info")
     logger = logging.get()
     try:
         cfg, source = cfgmod.resolve(Path(args.config) if args.config else None)

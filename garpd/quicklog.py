@@ -8,7 +8,6 @@ raises on a closed or full stderr.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -42,6 +41,8 @@ class QuickLog:
             return
         stamp = timestamp()
         if self.fmt == "json":
+            import json  # noqa: PLC0415 - only once there is something to write
+
             line = json.dumps({**fields, "event": event, "level": level, "timestamp": stamp},
                               default=str)
         else:

@@ -90,21 +90,28 @@ class Runner:
                     future.set_result(None)
 
     def _emit(self, out: Output, now: float) -> None:
+        failed: set[str] = set()
         for ifname, frames in out.frames.items():
             backlog = self._backlog.get(ifname)
             if backlog is not None:
                 backlog.extend(frames)
                 continue
-            self._send(ifname, frames, now)
-        self._held_records.extend(out.records)
+            if not self._send(ifname, frames, now):
+                failed.add(ifname)
+        records = out.records
+        if failed:  # those frames never left: no "announce" claims they did
+            records = [r for r in records
+                       if not (r.event == "announce" and r.fields.get("interface") in failed)]
+        self._held_records.extend(records)
         if not self._backlog:
             self._write_records()
 
-    def _send(self, ifname: str, frames: list[bytes], now: float) -> None:
+    def _send(self, ifname: str, frames: list[bytes], now: float) -> bool:
+        """Send (or queue for retry) ``frames``; False if they were dropped."""
         ifindex = self.core.ifindex(ifname)
         if ifindex is None:
             self.counters["frames_dropped"] += len(frames)
-            return
+            return False
         if self._debug:
             for frame in frames:
                 kind, address, mac = describe(frame)
@@ -125,6 +132,8 @@ class Runner:
             self._held_records.append(Record("send_failed", {
                 "interface": ifname, "error": result.error.strerror or str(result.error),
                 "errno": result.error.errno, "dropped": dropped}))
+            return False
+        return True
 
     def _flush_backlog(self) -> None:
         self._retry = None

@@ -76,10 +76,10 @@ class _Ring:
         from our copy of that position (``head``), wrapping around the end of the ring.
         """
         sent = 0
-        slot = self._slot
+        cached = self._slots.get
         while sent < len(frames):
             chunk = frames[sent:sent + RING_SLOTS]
-            image = b"".join([slot(f) for f in chunk])
+            image = b"".join([cached(f) or self._slot(f) for f in chunk])
             start = self.head * SLOT
             first = min(len(image), RING_SLOTS * SLOT - start)
             self.map[start:start + first] = image[:first]
@@ -102,13 +102,22 @@ class _Ring:
                 break  # still in flight: the caller retries the rest shortly
         return sent, None
 
+    def _statuses(self, start: int, count: int) -> list[int]:
+        """The status words of ``count`` slots from ``start``, wrapping around the ring."""
+        end = start + count
+        if end <= RING_SLOTS:
+            return self.status[start:end].tolist()
+        return self.status[start:].tolist() + self.status[: end - RING_SLOTS].tolist()
+
     def idle(self) -> bool:
         """No slot is still in flight (so the ring may be written)."""
-        status = self.status
-        return not any(status[(self.head - 1 - i) % RING_SLOTS] for i in range(self._used))
+        used = self._used
+        return not any(self._statuses((self.head - used) % RING_SLOTS, used))
 
     def _settle(self, count: int) -> int:
         """How many of ``count`` slots from ``head`` went out; take back those that did not."""
+        if not any(self._statuses(self.head, count)):
+            return count  # the usual case: all sent
         status = self.status
         done = count
         for i in range(count):

@@ -62,12 +62,6 @@ pytestmark = pytest.mark.lab
 
 NS_HELPER = Path(__file__).resolve().with_name("fault_ns_helper.py")
 NEW_MAC = "02:00:00:00:00:42"
-RING_BUG = (
-    "bug: garpd/sender.py Sender.send sends batches under RING_THRESHOLD (and a busy ring's "
-    "tail) with sock.send(frame) on the socket that carries the PACKET_TX_RING; with a TX "
-    "ring the kernel's packet_sendmsg goes to tpacket_snd, which ignores the buffer, so "
-    "every such frame is silently lost (and counted as sent) once a batch of >= 64 frames "
-    "has set the ring up on that interface")
 #: How late a capture may stamp a frame that left before some instant (userspace latency).
 CAPTURE_SLACK = 0.05
 
@@ -356,7 +350,6 @@ def test_storm_12000_daemon_state(storm_run: StormRun) -> None:
           f"capture drops {run.capture_drops}; counters {run.removed['counters']}")
 
 
-@pytest.mark.xfail(strict=True, reason=RING_BUG)
 def test_storm_12000_on_the_wire(storm_run: StormRun) -> None:
     """Each of the 12,000 addresses reaches the wire (once, without netlink overflow)."""
     run = storm_run
@@ -367,10 +360,11 @@ def test_storm_12000_on_the_wire(storm_run: StormRun) -> None:
         assert seen == dict.fromkeys(run.addresses, 1)
 
 
-@pytest.mark.xfail(strict=True, reason=RING_BUG)
 def test_small_burst_after_a_large_takeover(make_lab: LabFactory, garpd_cmd: list[str],
                                             daemons: Factory, tmp_path: Path) -> None:
     """After a 100-address takeover (sent through the TX ring), a single new VIP still goes out."""
+    # Regression: once a socket has a PACKET_TX_RING the kernel sends only from the ring, and
+    # small batches sent with send() on that socket were silently lost (fixed in c304c14).
     lab = make_pair(make_lab)
     cfg = write_config(tmp_path, {"master_repeat": 2, "master_delay": 0.0})  # no groups
     cap = lab.capture("peer")
@@ -486,10 +480,6 @@ def test_netlink_overflow_resyncs(overflow_run: OverflowRun) -> None:
           f"{len(run.present)} present, {len(run.removed)} removed while stopped")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: garpd/netlink.py Watcher._readable hands the events read in the round that hit "
-    "ENOBUFS to on_events before on_overflow re-reads the state, so queued RTM_NEWADDR of "
-    "addresses already removed (their RTM_DELADDR was dropped) are announced"))
 def test_netlink_overflow_never_announces_removed(overflow_run: OverflowRun) -> None:
     """Addresses removed while the events were being dropped are never announced."""
     run = overflow_run
@@ -832,11 +822,6 @@ def test_malformed_vrrp_flood(make_lab: LabFactory, garpd_cmd: list[str], daemon
     assert daemon.errors() == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: garpd/runner.py Runner._emit writes the core's announce records (SPEC: 'written "
-    "after the frames have left') even when _send failed the whole batch (send_failed: "
-    "EPERM without CAP_NET_RAW, ENETDOWN in a link flap, or a backlog dropped after "
-    "RETRY_GIVE_UP)"))
 def test_failed_send_is_not_logged_as_sent(make_lab: LabFactory, garpd_cmd: list[str],
                                            daemons: Factory, tmp_path: Path) -> None:
     """A burst whose frames could not be sent (no CAP_NET_RAW) is not logged as announced."""
@@ -965,11 +950,6 @@ def test_control_socket_abuse(make_lab: LabFactory, garpd_cmd: list[str], daemon
     stop_ok(daemon)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: garpd/control_server.py ControlServer._serve turns a new client away ('too many "
-    "clients') while MAX_CLIENTS idle connections wait out IDLE_TIMEOUT, and garpd/notify.py "
-    "main() then logs notify_refused and exits without the fallback: keepalived's MASTER "
-    "notification is lost and `garpd status` fails for up to 10 s"))
 def test_idle_connections_do_not_lock_out_status_and_notify(
         make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory, tmp_path: Path) -> None:
     """With 100 idle connections held open, status answers and a MASTER notify is announced."""
@@ -1002,12 +982,6 @@ def test_idle_connections_do_not_lock_out_status_and_notify(
 GC_PROBE = Path(__file__).resolve().with_name("gc_probe_helper.py")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: garpd/daemon.py Daemon.run leaves everything loaded at start-up (scapy, pyroute2, "
-    "pydantic, structlog: ~110 MB RSS) to CPython's cyclic GC, so every automatic "
-    "generation-2 collection stops the event loop for 60-200 ms and delays the bursts due "
-    "then (the soak test sees refreshes up to ~125 ms late); fix: gc.collect(); gc.freeze() "
-    "once start-up is done, before READY=1"))
 def test_garbage_collection_pause_is_short(make_lab: LabFactory, daemons: Factory,
                                            tmp_path: Path) -> None:
     """Holding 1,000 addresses, a full garbage collection in garpd takes < 10 ms (best of 3)."""

@@ -231,7 +231,7 @@ def test_schedule_ignores_wall_clock_jumps(jumping_wall_clock: list[float]) -> N
                     master_refresh_repeat=1)
     drift: list[float] = []
 
-    frames.preload()  # as the daemon does: the first frame must not wait for scapy's import
+    frames.FrameCache().slot(MAC, VIP, "request", False)  # warm: imports done before t0
 
     async def scenario() -> tuple[float, ClockedSender, Runner]:
         loop = asyncio.get_running_loop()
