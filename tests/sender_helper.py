@@ -1,8 +1,8 @@
 """Runs garpd's Sender inside a lab namespace: sends numbered GARP batches on eth0.
 
 Usage: sender_helper.py SIZE,SIZE,... [--no-ring]: one batch per size. Each frame is a
-GARP request whose sender IP encodes its sequence number (198.18.x.y), so a capture can check order and loss.
-Prints one JSON line with what the Sender reported.
+GARP request whose sender IP encodes its sequence number (198.18.x.y), so a capture can
+check order and loss. Prints one JSON line with what the Sender reported.
 """
 
 from __future__ import annotations
