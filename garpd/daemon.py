@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import gc
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,12 @@ class Daemon:
             if self.listener is not None:
                 self._follow_links(events)
 
+        try:
+            socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
+        except OSError as exc:  # fail at start, not at the first takeover
+            self.log.error("raw_socket_failed", error=exc.strerror,
+                           hint="garpd needs root or CAP_NET_RAW to send frames")
+            return EXIT_RUNTIME
         try:
             watcher = netlink.Watcher(on_events, on_overflow)
         except OSError as exc:

@@ -1,0 +1,175 @@
+"""``garpd announce``: the manual one-shot on one interface.
+
+It refuses (exit 2) an interface that does not exist or cannot carry ARP, and an address
+the interface does not hold unless ``--force``. Then it drives the same core as the daemon
+with the master schedule (reason ``oneshot``): ``--repeat`` packets per address now and
+``--repeat`` more after ``--delay``, spaced by ``--interval``. It keeps watching netlink
+while it runs, so an address removed (or a link gone down) mid-way is not announced any
+more; an IPv6 address still in DAD is announced once DAD completes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+from typing import Any
+
+from garpd import log as logging
+from garpd.cli import EXIT_OK, EXIT_RUNTIME, RuntimeFailureError, UsageError
+from garpd.core import (
+    AddressChanged,
+    Announcer,
+    Event,
+    LinkChanged,
+    StaticPolicy,
+    Timing,
+)
+from garpd.frames import Address
+from garpd.runner import Runner
+from garpd.sender import Sender
+
+#: How long an IPv6 address may stay tentative before ``announce`` gives up on it.
+DAD_TIMEOUT = 10.0
+
+
+def parse_addresses(texts: list[str]) -> list[Address]:
+    """Parse the ADDRESS arguments (a ``/len`` suffix is ignored); duplicates dropped."""
+    out: list[Address] = []
+    seen: set[Address] = set()
+    for text in texts:
+        try:
+            address = ipaddress.ip_address(text.split("/", 1)[0])
+        except ValueError:
+            raise UsageError(f"{text!r} is not an IPv4 or IPv6 address") from None
+        if address.is_multicast or address.is_unspecified or address.is_loopback:
+            raise UsageError(f"{text!r} cannot be announced (multicast, unspecified or "
+                             "loopback)")
+        if address not in seen:
+            seen.add(address)
+            out.append(address)
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``garpd announce``."""
+    logging.setup(args.log_format, args.log_level or "info")
+    addresses = parse_addresses(args.addresses)
+    ifname: str = args.interface
+    if not ifname or len(ifname.encode()) > 15 or "/" in ifname:
+        raise UsageError(f"interface {ifname!r}: not a valid interface name")
+    timing = Timing(master_repeat=args.repeat, master_delay=args.delay, master_refresh=0.0,
+                    mode=args.mode, announce_on_start=True)
+    return asyncio.run(_announce(ifname, addresses, timing, args.interval, args.force,
+                                 logging.get()))
+
+
+def _check_link(ifname: str, links: list[LinkChanged]) -> LinkChanged:
+    link = next((ln for ln in links if ln.ifname == ifname), None)
+    if link is None:
+        raise UsageError(f"interface {ifname!r} does not exist")
+    if not link.ethernet or len(link.mac) != 6:
+        raise UsageError(f"interface {ifname!r} is not an Ethernet interface "
+                         "(loopback, tunnel, ...): nothing can be announced there")
+    if link.noarp:
+        raise UsageError(f"interface {ifname!r} has NOARP set: nothing is sent there")
+    if not link.up:
+        raise UsageError(f"interface {ifname!r} is down")
+    if not link.carrier:
+        raise UsageError(f"interface {ifname!r} has no carrier (LOWER_UP is off)")
+    return link
+
+
+def _address_events(ifname: str, wanted: list[Address], found: list[AddressChanged],
+                    force: bool) -> list[AddressChanged]:
+    present = {ev.address: ev for ev in found if ev.ifname == ifname}
+    events: list[AddressChanged] = []
+    missing: list[str] = []
+    for address in wanted:
+        ev = present.get(address)
+        if ev is not None and ev.dadfailed and not force:
+            raise UsageError(f"{address} on {ifname} failed duplicate address detection "
+                             "(dadfailed): another host uses it")
+        if ev is None or ev.dadfailed:
+            if not force:
+                missing.append(str(address))
+                continue
+            ev = AddressChanged(ifname, address, initial=True)
+        events.append(ev)
+    if missing:
+        raise UsageError(f"{ifname} does not hold {', '.join(missing)}: announcing an address "
+                         "this host does not hold hijacks it (use --force to do it anyway)")
+    return events
+
+
+async def _announce(ifname: str, wanted: list[Address], timing: Timing, interval: float,
+                    force: bool, log: Any) -> int:
+    from garpd import netlink  # noqa: PLC0415 - pyroute2 is loaded only here
+
+    loop = asyncio.get_running_loop()
+    keys = frozenset((ifname, a) for a in wanted)
+    policy = StaticPolicy(timing, group="announce", interval=interval, na_interval=interval,
+                          only=keys)
+    core = Announcer(policy, trigger="oneshot")
+    sender = Sender()
+    runner = Runner(core, sender, log, loop)
+    runner.set_debug(log.is_enabled_for(10) if hasattr(log, "is_enabled_for") else False)
+    changed = asyncio.Event()
+
+    def on_events(events: list[Event]) -> None:
+        mine = [ev for ev in events if getattr(ev, "ifname", None) == ifname]
+        if mine:
+            runner.feed(mine)
+            changed.set()
+
+    def on_overflow() -> None:
+        state = netlink.snapshot(ifname=ifname)
+        known = {k: a for k, a in core.links_known().items() if k == ifname}
+        runner.feed(netlink.reconcile(state, known, core.addresses_known()))
+        changed.set()
+
+    try:
+        watcher = netlink.Watcher(on_events, on_overflow)
+    except OSError as exc:
+        raise RuntimeFailureError(f"cannot subscribe to netlink: {exc.strerror}") from None
+    try:
+        state = netlink.snapshot(initial=True, ifname=ifname)
+        link = _check_link(ifname, state.links)
+        address_events = _address_events(ifname, wanted, state.addresses, force)
+        for ev in address_events:  # build the frames before the clock starts
+            core.frames.slot(link.mac, ev.address, timing.mode, link.forwarding)
+        events: list[Event] = [link, *address_events]
+        try:
+            sender.open(ifname, link.ifindex)
+        except OSError as exc:
+            raise RuntimeFailureError(
+                f"cannot open a raw socket on {ifname}: {exc.strerror} "
+                "(garpd needs root or CAP_NET_RAW)") from None
+        watcher.learn(state)
+        watcher.start(loop)
+        runner.feed(events)
+        give_up = loop.time() + DAD_TIMEOUT
+        while True:
+            await runner.wait_idle()
+            waiting = [st for st in core.status() if not st.held and st.sent == 0]
+            if not waiting or core.counters["released"]:
+                break
+            left = give_up - loop.time()
+            if left <= 0:
+                break
+            changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=left)
+    finally:
+        runner.close()
+        watcher.close()
+        sender.close()
+    problems = [st for st in core.status() if st.sent == 0 or not st.held]
+    if core.counters["released"] or problems:
+        names = ", ".join(st.address for st in problems) or "some addresses"
+        log.error("announce_incomplete", interface=ifname, addresses=names,
+                  released=core.counters["released"])
+        return EXIT_RUNTIME
+    return EXIT_OK
+

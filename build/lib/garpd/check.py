@@ -1,0 +1,59 @@
+"""``garpd check``: validate the configuration, show the effective settings and the plan.
+
+Exit 0 with the settings and the announcement timeline on stdout (JSON with ``--json``),
+or exit 2 with one line per error on stderr (file, key, value, what is accepted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from garpd.cli import EXIT_OK, EXIT_USAGE
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``garpd check``."""
+    from garpd import config as cfgmod  # noqa: PLC0415 - pydantic only where it is used
+    from garpd import plan  # noqa: PLC0415
+
+    try:
+        cfg, source = cfgmod.resolve(Path(args.config) if args.config else None)
+    except cfgmod.ConfigError as exc:
+        for line in exc.lines:
+            sys.stderr.write(f"garpd: {line}\n")
+        return EXIT_USAGE
+    imported = cfg.keepalived_import
+    if args.json:
+        doc = plan.render_json(cfg, source)
+        if imported is not None:
+            doc["keepalived_import"] = {
+                "files": [str(f) for f in imported.files],
+                "groups": [g.get("name") for g in imported.groups],
+                "not_understood": list(imported.unsupported)}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return EXIT_OK
+    from garpd.term import colour_enabled  # noqa: PLC0415
+
+    text = plan.render_text(cfg, source, picture=True, colour=colour_enabled(sys.stdout))
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if imported is not None:
+        sys.stdout.write(import_summary(imported))
+    return EXIT_OK
+
+
+def import_summary(imported: Any) -> str:
+    """What ``[keepalived] config`` brought in, and what it could not understand."""
+    lines = ["", "imported from keepalived.conf:"]
+    lines += [f"  file  {f}" for f in imported.files]
+    lines += [f"  group {g.get('name')} ({g.get('interface')}, vrid {g.get('vrid')})"
+              for g in imported.groups]
+    if imported.announce:
+        lines += [f"  [announce] {k} = {v}" for k, v in sorted(imported.announce.items())]
+    if imported.unsupported:
+        lines.append("not understood (ignored):")
+        lines += [f"  {note}" for note in imported.unsupported]
+    return "\n".join(lines) + "\n"

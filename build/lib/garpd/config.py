@@ -1,0 +1,747 @@
+"""The configuration: pydantic models of garpd.toml, loading it, and what it means per group.
+
+This module owns everything about the TOML file described in SPEC.md "Configuration":
+
+- the models (:class:`Config` and its sections); unknown keys are errors everywhere, ranges
+  are enforced and never clamped, booleans are not numbers;
+- reading a file (:func:`load_config`, :func:`resolve` with the built-in default) and turning
+  every problem into a :class:`ConfigError` whose lines name the file, the key path, the bad
+  value and what would be accepted, never a traceback;
+- the effective settings of a group (:meth:`Config.effective`) and :class:`ConfigPolicy`,
+  the :class:`garpd.core.Policy` the core asks which addresses to watch and how to pace.
+
+pydantic is imported here only; the CLI imports this module lazily.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import math
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    PrivateAttr,
+    Strict,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from garpd.core import Timing, Watch
+from garpd.frames import Address, Mode
+from garpd.keepalived import Imported, KeepalivedConfError, load_keepalived, merge_toml
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+DEFAULT_PATH: Final = Path("/etc/garpd/garpd.toml")
+DEFAULT_SOCKET: Final = Path("/run/garpd/garpd.sock")
+#: The ``source`` :func:`resolve` reports when it falls back to the built-in default.
+BUILTIN_SOURCE: Final = "built-in default"
+#: The group name of addresses watched by a configuration without ``[[group]]``.
+DEFAULT_GROUP: Final = "default"
+
+#: keepalived: garp_master_delay and garp_lower_prio_delay take 0..4294 seconds.
+MAX_DELAY: Final = 4294.0
+#: keepalived: vrrp_garp_interval / vrrp_gna_interval take up to 4294.967295 seconds.
+MAX_INTERVAL: Final = 4294.967295
+#: keepalived: garp_master_refresh takes 0..UINT_MAX seconds.
+MAX_REFRESH: Final = 4294967295.0
+#: keepalived accepts up to INT_MAX packets per burst; garpd stops at 10000, because a burst
+#: with no interval leaves in one go and millions of frames per address help nobody.
+MAX_REPEAT: Final = 10000
+#: Linux IFNAMSIZ is 16 including the terminating NUL.
+MAX_IFNAME: Final = 15
+#: sun_path is 108 bytes including the terminating NUL.
+MAX_SOCKET_PATH: Final = 107
+#: A file larger than this is not a garpd configuration.
+MAX_FILE_SIZE: Final = 1 << 20
+
+#: The keys of ``[announce]``, in the order the effective settings are shown.
+ANNOUNCE_KEYS: Final = (
+    "master_delay", "master_repeat", "master_refresh", "master_refresh_repeat",
+    "lower_prio_delay", "lower_prio_repeat", "interval", "na_interval", "mode",
+    "announce_on_start",
+)
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; ``lines`` says why, one human-readable line each."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines: list[str] = list(lines)
+        super().__init__("\n".join(self.lines))
+
+
+# --- field types ------------------------------------------------------------------------
+# Scalars are strict (TOML already types its values): an int is never a bool or a float,
+# a float accepts ints, a string is never coerced from anything else.
+
+Repeat = Annotated[int, Strict(), Field(ge=1, le=MAX_REPEAT)]
+LowerRepeat = Annotated[int, Strict(), Field(ge=0, le=MAX_REPEAT)]
+Delay = Annotated[float, Strict(), Field(ge=0, le=MAX_DELAY, allow_inf_nan=False)]
+Refresh = Annotated[float, Strict(), Field(ge=0, le=MAX_REFRESH, allow_inf_nan=False)]
+Interval = Annotated[float, Strict(), Field(ge=0, le=MAX_INTERVAL, allow_inf_nan=False)]
+Flag = Annotated[bool, Strict()]
+VrrpByte = Annotated[int, Strict(), Field(ge=1, le=255)]
+
+
+def _fail(reason: str) -> PydanticCustomError:
+    """A validation error whose message is ``reason`` as written (``must be ...``)."""
+    return PydanticCustomError("garpd", reason)
+
+
+def _text(value: object, accepted: str) -> str:
+    """``value`` if it is a string, else the error ``must be <accepted>``."""
+    if not isinstance(value, str):
+        raise _fail(f"must be {accepted}")
+    return value
+
+
+def _parse_name(value: object) -> str:
+    text = _text(value, "a non-empty string")
+    if not text.strip():
+        raise _fail("must be a non-empty string")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise _fail("must not contain control characters")
+    return text
+
+
+def _parse_ifname(value: object) -> str:
+    accepted = f"an interface name of 1 to {MAX_IFNAME} bytes without '/', ':' or whitespace"
+    text = _text(value, accepted)
+    if not text or text in (".", "..") or len(text.encode()) > MAX_IFNAME:
+        raise _fail(f"must be {accepted}")
+    if any(c in "/:" or c.isspace() or ord(c) < 0x20 for c in text):
+        raise _fail(f"must be {accepted}")
+    return text
+
+
+def _parse_address(value: object) -> Address:
+    accepted = 'must be an IPv4 or IPv6 unicast address (a "/len" suffix is ignored)'
+    text = _text(value, accepted.removeprefix("must be ")).strip()
+    head, slash, suffix = text.partition("/")
+    if "%" in head:
+        raise _fail(f"{accepted}; a %zone suffix is not accepted")
+    try:
+        address = ipaddress.ip_address(head)
+    except ValueError:
+        raise _fail(accepted) from None
+    if slash and not (suffix.isdigit() and int(suffix) <= address.max_prefixlen):
+        raise _fail(f"{accepted}; the /len suffix must be 0..{address.max_prefixlen}")
+    if address.is_multicast or address.is_unspecified:
+        raise _fail(accepted)
+    return address
+
+
+def _parse_network(value: object) -> Network:
+    accepted = "must be a network in CIDR form, e.g. 198.51.100.0/24 or 2001:db8:1::/64"
+    text = _text(value, accepted.removeprefix("must be ")).strip()
+    if "/" not in text:
+        raise _fail(accepted)
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        pass
+    else:
+        if network.is_multicast:
+            raise _fail(f"{accepted}; a multicast network is not accepted")
+        return network
+    try:
+        loose = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise _fail(accepted) from None
+    raise _fail(f"has host bits set; did you mean {loose}?")
+
+
+def _parse_path(value: object, limit: int | None = None) -> Path:
+    accepted = "an absolute path"
+    if limit is not None:
+        accepted += f" of at most {limit} bytes"
+    text = _text(value, accepted)
+    if not text.startswith("/") or "\0" in text:
+        raise _fail(f"must be {accepted}")
+    if limit is not None and len(text.encode()) > limit:
+        raise _fail(f"must be {accepted}")
+    return Path(text)
+
+
+def _parse_socket(value: object) -> Path:
+    return _parse_path(value, MAX_SOCKET_PATH)
+
+
+Name = Annotated[str, PlainValidator(_parse_name)]
+Ifname = Annotated[str, PlainValidator(_parse_ifname)]
+IpAddress = Annotated[Address, PlainValidator(_parse_address)]
+IpNetwork = Annotated[Network, PlainValidator(_parse_network)]
+AbsPath = Annotated[Path, PlainValidator(_parse_path)]
+SocketPath = Annotated[Path, PlainValidator(_parse_socket)]
+
+_STRICT_SECTION = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- models -----------------------------------------------------------------------------
+
+
+class Announce(BaseModel):
+    """``[announce]``: the timing of every group; the defaults are keepalived's.
+
+    ``lower_prio_delay`` / ``lower_prio_repeat`` left unset follow ``master_delay`` /
+    ``master_repeat`` of this section (see :meth:`Config.effective`).
+    """
+
+    model_config = _STRICT_SECTION
+
+    master_delay: Delay = 5.0
+    master_repeat: Repeat = 5
+    master_refresh: Refresh = 0.0
+    master_refresh_repeat: Repeat = 1
+    lower_prio_delay: Delay | None = None
+    lower_prio_repeat: LowerRepeat | None = None
+    interval: Interval = 0.0
+    na_interval: Interval = 0.0
+    mode: Mode = "request"
+    announce_on_start: Flag = True
+
+
+class LogSettings(BaseModel):
+    """``[log]``: ``format`` unset means console on a TTY, JSON otherwise."""
+
+    model_config = _STRICT_SECTION
+
+    format: Literal["json", "console"] | None = None
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Control(BaseModel):
+    """``[control]``: where the daemon listens for ``status`` and ``notify``."""
+
+    model_config = _STRICT_SECTION
+
+    socket: SocketPath = DEFAULT_SOCKET
+
+
+class Keepalived(BaseModel):
+    """``[keepalived]``: keepalived's notify FIFO and configuration file, both optional."""
+
+    model_config = _STRICT_SECTION
+
+    notify_fifo: AbsPath | None = None
+    config: AbsPath | None = None
+
+
+class Group(BaseModel):
+    """``[[group]]``: addresses that move together, with optional ``[announce]`` overrides.
+
+    An override left unset (None) takes the ``[announce]`` value.
+    """
+
+    model_config = _STRICT_SECTION
+
+    name: Name
+    interface: Ifname
+    addresses: tuple[IpAddress, ...] = ()
+    networks: tuple[IpNetwork, ...] = ()
+    sync_group: Name | None = None
+    priority: VrrpByte | None = None
+    vrid: VrrpByte | None = None
+
+    master_delay: Delay | None = None
+    master_repeat: Repeat | None = None
+    master_refresh: Refresh | None = None
+    master_refresh_repeat: Repeat | None = None
+    lower_prio_delay: Delay | None = None
+    lower_prio_repeat: LowerRepeat | None = None
+    interval: Interval | None = None
+    na_interval: Interval | None = None
+    mode: Mode | None = None
+    announce_on_start: Flag | None = None
+
+    @model_validator(mode="after")
+    def _watches_something(self) -> Group:
+        if not self.addresses and not self.networks:
+            raise _fail("must have addresses or networks (it has neither)")
+        return self
+
+    def overrides(self) -> frozenset[str]:
+        """The ``[announce]`` keys this group sets itself."""
+        return frozenset(k for k in ANNOUNCE_KEYS if getattr(self, k) is not None)
+
+    def contains(self, address: Address) -> bool:
+        """Whether ``address`` is one of the group's addresses or inside one of its networks."""
+        return address in self.addresses or any(address in net for net in self.networks)
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """The settings one group runs with: its core timing and its interface pacing.
+
+    ``sources`` says where each ``[announce]`` key's value came from: ``"group"``,
+    ``"announce"``, ``"default"``, ``"builtin"``, or for an unset lower-prio key the
+    ``[announce]`` key it follows (``"master_delay"``, ``"master_repeat"``).
+    """
+
+    timing: Timing
+    interval: float
+    na_interval: float
+    sources: Mapping[str, str]
+
+    def value(self, key: str) -> object:
+        """The effective value of the ``[announce]`` key ``key``."""
+        if key in ("interval", "na_interval"):
+            return float(getattr(self, key))
+        return getattr(self.timing, key)
+
+
+class Config(BaseModel):
+    """The whole file: ``[announce]``, ``[log]``, ``[control]``, ``[keepalived]``, ``[[group]]``."""
+
+    model_config = _STRICT_SECTION
+
+    announce: Announce = Announce()
+    log: LogSettings = LogSettings()
+    control: Control = Control()
+    keepalived: Keepalived = Keepalived()
+    groups: tuple[Group, ...] = Field(default=(), alias="group")
+
+    _builtin: bool = PrivateAttr(default=False)
+    _keepalived: Imported | None = PrivateAttr(default=None)
+
+    @property
+    def keepalived_import(self) -> Imported | None:
+        """What ``[keepalived] config`` imported (groups, settings, notes), if anything."""
+        return self._keepalived
+
+    @classmethod
+    def builtin(cls) -> Config:
+        """The built-in default: every interface, keepalived's timing, no announce on start."""
+        config = cls(announce=Announce(announce_on_start=False))
+        config._builtin = True
+        return config
+
+    @property
+    def is_builtin(self) -> bool:
+        """Whether this is the built-in default rather than a file."""
+        return self._builtin
+
+    def effective(self, group: Group | None = None) -> Effective:
+        """The settings of ``group`` (or, with None, of addresses in no group).
+
+        A group's own value wins, then ``[announce]``, then keepalived's default.
+        ``lower_prio_delay`` / ``lower_prio_repeat`` unset everywhere follow
+        ``[announce]``'s ``master_delay`` / ``master_repeat``, *not* a group's own
+        ``master_*``: keepalived (vrrp_complete_instance) resolves a per-instance
+        ``garp_lower_prio_*``, else the global ``vrrp_garp_lower_prio_*``, else the global
+        ``vrrp_garp_master_*``; a per-instance ``garp_master_*`` never feeds lower-prio.
+        """
+        announce = self.announce
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for key in ANNOUNCE_KEYS:
+            own = getattr(group, key) if group is not None else None
+            if own is not None:
+                values[key], sources[key] = own, "group"
+                continue
+            value = getattr(announce, key)
+            if value is None:  # lower_prio_* unset: follow [announce]'s master_*
+                follows = key.replace("lower_prio", "master")
+                value = getattr(announce, follows)
+                sources[key] = follows
+            elif self._builtin and key == "announce_on_start":
+                sources[key] = "builtin"
+            elif key in announce.model_fields_set:
+                sources[key] = "announce"
+            else:
+                sources[key] = "default"
+            values[key] = value
+        timing = Timing(
+            master_repeat=values["master_repeat"],
+            master_delay=float(values["master_delay"]),
+            master_refresh=float(values["master_refresh"]),
+            master_refresh_repeat=values["master_refresh_repeat"],
+            lower_prio_delay=float(values["lower_prio_delay"]),
+            lower_prio_repeat=values["lower_prio_repeat"],
+            mode=values["mode"],
+            announce_on_start=values["announce_on_start"],
+        )
+        return Effective(timing, float(values["interval"]), float(values["na_interval"]),
+                         sources)
+
+
+# --- the policy the core asks -----------------------------------------------------------
+
+
+class ConfigPolicy:
+    """:class:`garpd.core.Policy` for a :class:`Config`: what to watch, how to pace."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._default = Watch(DEFAULT_GROUP, config.effective(None).timing)
+        self._groups = [(g, Watch(g.name, config.effective(g).timing)) for g in config.groups]
+        default = config.effective(None)
+        self._default_pacing = (default.interval, default.na_interval)
+        # Per interface, the largest interval of its groups: an interval is the *least*
+        # spacing between two packets on that interface, shared by every group there, so
+        # the strictest group wins.
+        self._pacing: dict[str, tuple[float, float]] = {}
+        for group in config.groups:
+            eff = config.effective(group)
+            old = self._pacing.get(group.interface, (0.0, 0.0))
+            self._pacing[group.interface] = (max(old[0], eff.interval),
+                                             max(old[1], eff.na_interval))
+
+    def watch(self, ifname: str, address: Address) -> Watch | None:
+        """The first group on ``ifname`` holding ``address``; with no groups, "default".
+
+        Watching everything (no groups) skips IPv6 link-local addresses: they are never
+        VIPs, and the kernel announces them itself. A group may still list one.
+        """
+        if not self._groups:
+            if address.version == 6 and address.is_link_local:
+                return None
+            return self._default
+        for group, watch in self._groups:
+            if group.interface == ifname and group.contains(address):
+                return watch
+        return None
+
+    def pacing(self, ifname: str) -> tuple[float, float]:
+        """(interval, na_interval) of ``ifname``: the largest of its groups, else [announce]."""
+        return self._pacing.get(ifname, self._default_pacing)
+
+    def groups_named(self, name: str,
+                     kind: Literal["INSTANCE", "GROUP"] | None = None) -> list[Group]:
+        """Groups whose ``name`` (INSTANCE) or ``sync_group`` (GROUP) is ``name``.
+
+        With ``kind`` None both are matched, as ``garpd notify`` cannot always tell.
+        """
+        imported = self.config.keepalived_import
+        split = set(imported.instances.get(name, ())) if imported is not None else set()
+        return [
+            g for g in self.config.groups
+            if (kind != "GROUP" and (g.name == name or g.name in split))
+            or (kind != "INSTANCE" and g.sync_group is not None and g.sync_group == name)
+        ]
+
+    def interfaces(self) -> frozenset[str] | None:
+        """The configured interface names, or None for "every interface"."""
+        if not self.config.groups:
+            return None
+        return frozenset(g.interface for g in self.config.groups)
+
+
+# --- loading ----------------------------------------------------------------------------
+
+
+def parse_config(data: Mapping[str, Any], source: str) -> Config:
+    """Validate already-parsed TOML ``data``; ``source`` names it in error lines.
+
+    With ``[keepalived] config``, groups and garp settings are first imported from
+    keepalived.conf and the TOML's own keys laid over them (the TOML wins, per key).
+    """
+    imported = _import_keepalived(data, source)
+    merged = merge_toml(data, imported) if imported is not None else data
+    try:
+        config = Config.model_validate(merged)
+    except ValidationError as exc:
+        lines = _error_lines(exc, merged, source)
+        if imported is not None:
+            lines = [_blame_import(line, data, imported) for line in lines]
+        raise ConfigError(lines) from None
+    problems = _cross_check(config, source)
+    if problems:
+        raise ConfigError(problems)
+    config._keepalived = imported
+    return config
+
+
+def _import_keepalived(data: Mapping[str, Any], source: str) -> Imported | None:
+    section = data.get("keepalived")
+    path = section.get("config") if isinstance(section, Mapping) else None
+    if not isinstance(path, str) or not path.startswith("/"):
+        return None  # absent, or of the wrong type / relative: validation says so
+    try:
+        return load_keepalived(Path(path))
+    except KeepalivedConfError as exc:
+        raise ConfigError([f"{source}: keepalived.config: {line}" for line in exc.lines]
+                          ) from None
+
+
+def _blame_import(line: str, data: Mapping[str, Any], imported: Imported) -> str:
+    """Point an error about a value taken from keepalived.conf at where it came from."""
+    groups = data.get("group")
+    toml_groups = len(groups) if isinstance(groups, list) else 0
+    for index, group in enumerate(imported.groups):
+        name = group.get("name")
+        origins = imported.group_origins.get(str(name), {})
+        position = toml_groups + index
+        if f"group[{position}]." in line:
+            key = line.split(f"group[{position}].", 1)[1].split(" ", 1)[0]
+            origin = origins.get(key) or origins.get("")
+            if origin:
+                return f"{line} (imported from {origin})"
+    return line
+
+
+def loads_config(text: str, source: str) -> Config:
+    """Parse and validate TOML ``text``; ``source`` names it in error lines."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([_syntax_line(source, exc)]) from None
+    return parse_config(data, source)
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read and validate the TOML file at ``path`` (default :data:`DEFAULT_PATH`)."""
+    path = DEFAULT_PATH if path is None else path
+    source = str(path)
+    raw = _read(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{source}: not UTF-8 text (bad byte at offset {exc.start})"]) from None
+    return loads_config(text, source)
+
+
+def resolve(path_from_cli: Path | None, *, default_path: Path | None = None
+            ) -> tuple[Config, str]:
+    """The configuration to run with and where it came from.
+
+    With ``-c FILE`` the file must exist. Without it, :data:`DEFAULT_PATH` (or
+    ``default_path``) is read if it exists, else the built-in default is used and the
+    source is :data:`BUILTIN_SOURCE`.
+    """
+    if path_from_cli is not None:
+        return load_config(path_from_cli), str(path_from_cli)
+    path = DEFAULT_PATH if default_path is None else default_path
+    try:
+        return load_config(path), str(path)
+    except _MissingFileError:
+        return Config.builtin(), BUILTIN_SOURCE
+
+
+class _MissingFileError(ConfigError):
+    """The file does not exist (the only error that lets :func:`resolve` fall back)."""
+
+
+def _read(path: Path) -> bytes:
+    """The bytes of the regular file ``path``, or a one-line ConfigError."""
+    source = str(path)
+    try:
+        # O_NONBLOCK: opening a FIFO by mistake must not hang; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise _MissingFileError([f"{source}: no such file"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{source}: is a directory, not a configuration file"]) from None
+    except PermissionError:
+        raise ConfigError([f"{source}: permission denied"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot open: {exc.strerror or exc}"]) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ConfigError([f"{source}: is a directory, not a configuration file"])
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError([f"{source}: not a regular file"])
+        if info.st_size > MAX_FILE_SIZE:
+            raise ConfigError([f"{source}: too large ({info.st_size} bytes; "
+                               f"at most {MAX_FILE_SIZE})"])
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(MAX_FILE_SIZE + 1)
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot read: {exc.strerror or exc}"]) from None
+    finally:
+        os.close(fd)
+
+
+_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+def _syntax_line(source: str, exc: tomllib.TOMLDecodeError) -> str:
+    message = str(exc)
+    found = _AT.search(message)
+    if found is None:
+        return f"{source}: invalid TOML: {message}"
+    line, column = found.groups()
+    return f"{source}: line {line}, column {column}: invalid TOML: {message[:found.start()]}"
+
+
+# --- error lines ------------------------------------------------------------------------
+
+#: What each key accepts, completing "must be ...".
+_ACCEPTS: Final[dict[str, str]] = {
+    "announce": "a table ([announce])",
+    "log": "a table ([log])",
+    "control": "a table ([control])",
+    "keepalived": "a table ([keepalived])",
+    "group": "an array of tables: write [[group]], not [group]",
+    "group[]": "a table ([[group]])",
+    "master_delay": f"a number of seconds from 0 to {MAX_DELAY:g} (0 = no second burst)",
+    "master_repeat": f"an integer >= 1 (at most {MAX_REPEAT})",
+    "master_refresh": f"a number of seconds from 0 to {MAX_REFRESH:.0f} (0 = off)",
+    "master_refresh_repeat": f"an integer >= 1 (at most {MAX_REPEAT})",
+    "lower_prio_delay": f"a number of seconds from 0 to {MAX_DELAY:g}",
+    "lower_prio_repeat": f"an integer >= 0 (at most {MAX_REPEAT}; 0 = ignore lower priority)",
+    "interval": f"a number of seconds from 0 to {MAX_INTERVAL} (0 = no spacing)",
+    "na_interval": f"a number of seconds from 0 to {MAX_INTERVAL} (0 = no spacing)",
+    "mode": 'one of "request", "reply", "both"',
+    "announce_on_start": "true or false",
+    "format": 'one of "json", "console"',
+    "level": 'one of "debug", "info", "warning", "error"',
+    "socket": f"an absolute path of at most {MAX_SOCKET_PATH} bytes",
+    "notify_fifo": "an absolute path",
+    "config": "an absolute path",
+    "name": "a non-empty string",
+    "interface": f"an interface name of 1 to {MAX_IFNAME} bytes without '/', ':' or whitespace",
+    "addresses": 'a list of IPv4/IPv6 addresses (a "/len" suffix is ignored)',
+    "addresses[]": 'an IPv4 or IPv6 unicast address (a "/len" suffix is ignored)',
+    "networks": "a list of networks in CIDR form",
+    "networks[]": "a network in CIDR form, e.g. 198.51.100.0/24",
+    "sync_group": "a non-empty string",
+    "priority": "an integer from 1 to 255",
+    "vrid": "an integer from 1 to 255",
+}
+
+_SECTIONS: Final[dict[str, type[BaseModel]]] = {
+    "announce": Announce, "log": LogSettings, "control": Control, "keepalived": Keepalived,
+}
+
+
+def key_path(loc: Iterable[int | str]) -> str:
+    """``("group", 1, "master_repeat")`` as ``group[1].master_repeat``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        name = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+        out += f".{name}" if out else name
+    return out
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def toml_value(value: object, limit: int = 80) -> str:
+    """``value`` written the way TOML writes it, shortened to about ``limit`` characters."""
+    text = _toml(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return json.dumps(str(value))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{key_path([str(k)])} = {_toml(v)}"
+                                for k, v in value.items()) + " }"
+    return repr(value)
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model whose keys live at ``loc`` (a table's location)."""
+    if not loc:
+        return Config
+    if len(loc) == 1 and isinstance(loc[0], str):
+        return _SECTIONS.get(loc[0])
+    if len(loc) == 2 and loc[0] == "group" and isinstance(loc[1], int):
+        return Group
+    return None
+
+
+def _accepted_keys(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _describe(loc: tuple[int | str, ...]) -> str:
+    if not loc:
+        return "a table"
+    last = loc[-1]
+    if isinstance(last, int):
+        parent = loc[-2] if len(loc) > 1 else ""
+        return _ACCEPTS.get(f"{parent}[]", "a valid value")
+    return _ACCEPTS.get(last, "a valid value")
+
+
+def _error_lines(exc: ValidationError, data: Mapping[str, Any], source: str) -> list[str]:
+    """pydantic's errors as ``FILE: KEY = VALUE: what is wrong`` lines, one per error."""
+    lines: list[str] = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if isinstance(p, int | str))
+        key = key_path(loc) or "(top level)"
+        kind = err["type"]
+        value = err.get("input")
+        if kind == "extra_forbidden":
+            model = _model_at(loc[:-1])
+            known = _accepted_keys(model) if model is not None else []
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            hint = f"did you mean {close[0]}?" if close else "accepted: " + ", ".join(known)
+            lines.append(f"{source}: {key} = {toml_value(value)}: unknown key; {hint}")
+        elif kind == "missing":
+            lines.append(f"{source}: {key}: missing; must be {_describe(loc)}")
+        elif kind == "garpd" and _model_at(loc) is not None and loc:
+            lines.append(f"{source}: {key}: {err['msg']}")
+        elif kind == "garpd":
+            lines.append(f"{source}: {key} = {toml_value(value)}: {err['msg']}")
+        else:
+            lines.append(f"{source}: {key} = {toml_value(value)}: must be {_describe(loc)}")
+    return lines or [f"{source}: invalid configuration"]
+
+
+def _cross_check(config: Config, source: str) -> list[str]:
+    """Rules across groups: unique names, no address listed twice on one interface."""
+    lines: list[str] = []
+    names: dict[str, int] = {}
+    listed: dict[tuple[str, Address], tuple[int, str]] = {}
+    for i, group in enumerate(config.groups):
+        first = names.setdefault(group.name, i)
+        if first != i:
+            lines.append(f"{source}: group[{i}].name = {toml_value(group.name)}: "
+                         f"duplicate; group[{first}] has the same name")
+        for j, address in enumerate(group.addresses):
+            where = listed.setdefault((group.interface, address), (i, group.name))
+            if where[0] == i and group.addresses.index(address) != j:
+                lines.append(f"{source}: group[{i}].addresses[{j}] = {toml_value(str(address))}:"
+                             " listed twice in this group")
+            elif where[0] != i:
+                lines.append(f"{source}: group[{i}].addresses[{j}] = {toml_value(str(address))}:"
+                             f" already in group[{where[0]}] ({where[1]}) on {group.interface}")
+    return lines
+
+
+__all__ = [
+    "ANNOUNCE_KEYS", "BUILTIN_SOURCE", "DEFAULT_GROUP", "DEFAULT_PATH", "Announce", "Config",
+    "ConfigError", "ConfigPolicy", "Control", "Effective", "Group", "Keepalived",
+    "LogSettings", "key_path", "load_config", "loads_config", "parse_config",
+    "resolve", "toml_value",
+]

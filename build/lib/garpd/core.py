@@ -1,0 +1,711 @@
+"""The announcer core: who holds what, and what to send when.
+
+Pure: it never reads a clock, never touches a socket and never logs. Drivers feed it
+events with ``handle(event, now)``, ask it ``poll(now)`` for the frames due and the log
+records to write, and sleep until ``next_deadline()``. Everything that decides garpd's
+behaviour on the wire lives here and in :mod:`garpd.pacing`:
+
+- *held*: an address is held while it is on its interface, the interface is up with
+  carrier, is Ethernet and ARP-capable, and (IPv6) the address is neither tentative nor
+  dadfailed;
+- *takeover* (an address becomes held, or a trigger such as ``notify``): ``master_repeat``
+  packets at t0, ``master_repeat`` more at t0 + ``master_delay``, then
+  ``master_refresh_repeat`` every ``master_refresh`` from t0 + delay + refresh;
+- *lower priority*: ``lower_prio_repeat`` now and again after ``lower_prio_delay``, at most
+  once a second per group;
+- *MAC change*: ``master_repeat`` at once from the new MAC; queued frames use it too;
+- *release*: everything pending for the address is cancelled, including its queued packets
+  and its refresh.
+
+Timers are kept in one heap; a timer carries the address's *epoch*, and bumping the epoch
+cancels every timer of that address at once (stale entries are skipped when popped).
+"""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from garpd.frames import Address, FrameCache, Mode, mac_text
+from garpd.pacing import EPSILON, Burst, Pacer
+
+AddrKey = tuple[str, Address]
+"""An address is known by (interface name, address); interfaces are followed by name."""
+
+#: A notify for an address whose takeover began less than this long ago is merged into it.
+NOTIFY_MERGE_WINDOW = 1.0
+#: At most one lower-priority schedule per group per this many seconds.
+LOWER_PRIO_MIN_GAP = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The announcement settings of one group; the defaults are keepalived's."""
+
+    master_repeat: int = 5
+    master_delay: float = 5.0
+    master_refresh: float = 0.0
+    master_refresh_repeat: int = 1
+    lower_prio_delay: float = 5.0
+    lower_prio_repeat: int = 5
+    mode: Mode = "request"
+    announce_on_start: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """Why an address is watched: the group it belongs to and that group's timing."""
+
+    group: str
+    timing: Timing
+
+
+class Policy(Protocol):
+    """What the configuration tells the core: which addresses to watch, how to pace."""
+
+    def watch(self, ifname: str, address: Address) -> Watch | None:
+        """The group watching ``address`` on ``ifname``, or None to ignore it."""
+
+    def pacing(self, ifname: str) -> tuple[float, float]:
+        """(interval, na_interval) in seconds for ``ifname``."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaticPolicy:
+    """One timing for every address (or only for ``only``), one pacing for every interface."""
+
+    timing: Timing = Timing()
+    group: str = "default"
+    interval: float = 0.0
+    na_interval: float = 0.0
+    only: frozenset[AddrKey] | None = None
+
+    def watch(self, ifname: str, address: Address) -> Watch | None:
+        """Watch everything, or just the addresses in ``only``."""
+        if self.only is not None and (ifname, address) not in self.only:
+            return None
+        return Watch(self.group, self.timing)
+
+    def pacing(self, ifname: str) -> tuple[float, float]:
+        """The same spacing on every interface."""
+        return (self.interval, self.na_interval)
+
+
+# --- events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChanged:
+    """The full current state of an interface (new, or changed in any way)."""
+
+    ifname: str
+    ifindex: int
+    mac: bytes
+    up: bool
+    carrier: bool
+    noarp: bool = False
+    ethernet: bool = True
+    forwarding: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRemoved:
+    """An interface is gone."""
+
+    ifname: str
+    ifindex: int
+
+
+@dataclass(frozen=True, slots=True)
+class AddressChanged:
+    """An address is on an interface, with its current flags (new or changed)."""
+
+    ifname: str
+    address: Address
+    tentative: bool = False
+    dadfailed: bool = False
+    initial: bool = False
+    """True while the driver replays the state found at start-up."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddressRemoved:
+    """An address left an interface."""
+
+    ifname: str
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """Start the master schedule for held addresses (notify, oneshot, ...).
+
+    ``group`` selects the group's held addresses; ``keys`` selects addresses directly;
+    with neither, every held watched address. ``merge`` merges addresses whose takeover
+    began less than :data:`NOTIFY_MERGE_WINDOW` ago instead of starting a new one.
+    """
+
+    trigger: str
+    group: str | None = None
+    keys: tuple[AddrKey, ...] | None = None
+    merge: bool = False
+    context: tuple[tuple[str, object], ...] = ()
+    """Extra fields for the ``notify_received`` record (source, type, name, state)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LowerPriority:
+    """A lower-priority VRRP advert (or keepalived's MASTER_RX_LOWER_PRI) for a group."""
+
+    group: str
+
+
+Event = LinkChanged | LinkRemoved | AddressChanged | AddressRemoved | Trigger | LowerPriority
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A log record the driver writes: an event name and its fields."""
+
+    event: str
+    fields: dict[str, object]
+
+
+@dataclass(slots=True)
+class Output:
+    """What ``poll`` hands the driver: frames per interface in order, then records."""
+
+    frames: dict[str, list[bytes]] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.frames) or bool(self.records)
+
+
+# --- state ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Link:
+    ifname: str
+    ifindex: int
+    mac: bytes
+    usable: bool
+    forwarding: bool
+    mac_text: str = ""
+
+    def __post_init__(self) -> None:
+        self.mac_text = mac_text(self.mac)
+
+
+@dataclass(slots=True, eq=False)
+class _Addr:
+    key: AddrKey
+    watch: Watch | None
+    text: str = ""
+    mac_text: str = ""
+    removed: bool = False
+    tentative: bool = False
+    dadfailed: bool = False
+    held: bool = False
+    since: float | None = None
+    epoch: int = 0
+    frames: tuple[bytes, ...] = ()
+    mac: bytes = b""
+    sent: int = 0
+    last_sent: float | None = None
+    next_refresh: float | None = None
+    refresh_gen: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AddressStatus:
+    """A read-only view of one watched address for ``garpd status``."""
+
+    ifname: str
+    address: str
+    group: str | None
+    held: bool
+    tentative: bool
+    since: float | None
+    sent: int
+    last_sent: float | None
+    pending: int
+    next_send: float | None
+    upcoming: tuple[tuple[float, str, int], ...] = ()
+    """The scheduled bursts, soonest first: (time, reason, packets)."""
+    refresh_every: float = 0.0
+
+
+# Timer kinds.
+_BURST = 0
+_REFRESH = 1
+
+
+class Announcer:
+    """The pure announcer core (see the module docstring for the rules it implements)."""
+
+    def __init__(self, policy: Policy, frames: FrameCache | None = None,
+                 trigger: str = "master") -> None:
+        """``trigger`` names the takeover an address starts when it becomes held."""
+        self.policy = policy
+        self.trigger = trigger
+        self.frames = frames if frames is not None else FrameCache()
+        self._links: dict[str, _Link] = {}
+        self._addrs: dict[AddrKey, _Addr] = {}
+        self._groups: dict[str, set[AddrKey]] = {}
+        self._by_link: dict[str, dict[AddrKey, _Addr]] = {}
+        # Pacers and timers refer to _Addr objects (hashed by identity: cheap) not keys.
+        self._pacers: dict[tuple[str, int], Pacer[_Addr]] = {}
+        # (due, seq, kind, address, epoch, repeat, reason)
+        self._timers: list[tuple[float, int, int, _Addr, int, int, str]] = []
+        self._seq = 0
+        self._records: list[Record] = []
+        self._lower_prio_last: dict[str, float] = {}
+        self.counters: dict[str, int] = {
+            "frames": 0, "bursts": 0, "takeovers": 0, "released": 0,
+            "lower_prio_started": 0, "lower_prio_limited": 0, "notify_merged": 0,
+        }
+
+    # --- queries ------------------------------------------------------------------
+
+    def held(self) -> list[AddrKey]:
+        """Every held, watched address."""
+        return [k for k, a in self._addrs.items() if a.held and a.watch is not None]
+
+    def links_known(self) -> dict[str, int]:
+        """Every interface the core knows, name -> ifindex (for reconciliation)."""
+        return {name: link.ifindex for name, link in self._links.items()}
+
+    def addresses_known(self) -> list[AddrKey]:
+        """Every address the core knows, watched or not (for reconciliation)."""
+        return list(self._addrs)
+
+    def ifindex(self, ifname: str) -> int | None:
+        """The kernel index of ``ifname`` as last reported, or None if unknown."""
+        link = self._links.get(ifname)
+        return link.ifindex if link is not None else None
+
+    def status(self) -> list[AddressStatus]:
+        """A snapshot of every watched address, for ``garpd status``."""
+        upcoming: dict[AddrKey, list[tuple[float, str, int]]] = {}
+        for due, _seq, kind, addr, epoch, rep, reason in self._timers:
+            if not _live(addr, epoch, kind, rep) or not addr.held or addr.watch is None:
+                continue
+            packets = addr.watch.timing.master_refresh_repeat if kind == _REFRESH else rep
+            upcoming.setdefault(addr.key, []).append((due, reason, packets * len(addr.frames)))
+        out = []
+        for key, addr in self._addrs.items():
+            if addr.watch is None:
+                continue
+            pacer = self._pacers.get((key[0], key[1].version))
+            pending = pacer.pending(addr) if pacer is not None else 0
+            planned = tuple(sorted(upcoming.get(key, ())))
+            next_send = planned[0][0] if planned else None
+            if pending and pacer is not None:
+                queued_at = pacer.next_time
+                next_send = queued_at if next_send is None else min(next_send, queued_at)
+            out.append(AddressStatus(
+                key[0], addr.text, addr.watch.group, addr.held, addr.tentative, addr.since,
+                addr.sent,
+                addr.last_sent, pending, next_send, planned,
+                addr.watch.timing.master_refresh if addr.held else 0.0,
+            ))
+        return out
+
+    def next_deadline(self) -> float | None:
+        """The earliest time ``poll`` has frames to send, or None when idle.
+
+        Records made by ``handle`` wait for the next ``poll``: drivers poll after events.
+        """
+        timers = self._timers
+        while timers:
+            _due, _seq, kind, addr, epoch, rep, _reason = timers[0]
+            if _live(addr, epoch, kind, rep) and addr.held:
+                break
+            heapq.heappop(timers)
+        best = timers[0][0] if timers else None
+        for pacer in self._pacers.values():
+            deadline = pacer.next_deadline()
+            if deadline is not None and (best is None or deadline < best):
+                best = deadline
+        return best
+
+    # --- events -------------------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> None:
+        """Apply one event at time ``now``; what it causes is collected by ``poll``."""
+        match event:
+            case LinkChanged():
+                self._link_changed(event, now)
+            case LinkRemoved():
+                self._link_removed(event, now)
+            case AddressChanged():
+                self._address_changed(event, now)
+            case AddressRemoved():
+                self._address_removed(event.ifname, event.address, now, "address_removed")
+            case Trigger():
+                self._trigger(event, now)
+            case LowerPriority():
+                self._lower_priority(event.group, now)
+
+    def poll(self, now: float) -> Output:
+        """Fire due timers, drain the pacers and return the frames and records due."""
+        timers = self._timers
+        while timers and timers[0][0] <= now + EPSILON:
+            _due, _seq, kind, addr, epoch, repeat, reason = heapq.heappop(timers)
+            if addr.removed or addr.epoch != epoch or not addr.held:
+                continue
+            if kind == _REFRESH:
+                if addr.watch is None or repeat != addr.refresh_gen:
+                    continue
+                period = addr.watch.timing.master_refresh
+                addr.next_refresh = _due + period
+                self._push(_due + period, _REFRESH, addr, epoch, repeat, reason)
+                self._pacer(addr).request(
+                    addr, addr.watch.timing.master_refresh_repeat * len(addr.frames), reason)
+                continue
+            self._pacer(addr).request(addr, repeat * len(addr.frames), reason)
+        out = Output(records=self._records)
+        self._records = []
+        slots: list[tuple[_Addr, int]] = []
+        finished: list[Burst[_Addr]] = []
+        for (ifname, _family), pacer in self._pacers.items():
+            if not len(pacer):
+                continue
+            deadline = pacer.next_deadline()
+            if deadline is None or deadline > now + EPSILON:
+                continue
+            if pacer.interval <= 0:
+                self._send_all(ifname, pacer.take_all(now), now, out, finished)
+                continue
+            slots.clear()
+            pacer.drain(now, slots, finished)
+            if not slots:
+                continue
+            batch = out.frames.setdefault(ifname, [])
+            for addr, index in slots:
+                frames = addr.frames
+                # One pacer slot is one frame; "both" alternates request and reply.
+                batch.append(frames[index % len(frames)])
+                addr.sent += 1
+                addr.last_sent = now
+            self.counters["frames"] += len(slots)
+        for burst in finished:
+            addr = burst.key
+            fields: dict[str, object] = {
+                "interface": addr.key[0],
+                "address": addr.text,
+                "mac": addr.mac_text,
+                "reason": burst.reason,
+                "packets": burst.sent,
+            }
+            if addr.watch is not None:
+                fields["group"] = addr.watch.group
+            if burst.merged:
+                fields["merged"] = list(burst.merged)
+            out.records.append(Record("announce", fields))
+            self.counters["bursts"] += 1
+        return out
+
+    def reconfigure(self, policy: Policy, now: float) -> None:
+        """Apply a new policy (a reload) without losing held state.
+
+        Addresses that become watched and are held start a takeover; addresses no longer
+        watched are released (everything pending cancelled); addresses watched before and
+        after keep their schedule, pick up the new packet mode, and restart their refresh
+        from ``now`` when its period changed. Pacers take the new spacing.
+        """
+        self.policy = policy
+        for (ifname, family), pacer in self._pacers.items():
+            interval, na_interval = policy.pacing(ifname)
+            pacer.set_interval(interval if family == 4 else na_interval)
+        self._groups = {}
+        for key, addr in list(self._addrs.items()):
+            old, new = addr.watch, policy.watch(*key)
+            if new is not None:
+                self._groups.setdefault(new.group, set()).add(key)
+            if old is not None and new is None:
+                if addr.held:
+                    self._release(addr, "unwatched")
+                addr.watch = None
+            elif old is None and new is not None:
+                addr.watch = new
+                self._update(addr, now, self.trigger, "unwatched")
+            elif old is not None and new is not None and old != new:
+                addr.watch = new
+                if addr.held:
+                    self._refresh_frames(addr)
+                    if old.timing.master_refresh != new.timing.master_refresh:
+                        self._start_refresh(addr, now + new.timing.master_refresh)
+
+    # --- internals ----------------------------------------------------------------
+
+    def _send_all(self, ifname: str, bursts: list[Burst[_Addr]], now: float, out: Output,
+                  finished: list[Burst[_Addr]]) -> None:
+        """Unpaced: every queued packet now, round-robin (a1 a2 ... an a1 a2 ...).
+
+        Equivalent to draining the pacer slot by slot, with the per-packet work done in
+        whole rounds: round r carries one frame of every burst that still owes more than r.
+        """
+        if not bursts:
+            return
+        batch = out.frames.setdefault(ifname, [])
+        members = [(b, b.key) for b in bursts]
+        active = members
+        r = 0
+        while active:
+            if all(len(a.frames) == 1 for _b, a in active):
+                batch.extend([a.frames[0] for _b, a in active])
+            else:
+                batch.extend([a.frames[(b.sent + r) % len(a.frames)] for b, a in active])
+            r += 1
+            active = [(b, a) for b, a in active if b.pending > r]
+        total = 0
+        for burst, addr in members:
+            burst.sent += burst.pending
+            addr.sent += burst.pending
+            addr.last_sent = now
+            total += burst.pending
+            burst.pending = 0
+            finished.append(burst)
+        self.counters["frames"] += total
+
+    def _push(self, due: float, kind: int, addr: _Addr, epoch: int, repeat: int,
+              reason: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._timers, (due, self._seq, kind, addr, epoch, repeat, reason))
+
+    def _pacer(self, addr: _Addr) -> Pacer[_Addr]:
+        key = addr.key
+        pkey = (key[0], key[1].version)
+        pacer = self._pacers.get(pkey)
+        if pacer is None:
+            interval, na_interval = self.policy.pacing(key[0])
+            pacer = Pacer(interval if key[1].version == 4 else na_interval)
+            self._pacers[pkey] = pacer
+        return pacer
+
+    def _record(self, event: str, **fields: object) -> None:
+        self._records.append(Record(event, fields))
+
+    def _refresh_frames(self, addr: _Addr) -> None:
+        link = self._links.get(addr.key[0])
+        if link is None or addr.watch is None:
+            addr.frames = ()
+            return
+        if addr.mac != link.mac:
+            addr.mac = link.mac
+            addr.mac_text = link.mac_text
+        addr.frames = self.frames.slot(link.mac, addr.key[1], addr.watch.timing.mode,
+                                       link.forwarding)
+
+    def _should_hold(self, addr: _Addr) -> bool:
+        link = self._links.get(addr.key[0])
+        return (
+            addr.watch is not None and link is not None and link.usable
+            and not addr.tentative and not addr.dadfailed
+        )
+
+    def _takeover(self, addr: _Addr, now: float, trigger: str) -> None:
+        """Start the master schedule for ``addr`` at ``now``, replacing any pending one."""
+        assert addr.watch is not None
+        timing = addr.watch.timing
+        addr.epoch += 1
+        addr.since = now
+        epoch = addr.epoch
+        self._push(now, _BURST, addr, epoch, timing.master_repeat, trigger)
+        if timing.master_delay > 0:
+            self._push(now + timing.master_delay, _BURST, addr, epoch, timing.master_repeat,
+                       f"{trigger}_delay")
+        self._start_refresh(addr, now + timing.master_delay + timing.master_refresh)
+        self.counters["takeovers"] += 1
+
+    def _start_refresh(self, addr: _Addr, first: float) -> None:
+        """(Re)start the refresh timer of ``addr`` at ``first`` if refresh is on.
+
+        A refresh timer carries the address's refresh generation in its repeat slot, so
+        restarting the refresh (a reload changed it) invalidates the old timer alone.
+        """
+        addr.refresh_gen += 1
+        addr.next_refresh = None
+        if addr.watch is None or addr.watch.timing.master_refresh <= 0:
+            return
+        addr.next_refresh = first
+        self._push(first, _REFRESH, addr, addr.epoch, addr.refresh_gen, "refresh")
+
+    def _acquire(self, addr: _Addr, now: float, trigger: str | None) -> None:
+        """Mark ``addr`` held; start a takeover named ``trigger`` unless it is None."""
+        addr.held = True
+        self._refresh_frames(addr)
+        self._record("vip_acquired", interface=addr.key[0], address=addr.text,
+                     group=addr.watch.group if addr.watch else None,
+                     announce=trigger is not None)
+        if trigger is not None:
+            self._takeover(addr, now, trigger)
+
+    def _release(self, addr: _Addr, why: str) -> None:
+        """Mark ``addr`` not held and cancel every timer and queued packet it has."""
+        addr.held = False
+        addr.since = None
+        addr.epoch += 1
+        addr.next_refresh = None
+        pacer = self._pacers.get((addr.key[0], addr.key[1].version))
+        cancelled = pacer.cancel(addr) if pacer is not None else 0
+        self.counters["released"] += 1
+        self._record("vip_released", interface=addr.key[0], address=addr.text,
+                     group=addr.watch.group if addr.watch else None, why=why,
+                     cancelled=cancelled)
+
+    def _update(self, addr: _Addr, now: float, trigger: str | None, why: str) -> None:
+        """Reconcile ``addr.held`` with its current state."""
+        should = self._should_hold(addr)
+        if should and not addr.held:
+            self._acquire(addr, now, trigger)
+        elif not should and addr.held:
+            self._release(addr, why)
+
+    def _link_changed(self, ev: LinkChanged, now: float) -> None:
+        usable = ev.up and ev.carrier and not ev.noarp and ev.ethernet and len(ev.mac) == 6
+        link = self._links.get(ev.ifname)
+        if link is not None and link.ifindex != ev.ifindex:
+            # Re-created under the same name without us seeing the removal.
+            self._link_removed(LinkRemoved(ev.ifname, link.ifindex), now)
+            link = None
+        if link is None:
+            self._links[ev.ifname] = _Link(ev.ifname, ev.ifindex, ev.mac, usable, ev.forwarding)
+            for addr in self._on_link(ev.ifname):
+                self._update(addr, now, self.trigger, "link_down")
+            return
+        was_usable = link.usable
+        mac_changed = link.mac != ev.mac
+        frames_changed = mac_changed or link.forwarding != ev.forwarding
+        link.mac, link.usable, link.forwarding = ev.mac, usable, ev.forwarding
+        if mac_changed:
+            link.mac_text = mac_text(ev.mac)
+        for addr in self._on_link(ev.ifname):
+            if was_usable and not usable:
+                self._update(addr, now, None, "link_down")
+            elif usable and not was_usable:
+                self._update(addr, now, "link_up", "link_down")
+            elif mac_changed and addr.held and addr.watch is not None:
+                self._push(now, _BURST, addr, addr.epoch, addr.watch.timing.master_repeat,
+                           "mac_change")
+        if frames_changed:
+            for addr in self._on_link(ev.ifname):
+                if addr.held:
+                    self._refresh_frames(addr)
+
+    def _link_removed(self, ev: LinkRemoved, now: float) -> None:
+        link = self._links.get(ev.ifname)
+        if link is None or link.ifindex != ev.ifindex:
+            return
+        for addr in list(self._on_link(ev.ifname)):
+            self._address_removed(ev.ifname, addr.key[1], now, "link_removed")
+        del self._links[ev.ifname]
+        for family in (4, 6):
+            self._pacers.pop((ev.ifname, family), None)
+
+    def _on_link(self, ifname: str) -> list[_Addr]:
+        return list(self._by_link.get(ifname, {}).values())
+
+    def _address_changed(self, ev: AddressChanged, now: float) -> None:
+        key = (ev.ifname, ev.address)
+        addr = self._addrs.get(key)
+        if addr is None:
+            watch = self.policy.watch(ev.ifname, ev.address)
+            addr = _Addr(key, watch, str(ev.address))
+            self._addrs[key] = addr
+            self._by_link.setdefault(ev.ifname, {})[key] = addr
+            if watch is not None:
+                self._groups.setdefault(watch.group, set()).add(key)
+        was_dadfailed = addr.dadfailed
+        addr.tentative = ev.address.version == 6 and ev.tentative
+        addr.dadfailed = ev.address.version == 6 and ev.dadfailed
+        if addr.dadfailed and not was_dadfailed and addr.watch is not None:
+            self._record("dad_failed", interface=ev.ifname, address=str(ev.address),
+                         group=addr.watch.group)
+        trigger: str | None = self.trigger
+        if ev.initial and addr.watch is not None and not addr.watch.timing.announce_on_start:
+            trigger = None
+        self._update(addr, now, trigger, "dad_failed" if addr.dadfailed else "tentative")
+
+    def _address_removed(self, ifname: str, address: Address, now: float, why: str) -> None:
+        key = (ifname, address)
+        addr = self._addrs.pop(key, None)
+        if addr is None:
+            return
+        addr.removed = True
+        on_link = self._by_link.get(ifname)
+        if on_link is not None:
+            on_link.pop(key, None)
+            if not on_link:
+                del self._by_link[ifname]
+        if addr.held:
+            self._release(addr, why)
+        if addr.watch is not None:
+            members = self._groups.get(addr.watch.group)
+            if members is not None:
+                members.discard(key)
+                if not members:
+                    del self._groups[addr.watch.group]
+
+    def _selected(self, ev: Trigger) -> list[_Addr]:
+        if ev.keys is not None:
+            found = (self._addrs.get(k) for k in ev.keys)
+            return [a for a in found if a is not None and a.held and a.watch is not None]
+        if ev.group is not None:
+            keys = sorted(self._groups.get(ev.group, ()), key=_sort_key)
+            return [a for a in (self._addrs[k] for k in keys) if a.held]
+        return [a for a in self._addrs.values() if a.held and a.watch is not None]
+
+    def _trigger(self, ev: Trigger, now: float) -> None:
+        started = merged = 0
+        for addr in self._selected(ev):
+            if ev.merge and addr.since is not None and now - addr.since < NOTIFY_MERGE_WINDOW:
+                merged += 1
+                continue
+            self._takeover(addr, now, ev.trigger)
+            started += 1
+        self.counters["notify_merged"] += merged
+        if ev.trigger == "notify":
+            self._record("notify_received", **dict(ev.context), group=ev.group,
+                         started=started, merged=merged > 0, merged_addresses=merged)
+
+    def _lower_priority(self, group: str, now: float) -> None:
+        last = self._lower_prio_last.get(group)
+        if last is not None and now - last < LOWER_PRIO_MIN_GAP:
+            self.counters["lower_prio_limited"] += 1
+            return
+        held = [self._addrs[k] for k in sorted(self._groups.get(group, ()), key=_sort_key)]
+        held = [a for a in held if a.held and a.watch is not None]
+        if not held:
+            return
+        self._lower_prio_last[group] = now
+        self.counters["lower_prio_started"] += 1
+        for addr in held:
+            assert addr.watch is not None
+            timing = addr.watch.timing
+            if timing.lower_prio_repeat <= 0:
+                continue
+            self._push(now, _BURST, addr, addr.epoch, timing.lower_prio_repeat, "lower_prio")
+            if timing.lower_prio_delay > 0:
+                self._push(now + timing.lower_prio_delay, _BURST, addr, addr.epoch,
+                           timing.lower_prio_repeat, "lower_prio_delay")
+
+
+def _live(addr: _Addr, epoch: int, kind: int, rep: int) -> bool:
+    """Whether a timer still stands: its address, epoch and (refresh) generation are current."""
+    return (not addr.removed and addr.epoch == epoch
+            and (kind != _REFRESH or rep == addr.refresh_gen))
+
+
+def _sort_key(key: AddrKey) -> tuple[str, int, int]:
+    return (key[0], key[1].version, int(key[1]))
+
+
+def parse_address(text: str) -> Address:
+    """Parse an IPv4 or IPv6 address, accepting and ignoring a ``/len`` suffix."""
+    return ipaddress.ip_address(text.split("/", 1)[0].strip())

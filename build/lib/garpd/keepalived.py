@@ -1,0 +1,1415 @@
+"""Import keepalived.conf: VRRP instances as garpd groups, ``vrrp_garp_*`` as ``[announce]``.
+
+SPEC.md "Integration": ``[keepalived] config = PATH`` takes groups (instance name, interface,
+VRID, priority, ``virtual_ipaddress`` and ``_excluded`` including ``dev``, ``use_vmac``) and
+garp settings (global ``vrrp_garp_*`` and per-instance ``garp_*``) straight from
+keepalived.conf. This module is that reader: pure Python and stdlib only (no pydantic); the
+configuration loader merges what it returns under the TOML file (:func:`merge_toml`) and
+validates the result like any other ``[[group]]``.
+
+What it understands (reference/keepalived-garp.md sections 1 and 3; keepalived's
+``lib/parser.c``, ``vrrp_parser.c``, ``global_parser.c``):
+
+- the language: ``{`` ``}`` blocks (the brace may end the keyword's line or start the next;
+  text after a brace on the same line is the next statement, so
+  ``virtual_ipaddress { 192.0.2.1 }`` is a one-line block), ``#`` and ``!`` comments
+  anywhere outside double quotes (``\\#`` / ``\\!`` escape them), double-quoted words,
+  ``include FILE`` (and ``includer/m/w/b/a``) with glob and ``{a,b}`` patterns resolved
+  against the including file's directory, ``@ID`` / ``@^ID`` conditional lines (the config
+  id defaults, as in keepalived, to the node name up to its first dot), and single-line
+  ``$NAME=value`` definitions with ``$NAME`` / ``${NAME}`` substitution;
+- ``global_defs``: ``vrrp_garp_master_delay/repeat/refresh/refresh_repeat``,
+  ``vrrp_garp_lower_prio_delay/repeat``, ``vrrp_garp_interval`` -> ``interval``,
+  ``vrrp_gna_interval`` -> ``na_interval``, ``vrrp_min_garp`` and ``vrrp_strict``;
+- ``vrrp_instance``: ``interface``, ``virtual_router_id``, ``priority`` (keepalived's
+  default 100 when absent), ``virtual_ipaddress`` / ``virtual_ipaddress_excluded`` (one
+  address per line, ``/len`` accepted, ``dev IFACE`` honoured, ``brd``/``scope``/``label``/
+  ``peer``/... skipped), ``use_vmac`` / ``use_ipvlan`` (addresses without ``dev`` live on
+  that interface: the name given, else keepalived's ``vrrp.<vrid>``), ``native_ipv6``,
+  ``strict_mode`` and ``garp_master_*`` / ``garp_lower_prio_*``;
+- ``vrrp_sync_group NAME { group { ... } }`` -> each member's ``sync_group``;
+- ``garp_group { garp_interval / gna_interval / interface / interfaces }`` -> ``interval``
+  / ``na_interval`` of the groups whose (base) interface it names.
+
+keepalived's rules, applied here so that garpd's own resolution (``Config.effective``) ends
+up with keepalived's numbers:
+
+- an instance copies the global master delay/repeat/refresh/refresh_repeat *when its
+  ``vrrp_instance`` line is read* (so a ``global_defs`` after it does not reach it); its own
+  ``garp_master_*`` override the copies. A group carries a timing key when the instance set
+  it, or when its value differs from what ``[announce]`` resolves to;
+- lower-prio: the instance's ``garp_lower_prio_*``, else the global
+  ``vrrp_garp_lower_prio_*``, else the *global* master values, never the instance's
+  ``garp_master_*``; strict mode (``vrrp_strict`` or ``strict_mode``) forces both to 0.
+  Unset keys are left out, and garpd's rule (unset lower-prio follows ``[announce]``'s
+  master values) gives the same result;
+- ``vrrp_min_garp`` changes only settings still at their defaults: master repeat 5 -> 1,
+  delay 5 -> 0, refresh_repeat 1 -> 0. garpd requires refresh_repeat >= 1, so 0 becomes 1
+  and, because keepalived then sends nothing on refresh, any refresh interval under it
+  becomes 0 (off) with a note;
+- numbers are read like keepalived's non-strict build: a value with trailing junk
+  (``5s``) keeps its leading digits with a note, out-of-range values are ignored with a
+  note, repeat 0 becomes 1, an invalid ``garp_master_refresh`` turns refresh off;
+- an instance without ``virtual_router_id``, or without ``interface`` and unicast peers, is
+  refused by keepalived and skipped here; addresses with ``dev X`` other than the
+  instance's interface become a separate group ``NAME@X`` (``NAME@X~2`` should an instance
+  be called that) with the same sync_group, vrid and priority (:attr:`Imported.instances`
+  maps the instance name to all its groups).
+
+Not carried over (each occurrence is listed in :attr:`Imported.unsupported` with
+``FILE:LINE``): ``garp_extra_if`` / ``vrrp_garp_extra_if``, multi-line ``$`` definitions and
+``~SEQ`` / ``~LST``, per-address ``use_vmac``, ``net_namespace``, and ``garp_group
+interfaces { }`` sharing one queue across interfaces (garpd paces each interface on its
+own). Differences that cannot be seen in the file: garpd paces a VMAC interface on its own
+queue where keepalived uses its base interface's, and keepalived picks another default VMAC
+name when an interface called ``vrrp.<vrid>`` already exists that is not its macvlan.
+
+Only reading the main file can fail (:class:`KeepalivedConfError`); everything else,
+including unbalanced braces, missing includes and binary garbage, becomes a line in
+:attr:`Imported.unsupported` and the import goes on with what it understood. Values that
+keepalived accepts but garpd does not (e.g. a repeat above garpd's 10000) are passed through
+for the TOML validation to reject; :attr:`Imported.group_origins` and
+:attr:`Imported.announce_origins` say which ``FILE:LINE`` each value came from.
+"""
+
+from __future__ import annotations
+
+import glob
+import ipaddress
+import itertools
+import os
+import re
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+__all__ = [
+    "Imported",
+    "KeepalivedConfError",
+    "load_keepalived",
+    "loads_keepalived",
+    "merge_toml",
+]
+
+#: keepalived's defaults (include/vrrp.h VRRP_GARP_*): 5 + 5 after 5 s, no refresh.
+DEFAULT_REPEAT: Final = 5
+DEFAULT_DELAY: Final = 5
+DEFAULT_REFRESH: Final = 0
+DEFAULT_REFRESH_REPEAT: Final = 1
+#: keepalived's priority when none (or an invalid one) is configured (VRRP_PRIO_DFL).
+DEFAULT_PRIORITY: Final = 100
+
+#: Delays are read as whole seconds up to UINT_MAX / TIMER_HZ.
+MAX_DELAY_S: Final = 4294
+UINT_MAX: Final = 4294967295
+INT_MAX: Final = 2147483647
+#: Global vrrp_garp_interval / vrrp_gna_interval: 1 us .. UINT_MAX us.
+MIN_GLOBAL_INTERVAL: Final = 0.000001
+MAX_GLOBAL_INTERVAL: Final = 4294.967295
+#: garp_group intervals: 0 .. INT_MAX us.
+MAX_GROUP_INTERVAL: Final = 2147.483647
+
+#: Linux IFNAMSIZ - 1.
+MAX_IFNAME: Final = 15
+#: Bounds that keep a hostile or broken include tree from running away.
+MAX_FILE_SIZE: Final = 4 << 20
+MAX_TOTAL_SIZE: Final = 32 << 20
+MAX_FILES: Final = 512
+MAX_INCLUDE_DEPTH: Final = 16
+MAX_NOTES: Final = 500
+MAX_BRACE_EXPANSIONS: Final = 256
+
+GLOBAL_KEYS: Final[Mapping[str, str]] = {
+    "vrrp_garp_master_delay": "master_delay",
+    "vrrp_garp_master_repeat": "master_repeat",
+    "vrrp_garp_master_refresh": "master_refresh",
+    "vrrp_garp_master_refresh_repeat": "master_refresh_repeat",
+    "vrrp_garp_lower_prio_delay": "lower_prio_delay",
+    "vrrp_garp_lower_prio_repeat": "lower_prio_repeat",
+    "vrrp_garp_interval": "interval",
+    "vrrp_gna_interval": "na_interval",
+}
+INSTANCE_KEYS: Final[Mapping[str, str]] = {
+    "garp_master_delay": "master_delay",
+    "garp_master_repeat": "master_repeat",
+    "garp_master_refresh": "master_refresh",
+    "garp_master_refresh_repeat": "master_refresh_repeat",
+    "garp_lower_prio_delay": "lower_prio_delay",
+    "garp_lower_prio_repeat": "lower_prio_repeat",
+}
+#: The timing keys a group may carry, in garpd's order.
+_TIMING: Final = ("master_delay", "master_repeat", "master_refresh", "master_refresh_repeat",
+                  "lower_prio_delay", "lower_prio_repeat")
+_SECONDS: Final = frozenset({"master_delay", "master_refresh", "lower_prio_delay"})
+
+#: vrrp_instance keywords keepalived knows that change nothing garpd does.
+_INSTANCE_IGNORED: Final = frozenset({
+    "state", "advert_int", "version", "authentication", "track_interface", "track_script",
+    "track_file", "track_process", "track_bfd", "track_src_ip", "dont_track_primary",
+    "unicast_ttl", "unicast_fault_no_peer", "check_unicast_src", "old_unicast_checksum",
+    "mcast_dst_ip", "vrf", "linkbeat_use_polling", "v3_checksum_as_v2", "virtual_routes",
+    "virtual_rules", "accept", "no_accept", "skip_check_adv_addr", "preempt", "nopreempt",
+    "preempt_delay", "debug", "notify_backup", "notify_master", "notify_fault",
+    "notify_stop", "notify_deleted", "notify", "notify_master_rx_lower_pri", "smtp_alert",
+    "notify_priority_changes", "lvs_sync_daemon_interface", "down_timer_adverts",
+    "timer_expired_backup", "lower_prio_no_advert", "higher_prio_send_advert",
+    "kernel_rx_buf_size", "promote_secondaries", "use_vmac_addr", "vmac_xmit_base",
+})
+#: virtual_ipaddress options that take a value, and those that do not.
+_VIP_VALUED: Final = frozenset({"scope", "broadcast", "brd", "label", "peer", "preferred_lft"})
+_VIP_FLAGS: Final = frozenset({"home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin",
+                               "no_track"})
+
+_WS: Final = " \t\n\r\v\f"
+_DEFINITION = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)=[ \t]*(.*)\Z", re.S | re.A)
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[ \t,)]|\Z)",
+                        re.A)
+_INCLUDE = re.compile(r"include[rmwba]?[ \t\n\r\v\f]+(.*)\Z", re.S)
+_UNSIGNED = re.compile(r"\+?([0-9]*)")
+_DECIMAL = re.compile(r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_GLOB_MAGIC = re.compile(r"[*?[]")
+
+
+class KeepalivedConfError(Exception):
+    """keepalived.conf itself could not be read; ``lines`` says why, one line each."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines: list[str] = list(lines)
+        super().__init__("\n".join(self.lines))
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What keepalived.conf means for garpd.
+
+    - ``groups``: ``[[group]]`` tables (name, interface, addresses, vrid, priority, and when
+      set sync_group, timing keys, interval / na_interval), in file order;
+    - ``announce``: ``[announce]`` keys from ``global_defs`` (only those it sets);
+    - ``unsupported``: ``FILE:LINE: what`` for everything not carried over or not
+      understood;
+    - ``instances``: vrrp_instance name -> the names of the groups made from it (``NAME``
+      and ``NAME@IFACE``), for ``garpd notify INSTANCE NAME``;
+    - ``files``: every file read, main file first;
+    - ``group_origins``: group name -> {key -> ``FILE:LINE``}, ``""`` for the instance;
+    - ``announce_origins``: ``[announce]`` key -> ``FILE:LINE``.
+    """
+
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    announce: dict[str, Any] = field(default_factory=dict)
+    unsupported: list[str] = field(default_factory=list)
+    instances: dict[str, list[str]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    group_origins: dict[str, dict[str, str]] = field(default_factory=dict)
+    announce_origins: dict[str, str] = field(default_factory=dict)
+
+
+def load_keepalived(path: Path, *, config_id: str | None = None) -> Imported:
+    """Read keepalived.conf at ``path`` (and what it includes) and import it.
+
+    ``config_id`` selects ``@ID`` lines; None means keepalived's default, the node name up
+    to its first dot. Raises :class:`KeepalivedConfError` only when ``path`` itself cannot
+    be read.
+    """
+    try:
+        raw, _mode = _read_bytes(path)
+    except _ReadError as exc:
+        raise KeepalivedConfError([f"{path}: {exc.reason}"]) from None
+    reader = _Reader(_config_id(config_id))
+    reader.read_file(path, raw, None)
+    return _Importer(reader).run()
+
+
+def loads_keepalived(text: str, source: str = "keepalived.conf", *,
+                     base_dir: Path | None = None, config_id: str | None = None) -> Imported:
+    """Import keepalived.conf ``text``; ``source`` names it in notes.
+
+    Relative includes are resolved against ``base_dir`` (default: ``source``'s directory).
+    Never raises: everything wrong is a note in :attr:`Imported.unsupported`.
+    """
+    reader = _Reader(_config_id(config_id))
+    directory = Path(source).parent if base_dir is None else base_dir
+    reader.files.append(source)
+    reader.read_text(text, source, directory)
+    return _Importer(reader).run()
+
+
+def merge_toml(data: Mapping[str, Any], imported: Imported) -> dict[str, Any]:
+    """garpd.toml's parsed ``data`` with ``imported`` underneath; the TOML always wins.
+
+    ``[announce]``: imported keys, then the TOML's on top. ``[[group]]``: the TOML's groups
+    keep their order (and so their ``group[i]`` numbers in error messages); one whose
+    ``name`` is an imported group's becomes that group with the TOML's keys on top (only the
+    first such TOML group merges); imported groups no TOML group names follow, in import
+    order. A ``[announce]`` or ``group`` of the wrong type is left alone for the validation
+    to report.
+    """
+    merged: dict[str, Any] = dict(data)
+    announce = data.get("announce")
+    if imported.announce:
+        if announce is None:
+            merged["announce"] = dict(imported.announce)
+        elif isinstance(announce, Mapping):
+            merged["announce"] = {**imported.announce, **announce}
+    if not imported.groups:
+        return merged
+    tables = data.get("group")
+    if tables is None:
+        tables = []
+    if not isinstance(tables, list):
+        return merged
+    by_name = {g["name"]: g for g in imported.groups}
+    used: set[str] = set()
+    groups: list[Any] = []
+    for table in tables:
+        name = table.get("name") if isinstance(table, Mapping) else None
+        if isinstance(name, str) and name in by_name and name not in used:
+            used.add(name)
+            groups.append({**_copy_group(by_name[name]), **table})
+        else:
+            groups.append(table)
+    groups.extend(_copy_group(g) for g in imported.groups if g["name"] not in used)
+    merged["group"] = groups
+    return merged
+
+
+def _copy_group(group: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, list) else v for k, v in group.items()}
+
+
+def _config_id(config_id: str | None) -> str:
+    if config_id is not None:
+        return config_id
+    return os.uname().nodename.split(".", 1)[0]
+
+
+# --- reading files ----------------------------------------------------------------------
+
+
+class _ReadError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _read_bytes(path: Path) -> tuple[bytes, int]:
+    """The bytes and st_mode of the regular file ``path``, or :class:`_ReadError`."""
+    try:
+        # O_NONBLOCK: a FIFO named by mistake must not hang; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise _ReadError("no such file") from None
+    except IsADirectoryError:
+        raise _ReadError("is a directory, not a configuration file") from None
+    except PermissionError:
+        raise _ReadError("permission denied") from None
+    except (OSError, ValueError) as exc:
+        raise _ReadError(f"cannot open: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _ReadError("is a directory, not a configuration file")
+        if not stat.S_ISREG(info.st_mode):
+            raise _ReadError("not a regular file")
+        if info.st_size > MAX_FILE_SIZE:
+            raise _ReadError(f"too large ({info.st_size} bytes; at most {MAX_FILE_SIZE})")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_FILE_SIZE + 1)
+        if len(data) > MAX_FILE_SIZE:
+            raise _ReadError(f"too large (more than {MAX_FILE_SIZE} bytes)")
+        return data, info.st_mode
+    except OSError as exc:
+        raise _ReadError(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+# --- the language: lines, comments, braces, includes -> a tree of statements ------------
+
+
+@dataclass(slots=True)
+class _Node:
+    """One statement: its words, where it is, and its ``{ }`` block if it has one."""
+
+    words: tuple[str, ...]
+    where: str
+    block: list[_Node] | None = None
+    opened: str = ""
+
+
+class _Reader:
+    """keepalived's read_line/alloc_strvec/process_stream, building a :class:`_Node` tree."""
+
+    def __init__(self, config_id: str) -> None:
+        self.config_id = config_id
+        self.notes: list[str] = []
+        self.dropped = 0
+        self.files: list[str] = []
+        self.definitions: dict[str, str] = {"_HASH": "#", "_BANG": "!",
+                                            "_INSTANCE": config_id}
+        self.root = _Node((), "", [])
+        self.stack: list[_Node] = [self.root]
+        self.last: _Node | None = None  # the statement a following "{" belongs to
+        self.including: list[str] = []
+        self.total = 0
+        self.in_definition = False
+
+    def note(self, where: str, text: str) -> None:
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(f"{where}: {text}")
+        else:
+            self.dropped += 1
+
+    # files ---------------------------------------------------------------------------
+
+    def read_file(self, path: Path, raw: bytes, where: str | None) -> None:
+        """Parse ``raw`` (the content of ``path``), included from ``where`` (None: main)."""
+        name = str(path)
+        try:
+            key = str(path.resolve())
+        except (OSError, RuntimeError, ValueError):
+            key = name
+        if key in self.including:
+            self.note(where or name, f"include {name}: includes itself (directly or through "
+                      "other files); not read again")
+            return
+        if len(self.including) >= MAX_INCLUDE_DEPTH:
+            self.note(where or name, f"include {name}: includes nested more than "
+                      f"{MAX_INCLUDE_DEPTH} deep; not read")
+            return
+        self.total += len(raw)
+        if where is not None:
+            self.files.append(name)
+        else:
+            self.files.insert(0, name)
+        self.including.append(key)
+        try:
+            text = raw.decode("utf-8", errors="replace")
+            self.read_text(text, name, path.parent)
+        finally:
+            self.including.pop()
+
+    def include(self, pattern: str, where: str, directory: Path) -> None:
+        if not pattern:
+            self.note(where, "include without a file name; ignored")
+            return
+        for alternative in _expand_braces(pattern):
+            full = alternative if alternative.startswith("/") else str(directory / alternative)
+            if _GLOB_MAGIC.search(full):
+                try:
+                    found = sorted(glob.glob(full))
+                except (OSError, ValueError, RecursionError):
+                    found = []
+                if not found:
+                    self.note(where, f"include {pattern}: no file matches {full}")
+                paths = found
+            else:
+                paths = [full]
+            for each in paths:
+                self.include_file(Path(each), pattern, where)
+
+    def include_file(self, path: Path, pattern: str, where: str) -> None:
+        if len(self.files) >= MAX_FILES or self.total >= MAX_TOTAL_SIZE:
+            self.note(where, f"include {pattern}: {path} not read (more than {MAX_FILES} "
+                      f"files or {MAX_TOTAL_SIZE} bytes in all)")
+            return
+        try:
+            raw, mode = _read_bytes(path)
+        except _ReadError as exc:
+            self.note(where, f"include {pattern}: {path}: {exc.reason}; skipped")
+            return
+        if mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH):
+            self.note(where, f"include {pattern}: {path} is executable, which keepalived "
+                      "refuses to read; skipped")
+            return
+        self.read_file(path, raw, where)
+
+    # lines ---------------------------------------------------------------------------
+
+    def read_text(self, text: str, name: str, directory: Path) -> None:
+        self.definitions["_PWD"] = str(directory)
+        for number, raw in enumerate(text.split("\n"), 1):
+            where = f"{name}:{number}"
+            line, unterminated = _decomment(raw.rstrip("\r"))
+            if self.in_definition:
+                self.in_definition = bool(line) and line.endswith("\\")
+                continue
+            if unterminated:
+                self.note(where, "unterminated quote (\") in this line")
+            ready = self.preprocess(line, where)
+            if ready is None:
+                continue
+            found = _INCLUDE.match(ready)
+            if found:
+                self.include(found.group(1).strip(_WS), where, directory)
+                self.definitions["_PWD"] = str(directory)
+                continue
+            self.statements(ready, where)
+
+    def preprocess(self, line: str, where: str) -> str | None:
+        """``@ID`` conditions, ``$NAME=`` definitions and ``$NAME`` substitution."""
+        for _ in range(8):
+            if not line:
+                return None
+            if line[0] == "@":
+                reverse = line.startswith("@^")
+                start = 2 if reverse else 1
+                gap = re.search(r"[ \t]", line[start:])
+                if gap is None:
+                    return None
+                ident = line[start:start + gap.start()]
+                if (ident != self.config_id) != reverse:
+                    return None
+                line = line[start + gap.start():].lstrip(" \t")
+                continue
+            if line[0] == "$":
+                found = _DEFINITION.match(line)
+                if found:
+                    value = found.group(2)
+                    if value.endswith("\\"):
+                        self.in_definition = True
+                        self.note(where, f"multi-line definition ${found.group(1)} is not "
+                                  "supported; it and its continuation lines are ignored")
+                        return None
+                    self.definitions[found.group(1)] = value
+                    return None
+            if line.startswith(("~SEQ", "~LST")):
+                self.note(where, f"{line[:4]} is not supported; line ignored")
+                return None
+            if "$" not in line:
+                return line
+            replaced = _REFERENCE.sub(self.substitute, line)
+            if replaced == line:
+                return line
+            line, _ = _decomment(replaced)
+        self.note(where, "definitions nest too deep; line ignored")
+        return None
+
+    def substitute(self, found: re.Match[str]) -> str:
+        name = found.group(1) or found.group(2)
+        return self.definitions.get(name, found.group(0))
+
+    def statements(self, line: str, where: str) -> None:
+        """Split ``line`` at braces outside quotes; each piece is a statement or a brace."""
+        piece: list[str] = []
+        quoted = False
+        for char in line:
+            if char == '"':
+                quoted = not quoted
+            if not quoted and char in "{}":
+                self.words("".join(piece), where)
+                piece = []
+                if char == "{":
+                    self.open(where)
+                else:
+                    self.close(where)
+                continue
+            piece.append(char)
+        self.words("".join(piece), where)
+
+    def words(self, text: str, where: str) -> None:
+        words = _split_words(text)
+        if words is None:
+            self.note(where, "unmatched quote (\"); the rest of the line is ignored")
+            words = _split_words(text[:text.rfind('"')]) or []
+        if not words:
+            return
+        node = _Node(tuple(words), where)
+        block = self.stack[-1].block
+        assert block is not None
+        block.append(node)
+        self.last = node
+
+    def open(self, where: str) -> None:
+        owner = self.last
+        if owner is None or owner.block is not None:
+            self.note(where, "'{' without a keyword before it; its block is ignored")
+            owner = _Node((), where)
+            block = self.stack[-1].block
+            assert block is not None
+            block.append(owner)
+        owner.block = []
+        owner.opened = where
+        self.stack.append(owner)
+        self.last = None
+
+    def close(self, where: str) -> None:
+        if len(self.stack) > 1:
+            self.stack.pop()
+        else:
+            self.note(where, "'}' closes no block (one '}' too many); ignored")
+        self.last = None
+
+    def finish(self) -> list[_Node]:
+        """The top-level statements; notes an unclosed block."""
+        if len(self.stack) > 1:
+            outer = self.stack[1]
+            missing = len(self.stack) - 1
+            title = " ".join(outer.words[:2]) or "block"
+            self.note(outer.opened, f"{title}: '{{' is never closed ({missing} '}}' missing "
+                      "at the end of the input); everything after it was read as part of it")
+            self.stack = [self.root]
+        return self.root.block or []
+
+
+def _decomment(line: str) -> tuple[str, bool]:
+    """keepalived's decomment(): strip blanks and the comment; (text, unterminated quote)."""
+    text = line.lstrip(" \t")
+    out: list[str] = []
+    quoted = False
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            quoted = not quoted
+        elif char == "\\" and i + 1 < len(text):
+            following = text[i + 1]
+            if not quoted and following in "#!":
+                out.append(following)
+            else:
+                out.append(char)
+                out.append(following)
+            i += 2
+            continue
+        elif char in "#!" and not quoted:
+            break
+        out.append(char)
+        i += 1
+    return "".join(out).rstrip(" \t"), quoted
+
+
+def _split_words(text: str) -> list[str] | None:
+    """keepalived's alloc_strvec: blank-separated words, "..." one word; None if unmatched."""
+    words: list[str] = []
+    i = 0
+    while True:
+        while i < len(text) and text[i] in _WS:
+            i += 1
+        if i >= len(text):
+            return words
+        if text[i] == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                return None
+            words.append(text[i + 1:end])
+            i = end + 1
+            continue
+        start = i
+        while i < len(text) and text[i] not in _WS and text[i] != '"':
+            i += 1
+        words.append(text[start:i])
+
+
+def _expand_braces(pattern: str) -> list[str]:
+    """csh-style ``{a,b}`` alternatives (glob's GLOB_BRACE), at most a few hundred."""
+    results: list[str] = []
+    pending = [pattern]
+    while pending and len(results) < MAX_BRACE_EXPANSIONS:
+        current = pending.pop(0)
+        span = _first_brace(current)
+        if span is None:
+            results.append(current)
+            continue
+        start, end, options = span
+        pending[:0] = [current[:start] + option + current[end + 1:] for option in options]
+        if len(pending) > MAX_BRACE_EXPANSIONS:
+            del pending[MAX_BRACE_EXPANSIONS:]
+    return results
+
+
+def _first_brace(text: str) -> tuple[int, int, list[str]] | None:
+    """The first ``{...}`` group with a top-level comma: (start, end, alternatives)."""
+    start = text.find("{")
+    while start >= 0:
+        depth = 0
+        commas: list[int] = []
+        for i in range(start, len(text)):
+            if text[i] == "{":
+                depth += 1
+            elif text[i] == "}":
+                depth -= 1
+                if depth == 0:
+                    if commas:
+                        cuts = [start, *commas, i]
+                        return start, i, [text[a + 1:b] for a, b in itertools.pairwise(cuts)]
+                    break
+            elif text[i] == "," and depth == 1:
+                commas.append(i)
+        start = text.find("{", start + 1)
+    return None
+
+
+# --- meaning: global_defs, instances, sync groups, garp groups --------------------------
+
+
+@dataclass(slots=True)
+class _Globals:
+    """global_defs as keepalived holds it while reading (values in keepalived's units)."""
+
+    repeat: int = DEFAULT_REPEAT
+    delay: int = DEFAULT_DELAY
+    refresh: int = DEFAULT_REFRESH
+    refresh_repeat: int = DEFAULT_REFRESH_REPEAT
+    lower_delay: int | None = None
+    lower_repeat: int | None = None
+    interval: float | None = None
+    na_interval: float | None = None
+    strict: bool = False
+    strict_where: str = ""
+    set: dict[str, str] = field(default_factory=dict)  # garpd key -> where
+
+
+@dataclass(slots=True)
+class _Vip:
+    address: str
+    dev: str | None
+    where: str
+
+
+@dataclass(slots=True)
+class _Instance:
+    name: str
+    where: str
+    copied: tuple[int, int, int, int]  # the global repeat, delay, refresh, refresh_repeat
+    interface: str | None = None
+    vrid: int | None = None
+    priority: int = DEFAULT_PRIORITY
+    vips: list[_Vip] = field(default_factory=list)
+    virtual: str | None = None  # "use_vmac" / "use_ipvlan"
+    virtual_name: str | None = None
+    ipv6: bool | None = None  # the family keepalived deduces, None if it cannot tell
+    unicast: bool = False
+    strict: bool | None = None
+    own: dict[str, int] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+    sync_group: str | None = None
+    no_vips: bool = False
+
+
+@dataclass(slots=True)
+class _GarpGroup:
+    where: str
+    interval: float | None = None
+    na_interval: float | None = None
+    interfaces: list[str] = field(default_factory=list)
+
+
+class _Importer:
+    """Walks the statement tree the way keepalived's handlers would, then builds groups."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+        self.top = reader.finish()
+        self.glob = _Globals()
+        self.instances: list[_Instance] = []
+        self.garp_groups: list[_GarpGroup] = []
+        self.garp_by_if: dict[str, _GarpGroup] = {}
+
+    def note(self, where: str, text: str) -> None:
+        self.reader.note(where, text)
+
+    def run(self) -> Imported:
+        sync_groups: list[_Node] = []
+        for node in self.top:
+            keyword = node.words[0] if node.words else ""
+            if keyword == "global_defs":
+                if self.needs_block(node):
+                    self.global_defs(node.block or [])
+            elif keyword == "vrrp_instance":
+                if self.needs_block(node):
+                    self.instance(node)
+            elif keyword == "vrrp_sync_group":
+                if self.needs_block(node):
+                    sync_groups.append(node)
+            elif keyword == "garp_group":
+                if self.needs_block(node):
+                    self.garp_group(node)
+            elif keyword == "include":
+                self.note(node.where, "include without a file name; ignored")
+            elif "garp" in keyword or keyword.startswith("vrrp_gna"):
+                self.note(node.where, f"{keyword} belongs in global_defs or a vrrp_instance; "
+                          "keepalived ignores it here")
+        for node in sync_groups:
+            self.sync_group(node)
+        return self.build()
+
+    def needs_block(self, node: _Node) -> bool:
+        if node.block is None:
+            self.note(node.where, f"{node.words[0]} without a {{ }} block; ignored")
+            return False
+        return True
+
+    # numbers -------------------------------------------------------------------------
+
+    def unsigned(self, node: _Node, low: int, high: int, *, lenient: bool = True) -> int | None:
+        """read_unsigned_strvec(strvec, 1, ...): the value, or None (noted) if refused."""
+        keyword = node.words[0]
+        if len(node.words) < 2:
+            self.note(node.where, f"{keyword} without a value; ignored")
+            return None
+        text = node.words[1]
+        body = text.lstrip(_WS)
+        if body.startswith("-"):
+            self.note(node.where, f"{keyword} {text!r}: negative; ignored")
+            return None
+        found = _UNSIGNED.match(body)
+        digits = found.group(1) if found else ""
+        rest = body[found.end():] if found else body
+        # strtoul saturates; more than 20 digits is out of every range here anyway.
+        value = int(digits) if 0 < len(digits) <= 20 else (high + 1 if digits else 0)
+        if not low <= value <= high:
+            self.note(node.where, f"{keyword} {text!r}: out of range {low}..{high}; ignored")
+            return None
+        if rest or not digits:
+            if not lenient:
+                self.note(node.where, f"{keyword} {text!r}: not a whole number; ignored")
+                return None
+            self.note(node.where, f"{keyword} {text!r}: not a whole number; keepalived "
+                      f"reads it as {value}")
+        return value
+
+    def decimal(self, node: _Node, low: float, high: float) -> float | None:
+        """read_double / read_decimal_unsigned: the value in seconds, or None if refused."""
+        keyword = node.words[0]
+        if len(node.words) < 2:
+            self.note(node.where, f"{keyword} without a value; ignored")
+            return None
+        text = node.words[1]
+        body = text.lstrip(_WS)
+        if body.startswith("-"):
+            self.note(node.where, f"{keyword} {text!r}: negative; ignored")
+            return None
+        found = _DECIMAL.match(body)
+        value = round(float(found.group(0)), 6) if found else 0.0
+        if not low <= value <= high:
+            if value == 0.0 and found is not None:
+                return 0.0  # keepalived refuses 0 here, which leaves 0 (no spacing) anyway
+            self.note(node.where, f"{keyword} {text!r}: must be {low:g} to {high} seconds; "
+                      "ignored")
+            return None
+        if found is None or found.end() != len(body):
+            self.note(node.where, f"{keyword} {text!r}: not a number; keepalived reads it "
+                      f"as {value:g}")
+        return value
+
+    def flag(self, node: _Node) -> bool | None:
+        """check_true_false on the optional argument; no argument means true."""
+        if len(node.words) < 2:
+            return True
+        value = node.words[1]
+        if value in ("true", "on", "yes"):
+            return True
+        if value in ("false", "off", "no"):
+            return False
+        self.note(node.where, f"{node.words[0]} {value!r}: must be one of "
+                  "true/on/yes/false/off/no; ignored")
+        return None
+
+    # global_defs ---------------------------------------------------------------------
+
+    def global_defs(self, block: list[_Node]) -> None:
+        g = self.glob
+        for node in block:
+            keyword = node.words[0] if node.words else ""
+            key = GLOBAL_KEYS.get(keyword)
+            if key is not None:
+                self.global_value(node, key)
+            elif keyword == "vrrp_min_garp":
+                if self.flag(node):
+                    self.min_garp(node.where)
+            elif keyword == "vrrp_strict":
+                g.strict = True
+                g.strict_where = node.where
+            elif keyword in ("vrrp_garp_extra_if", "vrrp_vmac_garp_intvl"):
+                self.note(node.where, f"{keyword}: garpd sends no periodic GARPs on extra "
+                          "interfaces; not carried over")
+            elif keyword == "net_namespace":
+                self.note(node.where, "net_namespace: keepalived runs in another network "
+                          "namespace; run garpd inside it too (not carried over)")
+            elif "garp" in keyword or keyword.startswith("vrrp_gna"):
+                self.note(node.where, f"unknown global_defs keyword {keyword}; ignored")
+
+    def global_value(self, node: _Node, key: str) -> None:
+        g = self.glob
+        if key in ("interval", "na_interval"):
+            value = self.decimal(node, MIN_GLOBAL_INTERVAL, MAX_GLOBAL_INTERVAL)
+            if value is not None:
+                setattr(g, key, value)
+                g.set[key] = node.where
+            return
+        if key == "master_refresh":
+            number = self.unsigned(node, 0, UINT_MAX)
+            g.refresh = 0 if number is None else number  # keepalived: invalid turns it off
+            g.set[key] = node.where
+            return
+        high = {"master_delay": MAX_DELAY_S, "lower_prio_delay": MAX_DELAY_S,
+                "lower_prio_repeat": INT_MAX}.get(key, UINT_MAX)
+        number = self.unsigned(node, 0, high)
+        if number is None:
+            return
+        if number == 0 and key in ("master_repeat", "master_refresh_repeat"):
+            self.note(node.where, f"{node.words[0]} 0: keepalived uses 1")
+            number = 1
+        attribute = {"master_delay": "delay", "master_repeat": "repeat",
+                     "master_refresh_repeat": "refresh_repeat", "lower_prio_delay":
+                     "lower_delay", "lower_prio_repeat": "lower_repeat"}[key]
+        setattr(g, attribute, number)
+        g.set[key] = node.where
+
+    def min_garp(self, where: str) -> None:
+        """vrrp_min_garp: settings still at keepalived's defaults go to the minimum."""
+        g = self.glob
+        if g.repeat == DEFAULT_REPEAT:
+            g.repeat = 1
+            g.set["master_repeat"] = where
+        if g.refresh_repeat == DEFAULT_REFRESH_REPEAT:
+            g.refresh_repeat = 0
+            g.set["master_refresh_repeat"] = where
+        if g.delay == DEFAULT_DELAY:
+            g.delay = 0
+            g.set["master_delay"] = where
+
+    # vrrp_instance -------------------------------------------------------------------
+
+    def instance(self, node: _Node) -> None:
+        if len(node.words) != 2:
+            self.note(node.where, "vrrp_instance needs exactly one name; block ignored")
+            return
+        name = node.words[1]
+        if not _valid_name(name):
+            self.note(node.where, f"vrrp_instance {name!r}: the name has control characters; "
+                      "block ignored")
+            return
+        if any(i.name == name for i in self.instances):
+            self.note(node.where, f"vrrp_instance {name} is defined twice; keepalived ignores "
+                      "this one")
+            return
+        g = self.glob
+        inst = _Instance(name, node.where, (g.repeat, g.delay, g.refresh, g.refresh_repeat))
+        for child in node.block or []:
+            self.instance_statement(inst, child)
+        self.instances.append(inst)
+
+    def instance_statement(self, inst: _Instance, node: _Node) -> None:
+        keyword = node.words[0] if node.words else ""
+        label = f"vrrp_instance {inst.name}: {keyword}"
+        key = INSTANCE_KEYS.get(keyword)
+        if key is not None:
+            self.instance_value(inst, node, key)
+        elif keyword == "interface":
+            if len(node.words) < 2 or not _valid_ifname(node.words[1]):
+                shown = node.words[1] if len(node.words) > 1 else ""
+                self.note(node.where, f"{label} {shown!r}: not an interface name "
+                          f"(1 to {MAX_IFNAME} bytes without '/', ':' or blanks); ignored")
+            else:
+                inst.interface = node.words[1]
+                inst.origins["interface"] = node.where
+        elif keyword == "virtual_router_id":
+            vrid = self.unsigned(node, 1, 255, lenient=False)
+            if vrid is not None:
+                inst.vrid = vrid
+                inst.origins["vrid"] = node.where
+        elif keyword == "priority":
+            priority = self.unsigned(node, 1, 255, lenient=False)
+            inst.priority = DEFAULT_PRIORITY if priority is None else priority
+            inst.origins["priority"] = node.where
+        elif keyword in ("virtual_ipaddress", "virtual_ipaddress_excluded"):
+            if node.block is None:
+                self.note(node.where, f"{label} without a {{ }} block; ignored")
+            else:
+                for line in node.block:
+                    self.vip(inst, line, keyword)
+        elif keyword == "no_virtual_ipaddress":
+            inst.no_vips = True
+        elif keyword in ("use_vmac", "use_ipvlan"):
+            self.virtual_interface(inst, node)
+        elif keyword == "native_ipv6":
+            inst.ipv6 = True
+        elif keyword in ("mcast_src_ip", "unicast_src_ip"):
+            if len(node.words) > 1 and inst.ipv6 is None:
+                inst.ipv6 = ":" in node.words[1]
+        elif keyword == "unicast_peer":
+            inst.unicast = inst.unicast or any(line.words for line in node.block or [])
+        elif keyword == "strict_mode":
+            value = self.flag(node)
+            if value is not None:
+                inst.strict = value
+                inst.origins["strict_mode"] = node.where
+        elif keyword in ("garp_extra_if", "vmac_garp_intvl"):
+            self.note(node.where, f"{label}: garpd sends no periodic GARPs on extra "
+                      "interfaces; not carried over")
+        elif keyword and keyword not in _INSTANCE_IGNORED:
+            self.note(node.where, f"{label}: not a vrrp_instance keyword garpd knows; ignored")
+
+    def instance_value(self, inst: _Instance, node: _Node, key: str) -> None:
+        label = f"vrrp_instance {inst.name}: "
+        if key == "master_refresh":
+            number = self.unsigned(node, 0, UINT_MAX)
+            if number is None:
+                self.note(node.where, f"{label}keepalived turns refresh off")
+                number = 0
+        else:
+            high = {"master_delay": MAX_DELAY_S, "lower_prio_delay": MAX_DELAY_S,
+                    "lower_prio_repeat": INT_MAX}.get(key, UINT_MAX)
+            number = self.unsigned(node, 0, high)
+            if number is None:
+                return
+            if number == 0 and key in ("master_repeat", "master_refresh_repeat"):
+                self.note(node.where, f"{label}{node.words[0]} 0: keepalived uses 1")
+                number = 1
+        inst.own[key] = number
+        inst.origins[key] = node.where
+
+    def virtual_interface(self, inst: _Instance, node: _Node) -> None:
+        """use_vmac [NAME] [MAC] [...] / use_ipvlan [NAME] [ADDRESS] [bridge|private|vepa]."""
+        keyword = node.words[0]
+        label = f"vrrp_instance {inst.name}: {keyword}"
+        if inst.virtual is not None:
+            self.note(node.where, f"{label}: {inst.virtual} already given; ignored")
+            return
+        inst.virtual = keyword
+        inst.origins["virtual"] = node.where
+        args = list(node.words[1:])
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            i += 1
+            if keyword == "use_vmac" and ":" in arg:
+                continue  # the VMAC's MAC address
+            if arg == "netlink_notify_msg" and keyword == "use_vmac":
+                continue
+            if keyword == "use_ipvlan" and (arg in ("bridge", "private", "vepa")
+                                            or _ip(arg) is not None):
+                continue
+            if arg == "group":
+                i += 1
+                continue
+            if arg == "name":
+                if i >= len(args):
+                    break
+                arg = args[i]
+                i += 1
+            if inst.virtual_name is not None:
+                self.note(node.where, f"{label}: interface name already given; {arg!r} "
+                          "ignored")
+            elif not _valid_ifname(arg):
+                self.note(node.where, f"{label}: {arg!r} is not a valid interface name; "
+                          "ignored")
+            else:
+                inst.virtual_name = arg
+
+    def vip(self, inst: _Instance, node: _Node, block: str) -> None:
+        """One virtual_ipaddress line: ADDRESS[/LEN] [dev IF] [brd X] [scope S] [label L]..."""
+        label = f"vrrp_instance {inst.name}: {block}"
+        if node.block is not None:
+            self.note(node.where, f"{label}: unexpected {{ }} block after {node.words[0]!r}; "
+                      "ignored")
+        text = node.words[0]
+        address = _ip(text)
+        if address is None:
+            self.note(node.where, f"{label}: {text!r} is not an IP address[/len]; skipped")
+            return
+        if address.is_multicast or address.is_unspecified:
+            self.note(node.where, f"{label}: {text} is a multicast or unspecified address, "
+                      "which garpd does not announce; skipped")
+            return
+        _head, slash, length = text.partition("/")
+        if slash and not (length.isdigit() and int(length) <= address.max_prefixlen):
+            self.note(node.where, f"{label}: {text}: invalid prefix length; keepalived uses "
+                      f"/{address.max_prefixlen}")
+        dev: str | None = None
+        words = node.words
+        i = 1
+        while i < len(words):
+            option = words[i]
+            has_value = i + 1 < len(words)
+            if option == "dev" or option in _VIP_VALUED:
+                if not has_value:
+                    self.note(node.where, f"{label}: {text}: {option} without a value; "
+                              "keepalived skips the address")
+                    return
+                value = words[i + 1]
+                if option == "dev":
+                    if dev is not None:
+                        self.note(node.where, f"{label}: {text}: dev given twice; keepalived "
+                                  "skips the address")
+                        return
+                    if not _valid_ifname(value):
+                        self.note(node.where, f"{label}: {text}: dev {value!r} is not an "
+                                  "interface name; skipped")
+                        return
+                    dev = value
+                elif option in ("brd", "broadcast") and address.version == 6:
+                    self.note(node.where, f"{label}: {text}: broadcast on an IPv6 address; "
+                              "keepalived skips the address")
+                    return
+                i += 2
+                continue
+            if option == "use_vmac":
+                self.note(node.where, f"{label}: {text}: per-address use_vmac is not "
+                          "supported; announced on the interface as given")
+            elif _ip(option) is not None:
+                self.note(node.where, f"{label}: {option} after {text} is ignored: keepalived "
+                          "takes one address per line (put it on a line of its own)")
+            elif option not in _VIP_FLAGS:
+                self.note(node.where, f"{label}: {text}: unknown option {option!r}; ignored")
+            i += 1
+        if inst.ipv6 is None:
+            inst.ipv6 = address.version == 6
+        inst.vips.append(_Vip(str(address), dev, node.where))
+
+    # vrrp_sync_group, garp_group -----------------------------------------------------
+
+    def sync_group(self, node: _Node) -> None:
+        if len(node.words) != 2:
+            self.note(node.where, "vrrp_sync_group needs exactly one name; block ignored")
+            return
+        name = node.words[1]
+        if not _valid_name(name):
+            self.note(node.where, f"vrrp_sync_group {name!r}: the name has control "
+                      "characters; ignored")
+            return
+        members: list[tuple[str, str]] = []
+        for child in node.block or []:
+            if child.words and child.words[0] == "group":
+                if child.block is None:
+                    self.note(child.where, f"vrrp_sync_group {name}: group without a {{ }} "
+                              "block; ignored")
+                    continue
+                members += [(w, line.where) for line in child.block for w in line.words]
+        if not members:
+            self.note(node.where, f"vrrp_sync_group {name} has no members; ignored")
+        by_name = {i.name: i for i in self.instances}
+        for member, where in members:
+            inst = by_name.get(member)
+            if inst is None:
+                self.note(where, f"vrrp_sync_group {name}: no vrrp_instance {member}; ignored")
+            elif inst.sync_group is not None and inst.sync_group != name:
+                self.note(where, f"vrrp_sync_group {name}: {member} is already in "
+                          f"{inst.sync_group}; ignored")
+            else:
+                inst.sync_group = name
+                inst.origins["sync_group"] = where
+
+    def garp_group(self, node: _Node) -> None:
+        group = _GarpGroup(node.where)
+        for child in node.block or []:
+            keyword = child.words[0] if child.words else ""
+            if keyword in ("garp_interval", "gna_interval"):
+                value = self.decimal(child, 0.0, MAX_GROUP_INTERVAL)
+                if value is not None:
+                    setattr(group, "interval" if keyword == "garp_interval" else "na_interval",
+                            value)
+            elif keyword == "interface":
+                if len(child.words) < 2 or not _valid_ifname(child.words[1]):
+                    self.note(child.where, "garp_group: interface needs an interface name; "
+                              "ignored")
+                else:
+                    self.garp_interface(group, child.words[1], child.where)
+            elif keyword == "interfaces":
+                if child.block is None:
+                    self.note(child.where, "garp_group: interfaces without a { } block; "
+                              "ignored")
+                    continue
+                names = [w for line in child.block for w in line.words]
+                if len(names) > 1:
+                    self.note(child.where, "garp_group interfaces: keepalived spaces these "
+                              "interfaces' GARPs on one shared clock; garpd applies the "
+                              "interval to each interface separately")
+                for ifname in names:
+                    if _valid_ifname(ifname):
+                        self.garp_interface(group, ifname, child.where)
+                    else:
+                        self.note(child.where, f"garp_group interfaces: {ifname!r} is not an "
+                                  "interface name; ignored")
+            elif keyword:
+                self.note(child.where, f"garp_group: unknown keyword {keyword}; ignored")
+        if group.interval is None and group.na_interval is None:
+            self.note(node.where, "garp_group sets neither garp_interval nor gna_interval; "
+                      "keepalived drops it")
+            for ifname in group.interfaces:
+                del self.garp_by_if[ifname]
+            return
+        self.garp_groups.append(group)
+
+    def garp_interface(self, group: _GarpGroup, ifname: str, where: str) -> None:
+        if ifname in self.garp_by_if:
+            self.note(where, f"garp_group: {ifname} is already in a garp_group; ignored")
+            return
+        self.garp_by_if[ifname] = group
+        group.interfaces.append(ifname)
+
+    # the result ----------------------------------------------------------------------
+
+    def announce(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """[announce] from global_defs, and where each key came from."""
+        g = self.glob
+        current: dict[str, Any] = {
+            "master_delay": float(g.delay), "master_repeat": g.repeat,
+            "master_refresh": float(g.refresh),
+            "master_refresh_repeat": max(g.refresh_repeat, 1),
+            "lower_prio_delay": float(g.lower_delay or 0),
+            "lower_prio_repeat": g.lower_repeat or 0,
+            "interval": g.interval or 0.0, "na_interval": g.na_interval or 0.0,
+        }
+        origins = dict(g.set)
+        if g.refresh_repeat == 0 and g.refresh > 0:
+            current["master_refresh"] = 0.0
+            self.note(g.set["master_refresh_repeat"], "vrrp_min_garp sets "
+                      "vrrp_garp_master_refresh_repeat to 0, so keepalived's refresh sends "
+                      "nothing; master_refresh imported as 0 (off)")
+        if g.strict:
+            current["lower_prio_delay"] = 0.0
+            current["lower_prio_repeat"] = 0
+            origins["lower_prio_delay"] = origins["lower_prio_repeat"] = g.strict_where
+        keys = [k for k in current if k in origins]
+        return {k: current[k] for k in keys}, {k: origins[k] for k in keys}
+
+    def timing(self, inst: _Instance, announce: Mapping[str, Any]) -> dict[str, Any]:
+        """The instance's timing keys that a group must carry (see the module docstring)."""
+        g = self.glob
+        own = inst.own
+        repeat, delay, refresh, refresh_repeat = inst.copied
+        repeat = own.get("master_repeat", repeat)
+        delay = own.get("master_delay", delay)
+        refresh = own.get("master_refresh", refresh)
+        refresh_repeat = own.get("master_refresh_repeat", refresh_repeat)
+        if refresh_repeat == 0:
+            if refresh > 0 and "master_refresh" in own:
+                self.note(inst.origins["master_refresh"], f"vrrp_instance {inst.name}: "
+                          "garp_master_refresh has no effect: vrrp_min_garp left "
+                          "garp_master_refresh_repeat at 0 (set it to send refreshes)")
+            refresh, refresh_repeat = 0, 1
+        strict = g.strict if inst.strict is None else inst.strict
+        lower: dict[str, int] = {}
+        for key, global_value, master in (("lower_prio_repeat", g.lower_repeat, g.repeat),
+                                          ("lower_prio_delay", g.lower_delay, g.delay)):
+            value = own.get(key)
+            if strict:
+                if value:
+                    self.note(inst.origins[key], f"vrrp_instance {inst.name}: strict mode "
+                              f"forces {key} to 0")
+                value = 0
+            elif value is None:
+                value = master if global_value is None else global_value
+            lower[key] = value
+        mine: dict[str, Any] = {
+            "master_delay": float(delay), "master_repeat": repeat,
+            "master_refresh": float(refresh), "master_refresh_repeat": refresh_repeat,
+            "lower_prio_delay": float(lower["lower_prio_delay"]),
+            "lower_prio_repeat": lower["lower_prio_repeat"],
+        }
+        resolved = _resolve(announce)
+        return {key: mine[key] for key in _TIMING
+                if key in own or mine[key] != resolved[key]
+                or (key.startswith("lower") and inst.strict)}
+
+    def timing_origin(self, inst: _Instance, key: str) -> str:
+        """The line a group's timing key comes from: the instance's keyword, else strict
+        mode (lower-prio), else the vrrp_instance line (which copied the global value)."""
+        if key in inst.origins:
+            return inst.origins[key]
+        if key.startswith("lower"):
+            strict_where = inst.origins.get("strict_mode") or self.glob.strict_where
+            if strict_where:
+                return strict_where
+        return inst.where
+
+    def virtual_names(self) -> dict[str, str]:
+        """The VMAC / ipvlan interface of each instance that has one (vrrp_complete_instance)."""
+        names: dict[str, str] = {}
+        used: set[str] = set()
+        for inst in self.instances:
+            if inst.virtual is None or inst.interface is None:
+                continue
+            if inst.virtual_name is not None and inst.virtual_name in used:
+                self.note(inst.origins["virtual"], f"vrrp_instance {inst.name}: "
+                          f"{inst.virtual} {inst.virtual_name} is already another instance's; "
+                          "keepalived picks a default name instead")
+                inst.virtual_name = None
+            if inst.virtual_name is not None:
+                used.add(inst.virtual_name)
+                names[inst.name] = inst.virtual_name
+        for inst in self.instances:
+            if inst.virtual is None or inst.interface is None or inst.name in names:
+                continue
+            if inst.vrid is None:
+                continue
+            # vrrp.VRID, then vrrp1.VRID, vrrp2.VRID, ... (IPv6: vrrp6.VRID first, then
+            # vrrp1.VRID .. vrrp5.VRID, vrrp7.VRID, ...).
+            candidate = f"vrrp.{inst.vrid}"
+            number = 0
+            while candidate in used and number < 1000:
+                if inst.ipv6 and number in (0, 6):
+                    number = 6 if number == 0 else 1
+                else:
+                    number += 1
+                    if inst.ipv6 and number == 6:
+                        number += 1
+                candidate = f"vrrp{number}.{inst.vrid}"
+            used.add(candidate)
+            names[inst.name] = candidate
+        return names
+
+    def build(self) -> Imported:
+        announce, announce_origins = self.announce()
+        virtual = self.virtual_names()
+        groups: list[dict[str, Any]] = []
+        instances: dict[str, list[str]] = {}
+        origins: dict[str, dict[str, str]] = {}
+        placed: dict[tuple[str, str], str] = {}
+        taken = {inst.name for inst in self.instances}
+        split_names: dict[tuple[str, str], str] = {}
+
+        def split_name(inst: _Instance, ifname: str) -> str:
+            """``NAME@IFACE``, made unique against every instance and group name."""
+            if (inst.name, ifname) not in split_names:
+                name, number = f"{inst.name}@{ifname}", 1
+                while name in taken:
+                    number += 1
+                    name = f"{inst.name}@{ifname}~{number}"
+                taken.add(name)
+                split_names[(inst.name, ifname)] = name
+            return split_names[(inst.name, ifname)]
+
+        for vmac in virtual.values():
+            if vmac in self.garp_by_if:
+                self.note(self.garp_by_if[vmac].where, f"garp_group: {vmac} is a VMAC/ipvlan "
+                          "interface, which keepalived refuses here; it is paced by its base "
+                          "interface's settings")
+        for inst in self.instances:
+            label = f"vrrp_instance {inst.name}"
+            if inst.vrid is None:
+                self.note(inst.where, f"{label} has no valid virtual_router_id; keepalived "
+                          "refuses the instance; skipped")
+                continue
+            if inst.interface is None and not inst.unicast:
+                self.note(inst.where, f"{label} has no interface (and no unicast peers); "
+                          "keepalived refuses the instance; skipped")
+                continue
+            if inst.virtual is not None and inst.interface is None:
+                self.note(inst.origins["virtual"], f"{label}: {inst.virtual} needs an "
+                          "interface; keepalived ignores it")
+            if not inst.vips:
+                if not inst.no_vips:
+                    self.note(inst.where, f"{label} has no virtual_ipaddress; nothing to "
+                              "announce, no group made")
+                continue
+            primary = virtual.get(inst.name, inst.interface)
+            by_if: dict[str, list[_Vip]] = {}
+            if primary is not None:
+                by_if[primary] = []
+            for vip in inst.vips:
+                ifname = vip.dev or primary
+                if ifname is None:
+                    self.note(vip.where, f"{label}: {vip.address} has no dev and the instance "
+                              "no interface; skipped")
+                    continue
+                first = placed.get((ifname, vip.address))
+                if first is not None:
+                    self.note(vip.where, f"{label}: {vip.address} on {ifname} is already in "
+                              f"group {first}; skipped")
+                    continue
+                group_name = inst.name if ifname == primary else split_name(inst, ifname)
+                placed[(ifname, vip.address)] = group_name
+                by_if.setdefault(ifname, []).append(vip)
+            timing = self.timing(inst, announce)
+            for ifname, vips in by_if.items():
+                if not vips:
+                    continue
+                name = inst.name if ifname == primary else split_name(inst, ifname)
+                group: dict[str, Any] = {
+                    "name": name, "interface": ifname,
+                    "addresses": [v.address for v in vips],
+                    "vrid": inst.vrid, "priority": inst.priority,
+                }
+                where: dict[str, str] = {"": inst.where, "addresses": vips[0].where,
+                         **{k: inst.origins[k] for k in ("vrid", "priority", "interface")
+                            if k in inst.origins}}
+                if inst.sync_group is not None:
+                    group["sync_group"] = inst.sync_group
+                    where["sync_group"] = inst.origins["sync_group"]
+                if ifname == primary and inst.virtual is not None and "virtual" in inst.origins:
+                    where["interface"] = inst.origins["virtual"]
+                elif ifname != primary:
+                    where["interface"] = vips[0].where
+                for key, value in timing.items():
+                    group[key] = value
+                    where[key] = self.timing_origin(inst, key)
+                base = inst.interface if ifname == primary else ifname
+                pacing = self.garp_by_if.get(base or "")
+                if pacing is not None:
+                    group["interval"] = pacing.interval or 0.0
+                    group["na_interval"] = pacing.na_interval or 0.0
+                    where["interval"] = where["na_interval"] = pacing.where
+                groups.append(group)
+                origins[name] = where
+                instances.setdefault(inst.name, []).append(name)
+        notes = _in_file_order(self.reader.notes, self.reader.files)
+        if self.reader.dropped:
+            notes.append(f"... and {self.reader.dropped} more")
+        return Imported(groups=groups, announce=announce, unsupported=notes,
+                        instances=instances, files=list(self.reader.files),
+                        group_origins=origins, announce_origins=announce_origins)
+
+
+def _in_file_order(notes: list[str], files: list[str]) -> list[str]:
+    """``FILE:LINE: text`` notes sorted by file (in reading order), then line; stable."""
+    rank = {name: i for i, name in reversed(list(enumerate(files)))}
+
+    def key(note: str) -> tuple[int, int]:
+        for name, i in rank.items():
+            prefix = f"{name}:"
+            if note.startswith(prefix):
+                number = note[len(prefix):].partition(":")[0]
+                return i, int(number) if number.isascii() and number.isdigit() else 0
+        return len(rank), 0
+
+    return sorted(notes, key=key)
+
+
+def _resolve(announce: Mapping[str, Any]) -> dict[str, Any]:
+    """What garpd resolves for a group without its own timing keys, given ``announce``."""
+    resolved: dict[str, Any] = {
+        "master_delay": float(announce.get("master_delay", DEFAULT_DELAY)),
+        "master_repeat": announce.get("master_repeat", DEFAULT_REPEAT),
+        "master_refresh": float(announce.get("master_refresh", DEFAULT_REFRESH)),
+        "master_refresh_repeat": announce.get("master_refresh_repeat",
+                                              DEFAULT_REFRESH_REPEAT),
+    }
+    resolved["lower_prio_delay"] = float(announce.get("lower_prio_delay",
+                                                      resolved["master_delay"]))
+    resolved["lower_prio_repeat"] = announce.get("lower_prio_repeat",
+                                                 resolved["master_repeat"])
+    return resolved
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``ADDRESS[/LEN]`` as keepalived's parse_ipaddress reads it (inet_pton), else None."""
+    head = text.partition("/")[0]
+    if "%" in head:
+        return None
+    try:
+        if ":" in head:
+            return ipaddress.IPv6Address(head)
+        return ipaddress.IPv4Address(head)
+    except ValueError:
+        return None
+
+
+def _valid_ifname(name: str) -> bool:
+    """The kernel's dev_valid_name: 1..15 bytes, not . or .., no '/', ':' or blanks."""
+    try:
+        size = len(name.encode())
+    except UnicodeError:
+        return False
+    if not 0 < size <= MAX_IFNAME or name in (".", ".."):
+        return False
+    return not any(c in "/:" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F
+                   for c in name)
+
+
+def _valid_name(name: str) -> bool:
+    """What garpd accepts as a group name: no control characters."""
+    return bool(name.strip()) and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)

@@ -1,0 +1,75 @@
+"""Logging: structlog set up for stderr, JSON or console, and never fatal.
+
+Every command logs through :func:`get` after :func:`setup`. Records go to stderr only
+(stdout carries a command's own output). A log write that fails (closed stderr, full disk,
+a broken pipe) is dropped and counted in :data:`DROPPED`: garpd keeps announcing.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, Literal, TextIO
+
+import structlog
+
+from garpd.quicklog import default_format
+
+Format = Literal["json", "console"]
+LEVELS = ("debug", "info", "warning", "error")
+
+#: Log records that could not be written (stderr closed or full).
+DROPPED = 0
+
+
+class _SafeWriter:
+    """A structlog logger writing whole lines to a stream, swallowing write errors."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def msg(self, message: str) -> None:
+        global DROPPED  # noqa: PLW0603 - one process-wide counter, read by status
+        try:
+            self._stream.write(message + "\n")
+            self._stream.flush()
+        except (OSError, ValueError, AttributeError):  # closed, full, or None (2>&-)
+            DROPPED += 1
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+class _SafeWriterFactory:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def __call__(self, *args: Any) -> _SafeWriter:
+        return _SafeWriter(self._stream if self._stream is not None else sys.stderr)
+
+
+def setup(fmt: Format | None = None, level: str = "info", stream: TextIO | None = None) -> None:
+    """Configure structlog for this process."""
+    fmt = fmt or ("console" if default_format() == "console" else "json")
+    renderer: Any
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer(sort_keys=False)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            getattr(logging, level.upper(), logging.INFO)),
+        logger_factory=_SafeWriterFactory(stream),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get() -> Any:
+    """The process logger (a structlog bound logger)."""
+    return structlog.get_logger()

@@ -1,0 +1,366 @@
+"""The kernel's view of links and addresses, over rtnetlink (pyroute2), as core events.
+
+Thin driver. :func:`snapshot` dumps every link and address; :class:`Watcher` subscribes to
+RTM_NEWLINK / RTM_DELLINK / RTM_NEWADDR / RTM_DELADDR (and IPv6 netconf, for the NA Router
+flag) on a non-blocking netlink socket read from the event loop: no polling. Messages are
+decoded by pyroute2's rtnetlink marshal and turned into :mod:`garpd.core` events. When the
+kernel reports that the socket overflowed (ENOBUFS), the watcher says so and the runner
+re-reads the whole state and reconciles (:func:`reconcile`), losing no takeover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import errno
+import ipaddress
+import os
+import socket
+import struct
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from garpd.core import AddressChanged, AddressRemoved, Event, LinkChanged, LinkRemoved
+from garpd.frames import Address
+
+RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR, RTM_DELADDR = 16, 17, 20, 21
+RTM_NEWNETCONF = 80
+RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR = 0x1, 0x10, 0x100
+RTNLGRP_IPV6_NETCONF = 25
+SOL_NETLINK = 270
+NETLINK_ADD_MEMBERSHIP = 1
+
+IFF_UP, IFF_LOOPBACK, IFF_NOARP, IFF_LOWER_UP = 0x1, 0x8, 0x80, 0x10000
+ARPHRD_ETHER = 1
+IFA_F_DADFAILED, IFA_F_TENTATIVE = 0x08, 0x40
+RCVBUF = 8 << 20
+
+
+def read_forwarding(ifname: str) -> bool:
+    """Whether ``ifname`` forwards IPv6 (the NA Router flag), from /proc/sys."""
+    try:
+        with open(f"/proc/sys/net/ipv6/conf/{ifname}/forwarding", encoding="ascii") as f:
+            return f.read().strip() not in ("", "0")
+    except (OSError, ValueError):
+        return False
+
+
+def _mac(text: object) -> bytes:
+    if not isinstance(text, str):
+        return b""
+    try:
+        return bytes(int(p, 16) for p in text.split(":"))
+    except ValueError:
+        return b""
+
+
+def link_event(msg: Any) -> LinkChanged | LinkRemoved | None:
+    """The core event for an RTM_NEWLINK / RTM_DELLINK message (None if unusable)."""
+    ifname = msg.get_attr("IFLA_IFNAME")
+    if not ifname:
+        return None
+    index = int(msg["index"])
+    if msg["header"]["type"] == RTM_DELLINK:
+        return LinkRemoved(ifname, index)
+    flags = int(msg["flags"])
+    mac = _mac(msg.get_attr("IFLA_ADDRESS"))
+    return LinkChanged(
+        ifname=ifname,
+        ifindex=index,
+        mac=mac,
+        up=bool(flags & IFF_UP),
+        carrier=bool(flags & IFF_LOWER_UP),
+        noarp=bool(flags & IFF_NOARP),
+        ethernet=int(msg["ifi_type"]) == ARPHRD_ETHER and not flags & IFF_LOOPBACK,
+        forwarding=read_forwarding(ifname),
+    )
+
+
+def addr_event(msg: Any, names: dict[int, str], initial: bool = False
+               ) -> AddressChanged | AddressRemoved | None:
+    """The core event for an RTM_NEWADDR / RTM_DELADDR message (None if unusable)."""
+    ifname = names.get(int(msg["index"]))
+    if ifname is None:
+        return None
+    text = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
+    if not text:
+        return None
+    try:
+        address: Address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if msg["header"]["type"] == RTM_DELADDR:
+        return AddressRemoved(ifname, address)
+    flags = msg.get_attr("IFA_FLAGS")
+    flags = int(msg["flags"]) if flags is None else int(flags)
+    return AddressChanged(
+        ifname, address,
+        tentative=bool(flags & IFA_F_TENTATIVE),
+        dadfailed=bool(flags & IFA_F_DADFAILED),
+        initial=initial,
+    )
+
+
+@dataclass(slots=True)
+class State:
+    """Links and addresses as one dump found them."""
+
+    links: list[LinkChanged]
+    addresses: list[AddressChanged]
+
+    def events(self) -> list[Event]:
+        """Links first, then addresses: the order the core wants them in."""
+        return [*self.links, *self.addresses]
+
+
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+RTM_GETLINK, RTM_GETADDR = 18, 22
+
+
+def _dump(kind: int, body: bytes) -> list[Any]:
+    """One rtnetlink dump request; the answer decoded by pyroute2's marshal."""
+    from pyroute2.netlink.rtnl.marshal import MarshalRtnl  # noqa: PLC0415
+
+    marshal = MarshalRtnl()
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as sock:
+        sock.bind((0, 0))
+        header = struct.pack("=IHHII", 16 + len(body), kind, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
+        sock.send(header + body)
+        out: list[Any] = []
+        while True:
+            data = sock.recv(1 << 20)
+            done = False
+            offset = 0
+            while offset + 16 <= len(data):
+                length, mtype = struct.unpack_from("=IH", data, offset)
+                if mtype == NLMSG_DONE:
+                    done = True
+                elif mtype == NLMSG_ERROR:
+                    (code,) = struct.unpack_from("=i", data, offset + 16)
+                    if code:
+                        raise OSError(-code, os.strerror(-code))
+                if length < 16:
+                    break
+                offset += (length + 3) & ~3
+            out.extend(m for m in marshal.parse(data)
+                       if m["header"]["type"] not in (NLMSG_DONE, NLMSG_ERROR))
+            if done:
+                return out
+
+
+def snapshot(initial: bool = False, ifname: str | None = None) -> State:
+    """Dump the current links and addresses (all, or those of ``ifname``)."""
+    raw_links = _dump(RTM_GETLINK, struct.pack("=BxHiII", 0, 0, 0, 0, 0))
+    links = [ev for ev in (link_event(m) for m in raw_links) if isinstance(ev, LinkChanged)]
+    if ifname is not None:
+        links = [ev for ev in links if ev.ifname == ifname]
+    names = {ev.ifindex: ev.ifname for ev in links}
+    raw_addrs = _dump(RTM_GETADDR, struct.pack("=BBBBI", 0, 0, 0, 0, 0)) if names else []
+    addresses = [
+        ev for ev in (addr_event(m, names, initial) for m in raw_addrs)
+        if isinstance(ev, AddressChanged)
+    ]
+    return State(links, addresses)
+
+
+def reconcile(state: State, known_links: dict[str, int],
+              known_addresses: Iterable[tuple[str, Address]]) -> list[Event]:
+    """Events that bring the core from what it knows to ``state`` (after an overflow)."""
+    events: list[Event] = []
+    present_links = {ev.ifname: ev.ifindex for ev in state.links}
+    present = {(ev.ifname, ev.address) for ev in state.addresses}
+    for key in known_addresses:
+        if key not in present:
+            events.append(AddressRemoved(*key))
+    for name, index in known_links.items():
+        if present_links.get(name) != index:
+            events.append(LinkRemoved(name, index))
+    events.extend(state.events())
+    return events
+
+
+IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
+
+
+def parse_addr_message(data: bytes, offset: int, length: int, names: dict[int, str]
+                       ) -> AddressChanged | AddressRemoved | None:
+    """One RTM_NEWADDR / RTM_DELADDR message as a core event (None if not usable).
+
+    Layout: nlmsghdr (16 bytes: len, type, flags, seq, pid), ifaddrmsg (8 bytes: family,
+    prefixlen, flags, scope, index), then attributes (len u16, type u16, value, padded to
+    4): IFA_LOCAL is the local address (IFA_ADDRESS the peer's on point-to-point links),
+    IFA_FLAGS the 32-bit flags that supersede the 8-bit ones.
+    """
+    if length < 24:
+        return None
+    kind = struct.unpack_from("=H", data, offset + 4)[0]
+    family, _plen, flags8, _scope, index = struct.unpack_from("=BBBBI", data, offset + 16)
+    ifname = names.get(index)
+    if ifname is None or family not in (socket.AF_INET, socket.AF_INET6):
+        return None
+    size = 4 if family == socket.AF_INET else 16
+    local = peer = None
+    flags = flags8
+    pos, end = offset + 24, offset + length
+    while pos + 4 <= end:
+        alen, atype = struct.unpack_from("=HH", data, pos)
+        if alen < 4 or pos + alen > end:
+            break
+        value = data[pos + 4:pos + alen]
+        if atype == IFA_LOCAL and len(value) == size:
+            local = value
+        elif atype == IFA_ADDRESS and len(value) == size:
+            peer = value
+        elif atype == IFA_FLAGS and len(value) == 4:
+            flags = struct.unpack("=I", value)[0]
+        pos += (alen + 3) & ~3
+    raw = local or peer
+    if raw is None:
+        return None
+    address: Address = (ipaddress.IPv4Address(raw) if family == socket.AF_INET
+                        else ipaddress.IPv6Address(raw))
+    if kind == RTM_DELADDR:
+        return AddressRemoved(ifname, address)
+    return AddressChanged(ifname, address, tentative=bool(flags & IFA_F_TENTATIVE),
+                          dadfailed=bool(flags & IFA_F_DADFAILED))
+
+
+class Watcher:
+    """Subscribes to rtnetlink and hands decoded core events to ``on_events``.
+
+    ``on_overflow`` is called when the kernel dropped messages (ENOBUFS): the caller must
+    re-read the full state. Start it *before* taking the snapshot so nothing falls between.
+    """
+
+    def __init__(self, on_events: Callable[[list[Event]], None],
+                 on_overflow: Callable[[], None]) -> None:
+        from pyroute2.netlink.rtnl.marshal import MarshalRtnl  # noqa: PLC0415
+
+        self._marshal = MarshalRtnl()
+        self._on_events = on_events
+        self._on_overflow = on_overflow
+        self._names: dict[int, str] = {}
+        self._links: dict[int, LinkChanged] = {}
+        self._resync = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK,
+                                  socket.NETLINK_ROUTE)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+            with contextlib.suppress(OSError):  # SO_RCVBUFFORCE needs CAP_NET_ADMIN
+                self.sock.setsockopt(socket.SOL_SOCKET, 33, RCVBUF)
+            self.sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR))
+            with contextlib.suppress(OSError):  # no IPv6: no Router flag to follow
+                self.sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, RTNLGRP_IPV6_NETCONF)
+        except OSError:
+            self.sock.close()
+            raise
+
+    def learn(self, state: State) -> None:
+        """Remember ifindex -> name from a dump, to name addresses of later messages."""
+        self._names = {ev.ifindex: ev.ifname for ev in state.links}
+        self._links = {ev.ifindex: ev for ev in state.links}
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start reading from ``loop``."""
+        self._loop = loop
+        loop.add_reader(self.sock.fileno(), self._readable)
+
+    def close(self) -> None:
+        """Stop reading and close the socket."""
+        if self._loop is not None:
+            self._loop.remove_reader(self.sock.fileno())
+            self._loop = None
+        self.sock.close()
+
+    def _readable(self) -> None:
+        events: list[Event] = []
+        overflow = False
+        self._resync = False
+        while True:
+            try:
+                data = self.sock.recv(1 << 20)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno == errno.ENOBUFS:
+                    overflow = True
+                    continue
+                break  # nothing else is expected; the next wake-up tries again
+            if not data:
+                break
+            events.extend(self.decode(data))
+        if overflow:
+            # Some messages were lost: those read around the loss may describe a state
+            # that is already gone (an add whose delete was dropped). Only the re-read
+            # of the whole state is trusted.
+            self._on_overflow()
+            return
+        if events:
+            self._on_events(events)
+        if self._resync:
+            self._on_overflow()
+
+    def decode(self, data: bytes) -> list[Event]:
+        """Core events for one netlink datagram.
+
+        Address messages, the ones a takeover waits for, are decoded here with ``struct``
+        (:func:`parse_addr_message`): pyroute2's generic decoder costs ~0.3 ms a message,
+        most of garpd's first-frame latency. Link and netconf messages go to pyroute2.
+        """
+        out: list[Event] = []
+        names = self._names
+        offset = 0
+        while offset + 16 <= len(data):
+            length, kind = struct.unpack_from("=IH", data, offset)
+            if length < 16 or offset + length > len(data):
+                break
+            if kind in (RTM_NEWADDR, RTM_DELADDR):
+                event = parse_addr_message(data, offset, length, names)
+                if event is not None:
+                    out.append(event)
+            else:  # in order: a link message names the addresses that follow it
+                out.extend(self._decode_other(data[offset:offset + length]))
+            offset += (length + 3) & ~3
+        return out
+
+    def _decode_other(self, data: bytes) -> list[Event]:
+        out: list[Event] = []
+        names = self._names
+        for msg in self._marshal.parse(data):
+            kind = msg["header"]["type"]
+            event: Event | None
+            if kind in (RTM_NEWLINK, RTM_DELLINK):
+                event = link_event(msg)
+                if isinstance(event, LinkChanged):
+                    old = names.get(event.ifindex)
+                    if old is not None and old != event.ifname:
+                        # Renamed: the kernel re-announces no address, so the old name's
+                        # addresses go, and a resync files them under the new one.
+                        out.append(LinkRemoved(old, event.ifindex))
+                        self._resync = True
+                    names[event.ifindex] = event.ifname
+                    self._links[event.ifindex] = event
+                elif isinstance(event, LinkRemoved):
+                    names.pop(event.ifindex, None)
+                    self._links.pop(event.ifindex, None)
+            elif kind in (RTM_NEWADDR, RTM_DELADDR):
+                event = addr_event(msg, names)
+            elif kind == RTM_NEWNETCONF:
+                # IPv6 forwarding may have changed somewhere (pyroute2 does not decode
+                # netconf messages): re-read it for every link, re-state those that changed.
+                event = None
+                for index, last in list(self._links.items()):
+                    forwarding = read_forwarding(last.ifname)
+                    if forwarding != last.forwarding:
+                        self._links[index] = dataclasses.replace(last, forwarding=forwarding)
+                        out.append(self._links[index])
+            else:
+                event = None
+            if event is not None:
+                out.append(event)
+        return out
+

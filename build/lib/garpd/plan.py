@@ -1,0 +1,541 @@
+"""The announcement plan ``garpd check`` prints: effective settings and what is sent when.
+
+This module owns the plan: for every group it runs the real pure core
+(:class:`garpd.core.Announcer`) with literal times, once per trigger (takeover ``master``,
+``notify``, ``lower_prio``), for one representative address per address family of the group
+(its first address, else the first host of its first network) held from t=0 on a fake
+Ethernet link. It never re-implements the timing rules: it reads the ``announce`` records
+the core writes and the frames it hands over, and coalesces them into bursts such as
+``t=5.000s master_delay x5`` or, with an interval, ``t=0.000..0.400s master x5 @0.1s``.
+
+The frames are placeholders (:class:`_CountingFrames`), so a check never loads scapy.
+Each group is simulated alone: groups sharing an interface also share its queue.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final, Literal
+
+from garpd.config import ANNOUNCE_KEYS, DEFAULT_GROUP, Config, ConfigPolicy, Effective, Group
+from garpd.config import toml_value as _toml_value
+from garpd.core import (
+    AddressChanged,
+    Announcer,
+    LinkChanged,
+    LowerPriority,
+    Output,
+    StaticPolicy,
+    Timing,
+    Trigger,
+)
+from garpd.frames import Address, FrameCache, Mode
+from garpd.pacing import EPSILON
+
+TriggerName = Literal["master", "notify", "lower_prio"]
+TRIGGERS: Final[tuple[TriggerName, ...]] = ("master", "notify", "lower_prio")
+_LABELS: Final[dict[str, str]] = {
+    "master": "takeover", "notify": "notify", "lower_prio": "lower_prio",
+}
+
+#: The simulation stops after this many polls (a tiny interval with a huge refresh horizon).
+MAX_POLLS: Final = 20000
+#: With master_refresh on, the plan covers this many refresh periods.
+REFRESH_PERIODS: Final = 3
+
+_IFNAME: Final = "plan0"
+_MAC: Final = bytes.fromhex("020000000001")
+#: Stand-ins for "any address" when a configuration has no [[group]].
+_ANY: Final[dict[int, Address]] = {
+    4: ipaddress.ip_address("192.0.2.1"), 6: ipaddress.ip_address("2001:db8::1"),
+}
+
+
+class _CountingFrames(FrameCache):
+    """Placeholder frames naming their kind: the plan counts frames, it never sends them."""
+
+    def slot(self, mac: bytes, address: Address, mode: Mode, router: bool) -> tuple[bytes, ...]:
+        """One ``na`` per IPv6 repeat; ``request``, ``reply`` or both per IPv4 repeat."""
+        return _kinds(address.version, mode)
+
+
+def _kinds(version: int, mode: Mode) -> tuple[bytes, ...]:
+    if version == 6:
+        return (b"na",)
+    return (b"request", b"reply") if mode == "both" else (mode.encode(),)
+
+
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """One burst for one address: ``repeats`` slots from ``start`` to ``end``."""
+
+    start: float
+    end: float
+    reason: str
+    repeats: int
+    frames: int
+    spacing: float | None = None
+    then_every: float | None = None
+
+    def text(self) -> str:
+        """``t=0.000s master x5``, ``t=0.000..0.400s master x5 @0.1s``, ..."""
+        when = f"t={seconds(self.start)}s"
+        if self.end > self.start:
+            when = f"t={seconds(self.start)}..{seconds(self.end)}s"
+        out = f"{when} {self.reason} x{self.repeats}"
+        if self.spacing is not None:
+            out += f" @{number(self.spacing)}s"
+        if self.then_every is not None:
+            out += f" (then every {number(self.then_every)}s)"
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """What one trigger sends for one address, and any remark about it."""
+
+    trigger: TriggerName
+    bursts: tuple[Burst, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPlan:
+    """The timelines of one representative address."""
+
+    address: Address | None
+    """None: any address of this family (a configuration without groups)."""
+    label: str
+    frames: tuple[str, ...]
+    spacing: float
+    timelines: tuple[Timeline, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPlan:
+    """A group's effective settings and the plans of its representative addresses."""
+
+    name: str
+    group: Group | None
+    effective: Effective
+    pacing: tuple[float, float]
+    addresses: tuple[AddressPlan, ...]
+    notes: tuple[str, ...]
+
+
+# --- simulation ---------------------------------------------------------------------------
+
+
+def simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: float,
+             group: str = DEFAULT_GROUP) -> Timeline:
+    """Run the core for ``address`` held from t=0 and ``trigger`` at t=0; return its bursts.
+
+    ``master`` is the takeover of an address appearing at t=0. ``notify`` and
+    ``lower_prio`` hit an address already held (found at start, not announced then).
+    With ``master_refresh`` on, the plan stops after :data:`REFRESH_PERIODS` periods and
+    regular refresh bursts fold into one ``(then every ...)``.
+    """
+    if trigger == "lower_prio" and timing.lower_prio_repeat <= 0:
+        return Timeline(trigger, (), "ignored: lower_prio_repeat = 0")
+    quiet = replace(timing, announce_on_start=False)
+    policy = StaticPolicy(timing if trigger == "master" else quiet, group=group,
+                          interval=spacing, na_interval=spacing)
+    core = Announcer(policy, _CountingFrames())
+    core.handle(LinkChanged(_IFNAME, 1, _MAC, up=True, carrier=True), 0.0)
+    core.handle(AddressChanged(_IFNAME, address, initial=trigger != "master"), 0.0)
+    if trigger == "notify":
+        core.handle(Trigger("notify", group=group, merge=True), 0.0)
+    elif trigger == "lower_prio":
+        core.handle(LowerPriority(group), 0.0)
+
+    horizon = float("inf")
+    if trigger != "lower_prio" and timing.master_refresh > 0:
+        horizon = timing.master_delay + REFRESH_PERIODS * timing.master_refresh
+    per_repeat = len(_kinds(address.version, timing.mode))
+    collector = _Collector(per_repeat)
+    collector.take(0.0, core.poll(0.0))
+    now, polls, note = 0.0, 0, None
+    while (deadline := core.next_deadline()) is not None:
+        if deadline > horizon + EPSILON and not collector.unclaimed:
+            break
+        if polls >= MAX_POLLS:
+            note = f"truncated after {MAX_POLLS} steps"
+            break
+        now = max(now, deadline)
+        collector.take(now, core.poll(now))
+        polls += 1
+    bursts = collector.finish()
+    if timing.master_refresh > 0:
+        bursts, irregular = _fold_refresh(bursts, timing.master_refresh)
+        if irregular and note is None:
+            note = f"refresh continues every {number(timing.master_refresh)}s"
+    return Timeline(trigger, tuple(bursts), note)
+
+
+class _Collector:
+    """Turns the core's output into bursts: frames since the last ``announce`` record."""
+
+    def __init__(self, per_repeat: int) -> None:
+        self.per_repeat = per_repeat
+        self.unclaimed: list[float] = []
+        self.bursts: list[Burst] = []
+
+    def take(self, now: float, out: Output) -> None:
+        """Add the frames of one ``poll`` and close the bursts it reports finished."""
+        for frames in out.frames.values():
+            self.unclaimed.extend(now for _ in frames)
+        for record in out.records:
+            if record.event != "announce":
+                continue
+            fields = record.fields
+            packets = fields.get("packets")
+            count = packets if isinstance(packets, int) else len(self.unclaimed)
+            reasons = [str(fields.get("reason"))]
+            merged = fields.get("merged")
+            if isinstance(merged, list):
+                reasons.extend(str(m) for m in merged)
+            self._close(count, "+".join(reasons))
+
+    def finish(self) -> list[Burst]:
+        """The bursts, with frames of a burst cut short by the step limit as ``unfinished``."""
+        if self.unclaimed:
+            self._close(len(self.unclaimed), "unfinished")
+        return self.bursts
+
+    def _close(self, count: int, reason: str) -> None:
+        times, self.unclaimed = self.unclaimed[:count], self.unclaimed[count:]
+        if not times:
+            return
+        # The pacer spaces frames (a "both" repeat is two frames, each paced).
+        repeats = -(-len(times) // self.per_repeat)
+        start, end = round(times[0], 9), round(times[-1], 9)
+        spacing = round((end - start) / (len(times) - 1), 9) if end > start else None
+        self.bursts.append(Burst(start, end, reason, repeats, len(times), spacing))
+
+
+def _fold_refresh(bursts: list[Burst], period: float) -> tuple[list[Burst], bool]:
+    """Fold regular refresh bursts into the first one; say whether they were irregular."""
+    refresh = [i for i, b in enumerate(bursts) if b.reason == "refresh"]
+    if not refresh:
+        return bursts, False
+    first = bursts[refresh[0]]
+    regular = all(
+        abs(bursts[i].start - first.start - k * period) < 1e-6
+        and bursts[i].repeats == first.repeats
+        and abs((bursts[i].end - bursts[i].start) - (first.end - first.start)) < 1e-6
+        for k, i in enumerate(refresh)
+    )
+    if not regular:
+        return bursts, True
+    out = [b for i, b in enumerate(bursts) if i not in refresh[1:]]
+    out[refresh[0]] = replace(first, then_every=period)
+    return out, False
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+
+def _representatives(group: Group | None) -> list[tuple[int, Address | None, str]]:
+    """(family, address or None for "any", label) for each family the group covers."""
+    if group is None:
+        return [(4, None, "any IPv4 address"), (6, None, "any IPv6 address")]
+    out: list[tuple[int, Address | None, str]] = []
+    for version in (4, 6):
+        address = next((a for a in group.addresses if a.version == version), None)
+        if address is not None:
+            out.append((version, address, str(address)))
+            continue
+        network = next((n for n in group.networks if n.version == version), None)
+        if network is not None:
+            first = network.network_address
+            host: Address = first + 1 if network.num_addresses > 2 else first
+            out.append((version, host, f"{host} from {network}"))
+    return out
+
+
+def build(config: Config) -> list[GroupPlan]:
+    """The plan of every group (or of the implicit "default" group without groups)."""
+    policy = ConfigPolicy(config)
+    groups: list[Group | None] = list(config.groups) or [None]
+    plans = []
+    for group in groups:
+        name = group.name if group is not None else DEFAULT_GROUP
+        eff = config.effective(group)
+        pacing = policy.pacing(group.interface) if group is not None else (
+            eff.interval, eff.na_interval)
+        addresses = []
+        for version, address, label in _representatives(group):
+            spacing = pacing[0] if version == 4 else pacing[1]
+            sim_address = address if address is not None else _ANY[version]
+            timelines = tuple(simulate(t, sim_address, eff.timing, spacing, name)
+                              for t in TRIGGERS)
+            kinds = tuple(k.decode() for k in _kinds(version, eff.timing.mode))
+            addresses.append(AddressPlan(address, label, kinds, spacing, timelines))
+        plans.append(GroupPlan(name, group, eff, pacing, tuple(addresses),
+                               tuple(_notes(config, group, eff, pacing))))
+    return plans
+
+
+def _notes(config: Config, group: Group | None, eff: Effective,
+           pacing: tuple[float, float]) -> list[str]:
+    notes = []
+    timing = eff.timing
+    if not timing.announce_on_start:
+        notes.append("addresses already held at start are not announced "
+                     "(announce_on_start = false)")
+    if group is not None:
+        for key, value in zip(("interval", "na_interval"), pacing, strict=True):
+            own: float = getattr(eff, key)
+            if value > own:
+                notes.append(f"{key} on {group.interface} is {number(value)}s, "
+                             "the largest of the groups there")
+    if timing.lower_prio_repeat > 0:
+        if group is None:
+            notes.append("lower_prio needs a [[group]] (with a vrid, or keepalived's notify_fifo)")
+        elif group.vrid is None and config.keepalived.notify_fifo is None:
+            notes.append("lower_prio is never triggered: no vrid and no "
+                         "[keepalived] notify_fifo")
+        elif group.vrid is None:
+            notes.append("lower_prio comes only from keepalived's notify_fifo "
+                         "(MASTER_RX_LOWER_PRI): no vrid")
+    notes.append(f"link_up and oneshot follow the takeover schedule; a MAC change sends "
+                 f"x{timing.master_repeat} at once from the new MAC")
+    return notes
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def seconds(t: float) -> str:
+    """A time with at least 3 and at most 6 decimals: ``0.000``, ``0.0001``."""
+    text = f"{t:.6f}".rstrip("0")
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(3, '0')}"
+
+
+def number(x: float) -> str:
+    """A duration without noise: ``10``, ``0.1``, ``4294.967295``."""
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(round(x, 9))
+
+
+_SOURCE_NOTES: Final[dict[str, str]] = {
+    "group": "# overridden by this group",
+    "announce": "# [announce]",
+    "default": "# default",
+    "builtin": "# built-in default",
+    "master_delay": "# follows [announce] master_delay",
+    "master_repeat": "# follows [announce] master_repeat",
+}
+
+
+def _aligned(rows: list[tuple[str, str, str]], indent: str) -> list[str]:
+    width = max(len(k) for k, _, _ in rows)
+    vwidth = max(len(v) for _, v, c in rows if c) if any(c for _, _, c in rows) else 0
+    out = []
+    for key, value, comment in rows:
+        line = f"{indent}{key:<{width}} = {value}"
+        if comment:
+            line = f"{indent}{key:<{width}} = {value:<{vwidth}}  {comment}"
+        out.append(line.rstrip())
+    return out
+
+
+def _path(value: object) -> str:
+    return "none" if value is None else _toml_value(str(value))
+
+
+def render_text(config: Config, source: str, *, picture: bool = False,
+                colour: bool = False) -> str:
+    """The plan as plain text: settings as aligned ``key = value`` lines, then timelines.
+
+    ``picture`` adds a bar under each trigger's bursts, drawn to one scale per group
+    (``#`` a burst, ``.`` silence); ``colour`` adds ANSI colours for a terminal.
+    """
+    log_format = config.log.format
+    lines = _aligned([
+        ("configuration", source, ""),
+        ("log.format", _toml_value(log_format) if log_format else
+         "auto (console on a TTY, JSON otherwise)", ""),
+        ("log.level", _toml_value(config.log.level), ""),
+        ("control.socket", _path(config.control.socket), ""),
+        ("keepalived.notify_fifo", _path(config.keepalived.notify_fifo), ""),
+        ("keepalived.config", _path(config.keepalived.config), ""),
+    ], "")
+    for plan in build(config):
+        lines.append("")
+        lines.extend(_render_group(plan, picture=picture, colour=colour))
+    return "\n".join(lines) + "\n"
+
+
+BAR_WIDTH = 50
+_COLOURS = {"master": "32", "notify": "32", "lower_prio": "33", "oneshot": "32",
+            "refresh": "36"}
+
+
+def _horizon(timelines: tuple[Timeline, ...]) -> float:
+    """The time span every bar of a block is drawn to: the last burst, rounded up."""
+    last = max((b.end for t in timelines for b in t.bursts), default=0.0)
+    for step in (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600):
+        if last < step:
+            return float(step)
+    return float(int(last) + 1)
+
+
+def _bar(timeline: Timeline, horizon: float, colour: bool) -> str:
+    """``#....#....``: where the bursts of ``timeline`` fall in [0, horizon]."""
+    cells = ["."] * BAR_WIDTH
+    marks: dict[int, str] = {}
+    for burst in timeline.bursts:
+        first = min(BAR_WIDTH - 1, int(burst.start / horizon * BAR_WIDTH))
+        last = min(BAR_WIDTH - 1, int(burst.end / horizon * BAR_WIDTH))
+        for i in range(first, last + 1):
+            cells[i] = "#"
+            marks[i] = burst.reason
+    if not colour:
+        return "".join(cells)
+    out = []
+    for i, cell in enumerate(cells):
+        reason = marks.get(i, "")
+        code = next((c for key, c in _COLOURS.items() if reason.startswith(key)), "2")
+        out.append(f"\x1b[{code}m{cell}\x1b[0m")
+    return "".join(out)
+
+
+def _render_group(plan: GroupPlan, *, picture: bool = False,
+                  colour: bool = False) -> list[str]:
+    group = plan.group
+    rows: list[tuple[str, str, str]] = []
+    if group is None:
+        head = f'group "{plan.name}": every address on every interface (no [[group]])'
+    else:
+        head = f"group {_toml_value(group.name)}"
+        rows.append(("interface", _toml_value(group.interface), ""))
+        if group.addresses:
+            rows.append(("addresses", _toml_value([str(a) for a in group.addresses]), ""))
+        if group.networks:
+            rows.append(("networks", _toml_value([str(n) for n in group.networks]), ""))
+        for key in ("sync_group", "priority", "vrid"):
+            value = getattr(group, key)
+            if value is not None:
+                rows.append((key, _toml_value(value), ""))
+    for key in ANNOUNCE_KEYS:
+        note = _SOURCE_NOTES[plan.effective.sources[key]]
+        if group is None:
+            note = note.replace("follows [announce] ", "follows ")
+        rows.append((key, _toml_value(plan.effective.value(key)), note))
+    lines = [head, *_aligned(rows, "  ")]
+    for titles, timelines in _timeline_blocks(plan):
+        lines.extend(f"  {title}" for title in titles)
+        horizon = _horizon(timelines)
+        for timeline in timelines:
+            label = f"    {_LABELS[timeline.trigger]:<11}"
+            items = [b.text() for b in timeline.bursts]
+            if timeline.note:
+                items.append(f"({timeline.note})")
+            if not items:
+                items = ["nothing"]
+            if picture and timeline.bursts:
+                items.append(f"{_bar(timeline, horizon, colour)}  0..{number(horizon)}s")
+            lines.append(label + items[0])
+            lines.extend(" " * len(label) + item for item in items[1:])
+    lines.extend(f"  note: {note}" for note in plan.notes)
+    return lines
+
+
+def _describe_frames(address: AddressPlan) -> str:
+    ipv6 = address.frames == ("na",)
+    kind = "unsolicited NA" if ipv6 else "GARP " + "+".join(address.frames)
+    spacing = "na_interval" if ipv6 else "interval"
+    if address.spacing > 0:
+        return f"{kind}, {spacing} {number(address.spacing)}s"
+    return kind
+
+
+def _timeline_blocks(plan: GroupPlan) -> list[tuple[list[str], tuple[Timeline, ...]]]:
+    """One block per address, or one for all when their timelines are the same."""
+    addresses = plan.addresses
+    if len(addresses) > 1 and all(a.timelines == addresses[0].timelines for a in addresses):
+        titles = [f"  and of {a.label} ({_describe_frames(a)})" for a in addresses]
+        titles[0] = titles[0].replace("  and of", "timeline of", 1)
+        titles[-1] += ":"
+        return [(titles, addresses[0].timelines)]
+    return [([f"timeline of {a.label} ({_describe_frames(a)}):"], a.timelines)
+            for a in addresses]
+
+
+def _json_burst(burst: Burst) -> dict[str, Any]:
+    return {
+        "start": burst.start, "end": burst.end, "reason": burst.reason,
+        "repeats": burst.repeats, "frames": burst.frames, "spacing": burst.spacing,
+        "then_every": burst.then_every, "text": burst.text(),
+    }
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, tuple | list):
+        return [_json_value(v) for v in value]
+    return str(value)
+
+
+def render_json(config: Config, source: str) -> dict[str, Any]:
+    """The plan as a JSON-serialisable dict (the same content as :func:`render_text`)."""
+    groups = []
+    for plan in build(config):
+        group = plan.group
+        settings: dict[str, Any] = {
+            key: {"value": _json_value(plan.effective.value(key)),
+                  "source": plan.effective.sources[key]}
+            for key in ANNOUNCE_KEYS
+        }
+        entry: dict[str, Any] = {
+            "name": plan.name,
+            "interface": group.interface if group is not None else None,
+            "addresses": [str(a) for a in group.addresses] if group is not None else None,
+            "networks": [str(n) for n in group.networks] if group is not None else None,
+            "sync_group": group.sync_group if group is not None else None,
+            "priority": group.priority if group is not None else None,
+            "vrid": group.vrid if group is not None else None,
+            "settings": settings,
+            "pacing": {"interval": plan.pacing[0], "na_interval": plan.pacing[1]},
+            "plans": [
+                {
+                    "address": str(a.address) if a.address is not None else None,
+                    "label": a.label,
+                    "family": "ipv4" if a.frames != ("na",) else "ipv6",
+                    "frames_per_repeat": list(a.frames),
+                    "spacing": a.spacing,
+                    "triggers": {
+                        t.trigger: {"bursts": [_json_burst(b) for b in t.bursts],
+                                    "note": t.note}
+                        for t in a.timelines
+                    },
+                }
+                for a in plan.addresses
+            ],
+            "notes": list(plan.notes),
+        }
+        groups.append(entry)
+    return {
+        "source": source,
+        "builtin": config.is_builtin,
+        "log": {"format": config.log.format, "level": config.log.level},
+        "control": {"socket": str(config.control.socket)},
+        "keepalived": _json_paths(config.keepalived.model_dump()),
+        "groups": groups,
+    }
+
+
+def _json_paths(values: Mapping[str, object]) -> dict[str, str | None]:
+    return {k: None if v is None else str(v) for k, v in values.items()}
+
+
+__all__ = [
+    "MAX_POLLS", "REFRESH_PERIODS", "TRIGGERS", "AddressPlan", "Burst", "GroupPlan",
+    "Timeline", "build", "number", "render_json", "render_text", "seconds", "simulate",
+]

@@ -1,0 +1,71 @@
+"""A minimal logger for the notify hook's hand-off path, where importing structlog (and
+asyncio with it) would cost more than the whole hand-off.
+
+It writes the same records as :mod:`garpd.log` (JSON: ``event``, ``level``, ``timestamp``
+ISO 8601 UTC and the fields; console: one readable line) to stderr, and like it never
+raises on a closed or full stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def default_format() -> str:
+    """console on a terminal, JSON otherwise (SPEC: Command line)."""
+    try:
+        return "console" if sys.stderr.isatty() else "json"
+    except (AttributeError, ValueError):
+        return "json"
+
+
+def timestamp(now: float | None = None) -> str:
+    """ISO 8601 UTC with microseconds, as structlog's TimeStamper writes it."""
+    now = time.time() if now is None else now
+    micro = int(now % 1 * 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{micro:06d}Z"
+
+
+class QuickLog:
+    """info / warning / error / debug (event, **fields), like a structlog logger."""
+
+    def __init__(self, fmt: str | None = None, level: str | None = None) -> None:
+        self.fmt = fmt or default_format()
+        self.threshold = LEVELS.index(level) if level in LEVELS else 1
+
+    def _emit(self, level: str, event: str, fields: dict[str, object]) -> None:
+        if LEVELS.index(level) < self.threshold:
+            return
+        stamp = timestamp()
+        if self.fmt == "json":
+            import json  # noqa: PLC0415 - only once there is something to write
+
+            line = json.dumps({**fields, "event": event, "level": level, "timestamp": stamp},
+                              default=str)
+        else:
+            rest = " ".join(f"{k}={v}" for k, v in fields.items())
+            line = f"{stamp} [{level:<7}] {event:<20} {rest}".rstrip()
+        try:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):  # closed, full, or None (2>&-)
+            pass
+
+    def debug(self, event: str, **fields: object) -> None:
+        """A debug record."""
+        self._emit("debug", event, fields)
+
+    def info(self, event: str, **fields: object) -> None:
+        """An info record."""
+        self._emit("info", event, fields)
+
+    def warning(self, event: str, **fields: object) -> None:
+        """A warning record."""
+        self._emit("warning", event, fields)
+
+    def error(self, event: str, **fields: object) -> None:
+        """An error record."""
+        self._emit("error", event, fields)

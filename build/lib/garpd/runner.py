@@ -1,0 +1,191 @@
+"""The asyncio runner: the only code with an event loop and a clock.
+
+It feeds events to the pure core at ``loop.time()`` (a monotonic clock, so wall-clock jumps
+do not move schedules), sends what ``poll`` returns through the :class:`~garpd.sender.Sender`,
+writes the records through structlog after their frames have left, and keeps exactly one
+timer armed at ``next_deadline()``: with nothing scheduled it never wakes up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from garpd.core import Announcer, Event, Output, Record
+from garpd.frames import describe
+from garpd.sender import Sender
+
+#: How soon a batch the device refused (queue full) is retried.
+RETRY_DELAY = 0.001
+#: A device that stays full this long has its backlog dropped (and counted).
+RETRY_GIVE_UP = 2.0
+
+_LEVELS = {"dad_failed": "warning", "send_failed": "error"}
+
+
+class Runner:
+    """Drives one :class:`Announcer` from an asyncio loop."""
+
+    def __init__(self, core: Announcer, sender: Sender, log: Any,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.core = core
+        self.sender = sender
+        self.log = log
+        self.loop = loop
+        self.counters: dict[str, int] = {"frames_sent": 0, "send_errors": 0,
+                                         "frames_dropped": 0, "send_retries": 0}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._backlog: dict[str, list[bytes]] = {}
+        self._backlog_since: float | None = None
+        self._retry: asyncio.TimerHandle | None = None
+        self._held_records: list[Record] = []
+        self._idle_waiters: list[asyncio.Future[None]] = []
+        self._debug = False
+
+    def set_debug(self, debug: bool) -> None:
+        """Log every frame at debug level (costly with large bursts)."""
+        self._debug = debug
+
+    # --- input ----------------------------------------------------------------------
+
+    def feed(self, events: list[Event]) -> None:
+        """Apply ``events`` now, then send what is due."""
+        now = self.loop.time()
+        for event in events:
+            self.core.handle(event, now)
+        self._pump(now)
+
+    def idle(self) -> bool:
+        """Nothing scheduled, nothing queued, nothing waiting to be written."""
+        return (self.core.next_deadline() is None and not self._backlog
+                and not self._held_records)
+
+    async def wait_idle(self) -> None:
+        """Return once the runner is idle."""
+        if self.idle():
+            return
+        future: asyncio.Future[None] = self.loop.create_future()
+        self._idle_waiters.append(future)
+        await future
+
+    def close(self) -> None:
+        """Cancel timers; the caller closes the sender."""
+        for handle in (self._timer, self._retry):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._retry = None
+
+    # --- output ---------------------------------------------------------------------
+
+    def _pump(self, now: float) -> None:
+        out = self.core.poll(now)
+        if out:
+            self._emit(out, now)
+        self._arm()
+        if self.idle() and self._idle_waiters:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for future in waiters:
+                if not future.done():
+                    future.set_result(None)
+
+    def _emit(self, out: Output, now: float) -> None:
+        failed: set[str] = set()
+        for ifname, frames in out.frames.items():
+            backlog = self._backlog.get(ifname)
+            if backlog is not None:
+                backlog.extend(frames)
+                continue
+            if not self._send(ifname, frames, now):
+                failed.add(ifname)
+        records = out.records
+        if failed:  # those frames never left: no "announce" claims they did
+            records = [r for r in records
+                       if not (r.event == "announce" and r.fields.get("interface") in failed)]
+        self._held_records.extend(records)
+        if not self._backlog:
+            self._write_records()
+
+    def _send(self, ifname: str, frames: list[bytes], now: float) -> bool:
+        """Send (or queue for retry) ``frames``; False if they were dropped."""
+        ifindex = self.core.ifindex(ifname)
+        if ifindex is None:
+            self.counters["frames_dropped"] += len(frames)
+            return False
+        if self._debug:
+            for frame in frames:
+                kind, address, mac = describe(frame)
+                self.log.debug("packet", interface=ifname, kind=kind, address=address, mac=mac)
+        result = self.sender.send(ifname, ifindex, frames)
+        self.counters["frames_sent"] += result.sent
+        if result.retry:
+            self.counters["send_retries"] += 1
+            self._backlog[ifname] = result.retry
+            if self._backlog_since is None:
+                self._backlog_since = now
+            if self._retry is None:
+                self._retry = self.loop.call_later(RETRY_DELAY, self._flush_backlog)
+        elif result.error is not None:
+            dropped = len(frames) - result.sent
+            self.counters["send_errors"] += 1
+            self.counters["frames_dropped"] += dropped
+            self._held_records.append(Record("send_failed", {
+                "interface": ifname, "error": result.error.strerror or str(result.error),
+                "errno": result.error.errno, "dropped": dropped}))
+            return False
+        return True
+
+    def _flush_backlog(self) -> None:
+        self._retry = None
+        now = self.loop.time()
+        backlog, self._backlog = self._backlog, {}
+        held = {(k[0], str(k[1])) for k in self.core.held()}
+        progressed = False
+        for ifname, frames in backlog.items():
+            # An address released while its frames waited here gets nothing more.
+            keep = [f for f in frames if (ifname, describe(f)[1]) in held]
+            self.counters["frames_dropped"] += len(frames) - len(keep)
+            if not keep:
+                continue
+            before = self.counters["frames_sent"]
+            self._send(ifname, keep, now)
+            progressed = progressed or self.counters["frames_sent"] > before
+        if progressed and self._backlog:
+            self._backlog_since = now  # a device that drains is slow, not stuck
+        if self._backlog and self._backlog_since is not None \
+                and now - self._backlog_since > RETRY_GIVE_UP:
+            for ifname, frames in self._backlog.items():
+                self.counters["frames_dropped"] += len(frames)
+                self._held_records.append(Record("send_failed", {
+                    "interface": ifname, "error": "device queue full", "dropped": len(frames)}))
+            self._backlog = {}
+            if self._retry is not None:
+                self._retry.cancel()
+                self._retry = None
+        if not self._backlog:
+            self._backlog_since = None
+            self._write_records()
+        self._pump(now)
+
+    def _write_records(self) -> None:
+        records, self._held_records = self._held_records, []
+        log = self.log
+        for record in records:
+            level = _LEVELS.get(record.event, "info")
+            getattr(log, level)(record.event, **record.fields)
+
+    def _arm(self) -> None:
+        deadline = self.core.next_deadline()
+        if deadline == self._timer_at and self._timer is not None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._pump(self.loop.time())
