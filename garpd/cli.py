@@ -2,8 +2,9 @@
 
 Exit codes (SPEC: Command line): 0 success, 1 a runtime failure (socket, netlink, interface
 gone), 2 a usage or configuration error. Every command module is imported only when its
-command runs, so ``garpd notify`` and ``--help`` start fast: scapy, pyroute2 and pydantic
-are loaded by the modules that use them, never here.
+command runs, and the notify hook's words are read without argparse (:func:`notify_words`),
+so ``garpd notify`` starts fast: pyroute2, pydantic, asyncio and structlog are loaded by the
+modules that use them, never here.
 """
 
 from __future__ import annotations

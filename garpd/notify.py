@@ -1,6 +1,6 @@
 """``garpd notify TYPE NAME STATE [PRIORITY]``: keepalived's generic notify hook.
 
-The hand-off path imports nothing heavy (no scapy, pyroute2 or pydantic): it reads the
+The hand-off path imports nothing heavy (no pyroute2, pydantic, asyncio or structlog): it reads the
 control socket's path from the configuration with tomllib, sends one JSON line and exits.
 With no daemon reachable, MASTER runs the master schedule (reason ``notify``) for the
 matching groups itself, from the configuration. A notify hook must never break keepalived:

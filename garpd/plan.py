@@ -8,7 +8,7 @@ Ethernet link. It never re-implements the timing rules: it reads the ``announce`
 the core writes and the frames it hands over, and coalesces them into bursts such as
 ``t=5.000s master_delay x5`` or, with an interval, ``t=0.000..0.400s master x5 @0.1s``.
 
-The frames are placeholders (:class:`_CountingFrames`), so a check never loads scapy.
+The frames are placeholders (:class:`_CountingFrames`): a check builds no real frame.
 Each group is simulated alone: groups sharing an interface also share its queue.
 """
 
