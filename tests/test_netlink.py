@@ -197,8 +197,12 @@ def test_decode_netconf_restates_forwarding(decoder: Watcher,
         LinkChanged("gd0", 5, MAC, True, True, forwarding=True)]
 
 
-def test_readable_reports_overflow_after_the_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ENOBUFS from the socket: decoded events are delivered, then on_overflow is called."""
+def test_readable_on_overflow_trusts_only_the_reread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOBUFS from the socket: the round's events are dropped, only on_overflow is called.
+
+    Messages read around a loss may describe a state already gone (an add whose delete
+    was dropped); the full re-read that on_overflow triggers is the only truth.
+    """
     calls: list[str] = []
     got: list[Event] = []
 
@@ -225,8 +229,8 @@ def test_readable_reports_overflow_after_the_events(monkeypatch: pytest.MonkeyPa
         monkeypatch.undo()
     finally:
         w.close()
-    assert calls == ["events", "overflow"]
-    assert got == [LinkChanged("gd0", 5, MAC, True, True), AddressChanged("gd0", A1)]
+    assert calls == ["overflow"]
+    assert got == []
 
 
 def test_reconcile_removes_vanished_and_restates_present() -> None:

@@ -228,6 +228,7 @@ def test_hard_error_is_logged_and_counted() -> None:
     assert runner.counters == {"frames_sent": 1, "send_errors": 1, "frames_dropped": 2,
                                "send_retries": 0}
     assert runner.idle()
+    assert events(logs, "announce") == []  # the frames never left: nothing claims they did
 
 
 def test_device_that_stays_full_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
