@@ -175,13 +175,44 @@ class Record:
 
 @dataclass(slots=True)
 class Output:
-    """What ``poll`` hands the driver: frames per interface in order, then records."""
+    """What ``poll`` hands the driver: frames per interface in order, then records.
+
+    The ``announce`` records of the bursts that finished are built on first access to
+    :attr:`records`, so a driver that sends the frames first does not make them wait for
+    a thousand log records to be put together.
+    """
 
     frames: dict[str, list[bytes]] = field(default_factory=dict)
-    records: list[Record] = field(default_factory=list)
+    events: list[Record] = field(default_factory=list)
+    finished: list[Burst[_Addr]] = field(default_factory=list)
+    _records: list[Record] | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.frames) or bool(self.records)
+        return bool(self.frames) or bool(self.events) or bool(self.finished)
+
+    @property
+    def records(self) -> list[Record]:
+        """The records to write: events from ``handle``, then one ``announce`` per burst."""
+        if self._records is None:
+            self._records = self.events + [_announce(b) for b in self.finished]
+        return self._records
+
+
+def _announce(burst: Burst[_Addr]) -> Record:
+    """The ``announce`` record of a finished burst."""
+    addr = burst.key
+    fields: dict[str, object] = {
+        "interface": addr.key[0],
+        "address": addr.text,
+        "mac": addr.mac_text,
+        "reason": burst.reason,
+        "packets": burst.sent,
+    }
+    if addr.watch is not None:
+        fields["group"] = addr.watch.group
+    if burst.merged:
+        fields["merged"] = list(burst.merged)
+    return Record("announce", fields)
 
 
 # --- state ----------------------------------------------------------------------------
@@ -368,10 +399,10 @@ class Announcer:
                     addr, addr.watch.timing.master_refresh_repeat * len(addr.frames), reason)
                 continue
             self._pacer(addr).request(addr, repeat * len(addr.frames), reason)
-        out = Output(records=self._records)
+        out = Output(events=self._records)
         self._records = []
         slots: list[tuple[_Addr, int]] = []
-        finished: list[Burst[_Addr]] = []
+        finished = out.finished
         for (ifname, _family), pacer in self._pacers.items():
             if not len(pacer):
                 continue
@@ -393,21 +424,7 @@ class Announcer:
                 addr.sent += 1
                 addr.last_sent = now
             self.counters["frames"] += len(slots)
-        for burst in finished:
-            addr = burst.key
-            fields: dict[str, object] = {
-                "interface": addr.key[0],
-                "address": addr.text,
-                "mac": addr.mac_text,
-                "reason": burst.reason,
-                "packets": burst.sent,
-            }
-            if addr.watch is not None:
-                fields["group"] = addr.watch.group
-            if burst.merged:
-                fields["merged"] = list(burst.merged)
-            out.records.append(Record("announce", fields))
-            self.counters["bursts"] += 1
+        self.counters["bursts"] += len(finished)
         return out
 
     def reconfigure(self, policy: Policy, now: float) -> None:
