@@ -24,7 +24,6 @@ cancels every timer of that address at once (stale entries are skipped when popp
 from __future__ import annotations
 
 import heapq
-import ipaddress
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -722,7 +721,3 @@ def _live(addr: _Addr, epoch: int, kind: int, rep: int) -> bool:
 def _sort_key(key: AddrKey) -> tuple[str, int, int]:
     return (key[0], key[1].version, int(key[1]))
 
-
-def parse_address(text: str) -> Address:
-    """Parse an IPv4 or IPv6 address, accepting and ignoring a ``/len`` suffix."""
-    return ipaddress.ip_address(text.split("/", 1)[0].strip())
