@@ -19,6 +19,12 @@ behaviour on the wire lives here and in :mod:`garpd.pacing`:
 
 Timers are kept in one heap; a timer carries the address's *epoch*, and bumping the epoch
 cancels every timer of that address at once (stale entries are skipped when popped).
+Refreshes are kept apart, in *cohorts*: the held addresses whose refresh falls due at the
+same moment with the same period (every address a takeover started at once) share one
+timer, so a round of a thousand refreshes costs one heap operation, not a thousand. An
+address leaves its cohort (O(1)) when it is released or its refresh restarts. A cohort that
+falls behind (the host was suspended) sends one refresh and skips the rounds it missed,
+keeping to its grid.
 """
 
 from __future__ import annotations
@@ -246,8 +252,21 @@ class _Addr:
     mac: bytes = b""
     sent: int = 0
     last_sent: float | None = None
-    next_refresh: float | None = None
-    refresh_gen: int = 0
+    cohort: _Cohort | None = None
+    pkey: tuple[str, int] = ("", 0)
+    """Its pacer's key: (interface name, address family)."""
+
+    def __post_init__(self) -> None:
+        self.pkey = (self.key[0], self.key[1].version)
+
+
+@dataclass(slots=True, eq=False)
+class _Cohort:
+    """Held addresses whose next refresh is due at ``due`` and recurs every ``period``."""
+
+    due: float
+    period: float
+    members: dict[_Addr, None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,11 +288,6 @@ class AddressStatus:
     refresh_every: float = 0.0
 
 
-# Timer kinds.
-_BURST = 0
-_REFRESH = 1
-
-
 class Announcer:
     """The pure announcer core (see the module docstring for the rules it implements)."""
 
@@ -289,8 +303,11 @@ class Announcer:
         self._by_link: dict[str, dict[AddrKey, _Addr]] = {}
         # Pacers and timers refer to _Addr objects (hashed by identity: cheap) not keys.
         self._pacers: dict[tuple[str, int], Pacer[_Addr]] = {}
-        # (due, seq, kind, address, epoch, repeat, reason)
-        self._timers: list[tuple[float, int, int, _Addr, int, int, str]] = []
+        # (due, seq, address, epoch, repeat, reason)
+        self._timers: list[tuple[float, int, _Addr, int, int, str]] = []
+        # Refresh cohorts: a heap of (due, seq, cohort) and the open ones by (due, period).
+        self._cohort_heap: list[tuple[float, int, _Cohort]] = []
+        self._cohorts: dict[tuple[float, float], _Cohort] = {}
         self._seq = 0
         self._records: list[Record] = []
         self._lower_prio_last: dict[str, float] = {}
@@ -321,11 +338,15 @@ class Announcer:
     def status(self) -> list[AddressStatus]:
         """A snapshot of every watched address, for ``garpd status``."""
         upcoming: dict[AddrKey, list[tuple[float, str, int]]] = {}
-        for due, _seq, kind, addr, epoch, rep, reason in self._timers:
-            if not _live(addr, epoch, kind, rep) or not addr.held or addr.watch is None:
+        for due, _seq, addr, epoch, rep, reason in self._timers:
+            if not _live(addr, epoch) or not addr.held or addr.watch is None:
                 continue
-            packets = addr.watch.timing.master_refresh_repeat if kind == _REFRESH else rep
-            upcoming.setdefault(addr.key, []).append((due, reason, packets * len(addr.frames)))
+            upcoming.setdefault(addr.key, []).append((due, reason, rep * len(addr.frames)))
+        for due, _seq, cohort in self._cohort_heap:
+            for addr in cohort.members:
+                if addr.watch is not None:
+                    packets = addr.watch.timing.master_refresh_repeat * len(addr.frames)
+                    upcoming.setdefault(addr.key, []).append((due, "refresh", packets))
         out = []
         for key, addr in self._addrs.items():
             if addr.watch is None:
@@ -352,11 +373,16 @@ class Announcer:
         """
         timers = self._timers
         while timers:
-            _due, _seq, kind, addr, epoch, rep, _reason = timers[0]
-            if _live(addr, epoch, kind, rep) and addr.held:
+            _due, _seq, addr, epoch, _rep, _reason = timers[0]
+            if _live(addr, epoch) and addr.held:
                 break
             heapq.heappop(timers)
         best = timers[0][0] if timers else None
+        cohorts = self._cohort_heap
+        while cohorts and not cohorts[0][2].members:
+            self._close_cohort(heapq.heappop(cohorts)[2])
+        if cohorts and (best is None or cohorts[0][0] < best):
+            best = cohorts[0][0]
         for pacer in self._pacers.values():
             deadline = pacer.next_deadline()
             if deadline is not None and (best is None or deadline < best):
@@ -385,19 +411,13 @@ class Announcer:
         """Fire due timers, drain the pacers and return the frames and records due."""
         timers = self._timers
         while timers and timers[0][0] <= now + EPSILON:
-            _due, _seq, kind, addr, epoch, repeat, reason = heapq.heappop(timers)
+            _due, _seq, addr, epoch, repeat, reason = heapq.heappop(timers)
             if addr.removed or addr.epoch != epoch or not addr.held:
                 continue
-            if kind == _REFRESH:
-                if addr.watch is None or repeat != addr.refresh_gen:
-                    continue
-                period = addr.watch.timing.master_refresh
-                addr.next_refresh = _due + period
-                self._push(_due + period, _REFRESH, addr, epoch, repeat, reason)
-                self._pacer(addr).request(
-                    addr, addr.watch.timing.master_refresh_repeat * len(addr.frames), reason)
-                continue
             self._pacer(addr).request(addr, repeat * len(addr.frames), reason)
+        cohorts = self._cohort_heap
+        while cohorts and cohorts[0][0] <= now + EPSILON:
+            self._refresh(heapq.heappop(cohorts)[2], now)
         out = Output(events=self._records)
         self._records = []
         slots: list[tuple[_Addr, int]] = []
@@ -489,10 +509,56 @@ class Announcer:
             finished.append(burst)
         self.counters["frames"] += total
 
-    def _push(self, due: float, kind: int, addr: _Addr, epoch: int, repeat: int,
-              reason: str) -> None:
+    def _push(self, due: float, addr: _Addr, epoch: int, repeat: int, reason: str) -> None:
         self._seq += 1
-        heapq.heappush(self._timers, (due, self._seq, kind, addr, epoch, repeat, reason))
+        heapq.heappush(self._timers, (due, self._seq, addr, epoch, repeat, reason))
+
+    def _refresh(self, cohort: _Cohort, now: float) -> None:
+        """A refresh round of ``cohort`` is due: queue it, and schedule the next round."""
+        self._close_cohort(cohort)
+        members = cohort.members
+        if not members:
+            return
+        period = cohort.period
+        due = cohort.due + period
+        if due <= now + EPSILON:  # rounds were missed (a suspend): skip them, keep the grid
+            due = cohort.due + period * (int((now - cohort.due) // period) + 1)
+        # Queue the round, one pacer call per (pacer, packets) run of addresses.
+        runs: dict[tuple[tuple[str, int], int], list[_Addr]] = {}
+        for addr in members:
+            assert addr.watch is not None
+            packets = addr.watch.timing.master_refresh_repeat * len(addr.frames)
+            run = runs.get((addr.pkey, packets))
+            if run is None:
+                runs[(addr.pkey, packets)] = run = []
+            run.append(addr)
+        for (_pkey, packets), addrs in runs.items():
+            self._pacer(addrs[0]).request_many(addrs, packets, "refresh")
+        target = self._cohorts.get((due, period))
+        if target is None:
+            cohort.due = due
+            self._open_cohort(cohort)
+        else:  # another cohort already falls due then: join it
+            for addr in members:
+                addr.cohort = target
+            target.members.update(members)
+
+    def _open_cohort(self, cohort: _Cohort) -> None:
+        self._cohorts[(cohort.due, cohort.period)] = cohort
+        self._seq += 1
+        heapq.heappush(self._cohort_heap, (cohort.due, self._seq, cohort))
+
+    def _close_cohort(self, cohort: _Cohort) -> None:
+        """``cohort`` left the heap: it takes no new members any more."""
+        key = (cohort.due, cohort.period)
+        if self._cohorts.get(key) is cohort:
+            del self._cohorts[key]
+
+    def _leave_cohort(self, addr: _Addr) -> None:
+        cohort = addr.cohort
+        if cohort is not None:
+            del cohort.members[addr]
+            addr.cohort = None
 
     def _pacer(self, addr: _Addr) -> Pacer[_Addr]:
         key = addr.key
@@ -532,25 +598,26 @@ class Announcer:
         addr.epoch += 1
         addr.since = now
         epoch = addr.epoch
-        self._push(now, _BURST, addr, epoch, timing.master_repeat, trigger)
+        self._push(now, addr, epoch, timing.master_repeat, trigger)
         if timing.master_delay > 0:
-            self._push(now + timing.master_delay, _BURST, addr, epoch, timing.master_repeat,
+            self._push(now + timing.master_delay, addr, epoch, timing.master_repeat,
                        f"{trigger}_delay")
         self._start_refresh(addr, now + timing.master_delay + timing.master_refresh)
         self.counters["takeovers"] += 1
 
     def _start_refresh(self, addr: _Addr, first: float) -> None:
-        """(Re)start the refresh timer of ``addr`` at ``first`` if refresh is on.
-
-        A refresh timer carries the address's refresh generation in its repeat slot, so
-        restarting the refresh (a reload changed it) invalidates the old timer alone.
-        """
-        addr.refresh_gen += 1
-        addr.next_refresh = None
+        """(Re)start the refresh of ``addr`` at ``first`` if refresh is on: it joins the
+        cohort due then with its period, or opens one."""
+        self._leave_cohort(addr)
         if addr.watch is None or addr.watch.timing.master_refresh <= 0:
             return
-        addr.next_refresh = first
-        self._push(first, _REFRESH, addr, addr.epoch, addr.refresh_gen, "refresh")
+        period = addr.watch.timing.master_refresh
+        cohort = self._cohorts.get((first, period))
+        if cohort is None:
+            cohort = _Cohort(first, period)
+            self._open_cohort(cohort)
+        cohort.members[addr] = None
+        addr.cohort = cohort
 
     def _acquire(self, addr: _Addr, now: float, trigger: str | None) -> None:
         """Mark ``addr`` held; start a takeover named ``trigger`` unless it is None."""
@@ -567,7 +634,7 @@ class Announcer:
         addr.held = False
         addr.since = None
         addr.epoch += 1
-        addr.next_refresh = None
+        self._leave_cohort(addr)
         pacer = self._pacers.get((addr.key[0], addr.key[1].version))
         cancelled = pacer.cancel(addr) if pacer is not None else 0
         self.counters["released"] += 1
@@ -607,7 +674,7 @@ class Announcer:
             elif usable and not was_usable:
                 self._update(addr, now, "link_up", "link_down")
             elif mac_changed and addr.held and addr.watch is not None:
-                self._push(now, _BURST, addr, addr.epoch, addr.watch.timing.master_repeat,
+                self._push(now, addr, addr.epoch, addr.watch.timing.master_repeat,
                            "mac_change")
         if frames_changed:
             for addr in self._on_link(ev.ifname):
@@ -706,16 +773,15 @@ class Announcer:
             timing = addr.watch.timing
             if timing.lower_prio_repeat <= 0:
                 continue
-            self._push(now, _BURST, addr, addr.epoch, timing.lower_prio_repeat, "lower_prio")
+            self._push(now, addr, addr.epoch, timing.lower_prio_repeat, "lower_prio")
             if timing.lower_prio_delay > 0:
-                self._push(now + timing.lower_prio_delay, _BURST, addr, addr.epoch,
+                self._push(now + timing.lower_prio_delay, addr, addr.epoch,
                            timing.lower_prio_repeat, "lower_prio_delay")
 
 
-def _live(addr: _Addr, epoch: int, kind: int, rep: int) -> bool:
-    """Whether a timer still stands: its address, epoch and (refresh) generation are current."""
-    return (not addr.removed and addr.epoch == epoch
-            and (kind != _REFRESH or rep == addr.refresh_gen))
+def _live(addr: _Addr, epoch: int) -> bool:
+    """Whether a timer still stands: its address and epoch are current."""
+    return not addr.removed and addr.epoch == epoch
 
 
 def _sort_key(key: AddrKey) -> tuple[str, int, int]:

@@ -18,7 +18,8 @@ becomes ``max(pending, repeat)``, which is what keepalived's capped increments a
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -35,7 +36,7 @@ class Burst(Generic[K]):
     pending: int
     reason: str
     sent: int = 0
-    merged: list[str] = field(default_factory=list)
+    merged: tuple[str, ...] = ()
     live: bool = True
 
 
@@ -71,17 +72,24 @@ class Pacer(Generic[K]):
 
     def request(self, key: K, repeat: int, reason: str) -> None:
         """Owe ``repeat`` more packets for ``key``; merge into a burst still queued."""
+        self.request_many((key,), repeat, reason)
+
+    def request_many(self, keys: Iterable[K], repeat: int, reason: str) -> None:
+        """:meth:`request` for each of ``keys`` in order (a refresh round, in one call)."""
         if repeat <= 0:
             return
-        burst = self._by_key.get(key)
-        if burst is not None:
-            burst.pending = max(burst.pending, repeat)
-            if reason != burst.reason and reason not in burst.merged:
-                burst.merged.append(reason)
-            return
-        burst = Burst(key, repeat, reason)
-        self._by_key[key] = burst
-        self._queue.append(burst)
+        by_key = self._by_key
+        queue = self._queue
+        for key in keys:
+            burst = by_key.get(key)
+            if burst is not None:
+                burst.pending = max(burst.pending, repeat)
+                if reason != burst.reason and reason not in burst.merged:
+                    burst.merged += (reason,)
+                continue
+            burst = Burst(key, repeat, reason)
+            by_key[key] = burst
+            queue.append(burst)
 
     def cancel(self, key: K) -> int:
         """Forget everything ``key`` still owes; return how many packets were dropped."""

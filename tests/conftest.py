@@ -1,16 +1,17 @@
-"""Shared pytest fixtures: owns the namespace-lab factory (`make_lab`) and the argv prefix
-that runs the garpd CLI (`garpd_cmd`)."""
+"""Shared pytest fixtures: owns the namespace-lab factory (`make_lab`), the argv prefix
+that runs the garpd CLI (`garpd_cmd`) and the daemon factory (`daemons`)."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.daemon_helpers import Daemon, DaemonFactory
 from tests.lab import Lab, LabFactory, require_lab
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -53,3 +54,24 @@ def garpd_cmd(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         "PYTHONPATH", os.pathsep.join(p for p in (str(REPO_ROOT), existing) if p)
     )
     return [sys.executable, "-m", "garpd"]
+
+
+@pytest.fixture
+def daemons(garpd_cmd: list[str], tmp_path: Path) -> Iterator[DaemonFactory]:
+    """Factory: start ``garpd run`` (optionally behind a wrapper ``cmd``) in a lab host and
+    wait for READY=1; every daemon it started is killed at teardown, even on failure."""
+    started: list[Daemon] = []
+
+    def factory(lab: Lab, config: Path, *, env: Mapping[str, str] | None = None,
+                cmd: Sequence[str] | None = None) -> Daemon:
+        daemon = Daemon(lab, list(cmd) if cmd is not None else garpd_cmd, config, tmp_path,
+                        name=f"garpd{len(started)}", env=env)
+        started.append(daemon)
+        daemon.start()
+        return daemon
+
+    try:
+        yield factory
+    finally:
+        for daemon in started:
+            daemon.close()

@@ -2,7 +2,8 @@
 would: a TOML file, NOTIFY_SOCKET, signals and the control socket in; JSON log lines on
 stderr (written to a file) and the frames another namespace captures out.
 
-Only tests/test_daemon_lab.py uses this; it is black-box (it never imports garpd).
+The daemon, fault and soak lab tests use it (through the ``daemons`` fixture of conftest.py
+and directly); it is black-box (it never imports garpd).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import pytest
 
@@ -256,7 +257,12 @@ class Daemon:
         return [r for r in self.logs() if r.get("level") in ("error", "critical")]
 
 
-DaemonFactory = Callable[..., Daemon]
+class DaemonFactory(Protocol):
+    """What the ``daemons`` fixture returns: start ``garpd run`` (optionally behind a
+    wrapper ``cmd``) in a lab host and wait for READY=1."""
+
+    def __call__(self, lab: Lab, config: Path, *, env: Mapping[str, str] | None = None,
+                 cmd: Sequence[str] | None = None) -> Daemon: ...
 
 
 # --------------------------------------------------------------------------- frames

@@ -398,3 +398,98 @@ def test_poll_tolerates_waking_a_hair_early(t: float) -> None:
     assert deadline == t + 1.0
     out = s.core.poll(deadline - 1e-7)
     assert sum(len(f) for f in out.frames.values()) == 1
+
+
+# --- refresh cohorts: addresses taken over together share one refresh timer ------------
+
+
+def refresh_times(s: Sim, address: str) -> list[float]:
+    """When ``address`` got a refresh burst (its announce records with reason refresh)."""
+    return [t for t, f in s.events("announce")
+            if f["address"] == address and f["reason"] == "refresh"]
+
+
+def test_refresh_grids_stay_apart_for_addresses_taken_over_at_different_times() -> None:
+    """A1 and A2 start together, A3 later; a notify restarts A2: each keeps its own grid."""
+    s = sim(master_repeat=1, master_delay=1.0, master_refresh=2.0)
+    s.at(0.0, link(), add(A1), add(A2))
+    s.at(0.5, add(A3))
+    s.at(4.25, Trigger("notify", keys=(("eth0", A2),)))
+    s.advance(10.0)
+    assert refresh_times(s, "192.0.2.101") == [3.0, 5.0, 7.0, 9.0]
+    assert refresh_times(s, "192.0.2.103") == [3.5, 5.5, 7.5, 9.5]
+    assert refresh_times(s, "192.0.2.102") == [3.0, 7.25, 9.25]
+    # Frames of one round go together, in the order the addresses joined the round.
+    assert [a for t, a in s.timeline() if t == 3.0] == ["192.0.2.101", "192.0.2.102"]
+
+
+def test_released_member_leaves_the_round_and_a_rejoin_starts_afresh() -> None:
+    """An address removed between rounds gets no more refreshes; the others keep theirs;
+    added back, it starts a takeover and a refresh grid of its own."""
+    s = sim(master_repeat=1, master_delay=0.0, master_refresh=1.0)
+    s.at(0.0, link(), add(A1), add(A2), add(A3))
+    s.at(1.5, AddressRemoved("eth0", A2))
+    s.at(2.25, add(A2))
+    s.advance(4.0)
+    assert refresh_times(s, "192.0.2.101") == [1.0, 2.0, 3.0, 4.0]
+    assert refresh_times(s, "192.0.2.103") == [1.0, 2.0, 3.0, 4.0]
+    assert refresh_times(s, "192.0.2.102") == [1.0, 3.25]
+    assert [a for t, a in s.timeline() if t == 2.0] == ["192.0.2.101", "192.0.2.103"]
+
+
+def test_two_takeovers_at_the_same_moment_refresh_once() -> None:
+    """A second takeover of the same address at the same time does not double its refresh."""
+    s = sim(master_repeat=1, master_delay=0.0, master_refresh=1.0)
+    s.at(0.0, link(), add(A1), Trigger("notify"), Trigger("notify"))
+    s.advance(3.0)
+    assert [t for t, _ in s.timeline()] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_missed_refresh_rounds_are_skipped_keeping_the_grid() -> None:
+    """After a long stall (the host slept) a late poll sends one refresh, not one per
+    missed round, and the next refresh is back on the grid t0 + k * refresh."""
+    s = sim(master_repeat=1, master_delay=0.0, master_refresh=1.0)
+    s.at(0.0, link(), add(A1), add(A2))
+    s.advance(1.0)
+    # The stall: nothing polled between 1.0 and 500.3 (Sim.advance would poll each round).
+    s.now = 500.3
+    s.at(500.3)
+    s.advance(502.0)
+    assert [t for t, _ in s.timeline()] == [0.0] * 2 + [1.0] * 2 + [500.3] * 2 + \
+        [501.0] * 2 + [502.0] * 2
+    assert s.core.next_deadline() == 503.0
+
+
+def test_reload_changing_the_period_moves_only_that_group() -> None:
+    """Reconfigure: the group whose period changed restarts its refresh from the reload,
+    the other keeps its grid; both were in one round before."""
+    fast = Timing(master_repeat=1, master_delay=0.0, master_refresh=1.0)
+    slow = Timing(master_repeat=1, master_delay=0.0, master_refresh=3.0)
+
+    class Split:
+        def __init__(self, second: Timing) -> None:
+            self.second = second
+
+        def watch(self, ifname: str, address: Address) -> Watch | None:
+            return Watch("a", fast) if address == A1 else Watch("b", self.second)
+
+        def pacing(self, ifname: str) -> tuple[float, float]:
+            return (0.0, 0.0)
+
+    s = Sim(Split(fast))
+    s.at(0.0, link(), add(A1), add(A2))
+    s.advance(2.5)
+    s.core.reconfigure(Split(slow), 2.5)
+    s.advance(9.0)
+    assert refresh_times(s, "192.0.2.101") == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    assert refresh_times(s, "192.0.2.102") == [1.0, 2.0, 5.5, 8.5]
+
+
+def test_status_lists_the_next_refresh_of_every_member() -> None:
+    """status() shows each held address's next refresh (one cohort timer behind them)."""
+    s = sim(master_repeat=1, master_delay=1.0, master_refresh=2.0, master_refresh_repeat=3)
+    s.at(0.0, link(), add(A1), add(A2))
+    s.advance(3.5)
+    upcoming = {st.address: st.upcoming for st in s.core.status()}
+    assert upcoming == {"192.0.2.101": ((5.0, "refresh", 3),),
+                        "192.0.2.102": ((5.0, "refresh", 3),)}

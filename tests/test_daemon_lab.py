@@ -19,7 +19,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,25 +59,6 @@ CMD_TIMEOUT = 60.0
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def daemons(garpd_cmd: list[str], tmp_path: Path) -> Iterator[DaemonFactory]:
-    """Factory: start ``garpd run`` in a lab host and wait for READY=1; killed at teardown."""
-    started: list[Daemon] = []
-
-    def factory(lab: Lab, config: Path, *, env: Mapping[str, str] | None = None) -> Daemon:
-        daemon = Daemon(lab, garpd_cmd, config, tmp_path, name=f"garpd{len(started)}",
-                        env=env)
-        started.append(daemon)
-        daemon.start()
-        return daemon
-
-    try:
-        yield factory
-    finally:
-        for daemon in started:
-            daemon.close()
 
 
 def make_pair(make_lab: LabFactory, *, accept_dad: int = 0) -> Lab:

@@ -23,16 +23,16 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 
 from garpd.vrrp import VrrpError, build_advert, parse_frame
 from tests.daemon_helpers import (
     Daemon,
+    DaemonFactory,
     Record,
     TomlValue,
     announcements,
@@ -64,33 +64,6 @@ NS_HELPER = Path(__file__).resolve().with_name("fault_ns_helper.py")
 NEW_MAC = "02:00:00:00:00:42"
 #: How late a capture may stamp a frame that left before some instant (userspace latency).
 CAPTURE_SLACK = 0.05
-
-
-class Factory(Protocol):
-    """What the ``daemons`` fixture returns."""
-
-    def __call__(self, lab: Lab, config: Path, *, env: Mapping[str, str] | None = None,
-                 cmd: Sequence[str] | None = None) -> Daemon: ...
-
-
-@pytest.fixture
-def daemons(garpd_cmd: list[str], tmp_path: Path) -> Iterator[Factory]:
-    """Start ``garpd run`` (optionally behind a wrapper ``cmd``) and wait for READY=1."""
-    started: list[Daemon] = []
-
-    def factory(lab: Lab, config: Path, *, env: Mapping[str, str] | None = None,
-                cmd: Sequence[str] | None = None) -> Daemon:
-        daemon = Daemon(lab, list(cmd) if cmd is not None else garpd_cmd, config, tmp_path,
-                        name=f"garpd{len(started)}", env=env)
-        started.append(daemon)
-        daemon.start()
-        return daemon
-
-    try:
-        yield factory
-    finally:
-        for daemon in started:
-            daemon.close()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -157,7 +130,7 @@ def spas(frames: Sequence[Frame]) -> Counter[str]:
 # --------------------------------------------------------------------------- 1. link flaps
 
 
-def test_link_flap_storm(make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory,
+def test_link_flap_storm(make_lab: LabFactory, garpd_cmd: list[str], daemons: DaemonFactory,
                          tmp_path: Path) -> None:
     """50 down/up flaps: garpd stays up, holds the VIP, link_up after the last, quiet while down."""
     lab = make_pair(make_lab)
@@ -231,7 +204,7 @@ def test_link_flap_storm(make_lab: LabFactory, garpd_cmd: list[str], daemons: Fa
 
 
 def test_mac_change_mid_paced_burst(make_lab: LabFactory, garpd_cmd: list[str],
-                                    daemons: Factory, tmp_path: Path) -> None:
+                                    daemons: DaemonFactory, tmp_path: Path) -> None:
     """MAC changed 0.5 s into a paced burst: every later frame has the new MAC; logged."""
     lab = make_pair(make_lab)
     old = lab.mac("a")
@@ -361,7 +334,7 @@ def test_storm_12000_on_the_wire(storm_run: StormRun) -> None:
 
 
 def test_small_burst_after_a_large_takeover(make_lab: LabFactory, garpd_cmd: list[str],
-                                            daemons: Factory, tmp_path: Path) -> None:
+                                            daemons: DaemonFactory, tmp_path: Path) -> None:
     """After a 100-address takeover (sent through the TX ring), a single new VIP still goes out."""
     # Regression: once a socket has a PACKET_TX_RING the kernel sends only from the ring, and
     # small batches sent with send() on that socket were silently lost (fixed in c304c14).
@@ -493,7 +466,7 @@ def test_netlink_overflow_never_announces_removed(overflow_run: OverflowRun) -> 
 
 
 def test_vip_removed_mid_paced_burst(make_lab: LabFactory, garpd_cmd: list[str],
-                                     daemons: Factory, tmp_path: Path) -> None:
+                                     daemons: DaemonFactory, tmp_path: Path) -> None:
     """One of two VIPs removed mid-burst (interval 0.3): nothing more for it; the other goes on."""
     lab = make_pair(make_lab)
     cfg = write_config(tmp_path, {"master_repeat": 5, "master_delay": 0.0, "interval": 0.3},
@@ -530,7 +503,7 @@ def test_vip_removed_mid_paced_burst(make_lab: LabFactory, garpd_cmd: list[str],
 
 
 @pytest.mark.parametrize("announce_on_start", [True, False])
-def test_restart_while_holding(make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory,
+def test_restart_while_holding(make_lab: LabFactory, garpd_cmd: list[str], daemons: DaemonFactory,
                                tmp_path: Path, announce_on_start: bool) -> None:
     """SIGTERM then a new daemon: held VIPs announced again (master) only with announce_on_start."""
     lab = make_pair(make_lab)
@@ -569,7 +542,7 @@ def test_restart_while_holding(make_lab: LabFactory, garpd_cmd: list[str], daemo
 
 
 def test_sighup_during_paced_burst(make_lab: LabFactory, garpd_cmd: list[str],
-                                   daemons: Factory, tmp_path: Path) -> None:
+                                   daemons: DaemonFactory, tmp_path: Path) -> None:
     """SIGHUP 0.5 s into a paced 2 x 5 burst: all 10 frames, none doubled; reload logged."""
     lab = make_pair(make_lab)
     announce: dict[str, TomlValue] = {"master_repeat": 5, "master_delay": 0.0, "interval": 0.2}
@@ -604,7 +577,8 @@ def test_sighup_during_paced_burst(make_lab: LabFactory, garpd_cmd: list[str],
 
 @pytest.mark.parametrize("redirect", ["2>/dev/full", "2>&-"], ids=["dev-full", "closed"])
 def test_logs_to_full_or_closed_stderr(make_lab: LabFactory, garpd_cmd: list[str],
-                                       daemons: Factory, tmp_path: Path, redirect: str) -> None:
+                                       daemons: DaemonFactory, tmp_path: Path,
+                                       redirect: str) -> None:
     """stderr on /dev/full or closed: READY, announces, answers status; writes counted dropped."""
     lab = make_pair(make_lab)
     cfg = write_config(tmp_path, {"master_repeat": 2, "master_delay": 0.0}, [group(VIP4)])
@@ -641,7 +615,7 @@ def capabilities(pid: int) -> dict[str, int]:
 CAP_NET_RAW = 13
 
 
-def test_only_cap_net_raw(make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory,
+def test_only_cap_net_raw(make_lab: LabFactory, garpd_cmd: list[str], daemons: DaemonFactory,
                           tmp_path: Path) -> None:
     """Bounding set {CAP_NET_RAW} (as the unit runs it): READY, announces, listens to VRRP."""
     lab = make_pair(make_lab)
@@ -713,7 +687,7 @@ def flood(lab: Lab, frames: Sequence[bytes], rate: float, host: str = "peer") ->
 
 
 def test_lower_priority_advert_flood(make_lab: LabFactory, garpd_cmd: list[str],
-                                     daemons: Factory, tmp_path: Path) -> None:
+                                     daemons: DaemonFactory, tmp_path: Path) -> None:
     """2,000 forged priority-100 adverts in 2 s: at most one lower_prio schedule a second."""
     lab = make_pair(make_lab)
     cfg = write_config(tmp_path, {"master_repeat": 1, "master_delay": 0.0,
@@ -775,7 +749,7 @@ def test_lower_priority_advert_flood(make_lab: LabFactory, garpd_cmd: list[str],
     assert daemon.errors() == []
 
 
-def test_malformed_vrrp_flood(make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory,
+def test_malformed_vrrp_flood(make_lab: LabFactory, garpd_cmd: list[str], daemons: DaemonFactory,
                               tmp_path: Path) -> None:
     """300 random IP-protocol-112 payloads: counted, logged once (per 10 s), nothing sent."""
     lab = make_pair(make_lab)
@@ -841,7 +815,7 @@ def timed_status(lab: Lab, garpd_cmd: Sequence[str], cfg: Path) -> tuple[Record,
     return doc, time.monotonic() - started
 
 
-def test_control_socket_abuse(make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory,
+def test_control_socket_abuse(make_lab: LabFactory, garpd_cmd: list[str], daemons: DaemonFactory,
                               tmp_path: Path) -> None:
     """1 MiB line, a slowloris, 1,000 bad requests, 100 idle: status answers, VIPs announced."""
     lab = make_pair(make_lab)
@@ -925,7 +899,7 @@ def test_control_socket_abuse(make_lab: LabFactory, garpd_cmd: list[str], daemon
 
 
 def test_idle_connections_do_not_lock_out_status_and_notify(
-        make_lab: LabFactory, garpd_cmd: list[str], daemons: Factory, tmp_path: Path) -> None:
+        make_lab: LabFactory, garpd_cmd: list[str], daemons: DaemonFactory, tmp_path: Path) -> None:
     """With 100 idle connections held open, status answers and a MASTER notify is announced."""
     lab = make_pair(make_lab)
     cfg = write_config(tmp_path, {"master_repeat": 2, "master_delay": 0.0}, [group(VIP4)])
@@ -956,7 +930,7 @@ def test_idle_connections_do_not_lock_out_status_and_notify(
 GC_PROBE = Path(__file__).resolve().with_name("gc_probe_helper.py")
 
 
-def test_garbage_collection_pause_is_short(make_lab: LabFactory, daemons: Factory,
+def test_garbage_collection_pause_is_short(make_lab: LabFactory, daemons: DaemonFactory,
                                            tmp_path: Path) -> None:
     """Holding 1,000 addresses, a full garbage collection in garpd takes < 10 ms (best of 3)."""
     lab = make_pair(make_lab)
