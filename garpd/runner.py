@@ -3,13 +3,14 @@
 It feeds events to the pure core at ``loop.time()`` (a monotonic clock, so wall-clock jumps
 do not move schedules), sends what ``poll`` returns through the :class:`~garpd.sender.Sender`,
 writes the records through structlog after their frames have left, and keeps exactly one
-timer armed for ``next_deadline()``: with nothing scheduled it never wakes up.
+alarm armed for ``next_deadline()``: with nothing scheduled it never wakes up.
 
 Two things keep a deadline's frames on time:
 
-- the loop's timer is armed :data:`WAKE_LEAD` early and the rest is slept with
-  ``time.sleep`` (nanosleep): asyncio waits in ``epoll_wait``, whose timeout is whole
-  milliseconds rounded up, so a plain ``call_at`` fires 0-1 ms late plus the wake-up;
+- the alarm is a timerfd the loop watches (:mod:`garpd.alarm`), not ``call_at``: asyncio
+  waits in ``epoll_wait``, whose timeout is whole milliseconds rounded up, so a ``call_at``
+  fires 0-1 ms late plus the wake-up; the timerfd wakes the loop at the deadline itself
+  and nothing ever blocks the loop waiting for it;
 - the cyclic garbage collector is held off from the poll to the last ``send``, so a
   collection never lands between a deadline and its frames (it runs while records are
   written, after the frames are out).
@@ -19,9 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import time
 from typing import Any
 
+from garpd.alarm import Alarm
 from garpd.core import Announcer, Event, Output, Record
 from garpd.frames import describe
 from garpd.sender import Sender
@@ -30,8 +31,6 @@ from garpd.sender import Sender
 RETRY_DELAY = 0.001
 #: A device that stays full this long has its backlog dropped (and counted).
 RETRY_GIVE_UP = 2.0
-#: The loop's timer fires this much before a deadline; the remainder is slept precisely.
-WAKE_LEAD = 0.002
 
 _LEVELS = {"dad_failed": "warning", "send_failed": "error"}
 
@@ -47,8 +46,7 @@ class Runner:
         self.loop = loop
         self.counters: dict[str, int] = {"frames_sent": 0, "send_errors": 0,
                                          "frames_dropped": 0, "send_retries": 0}
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self.alarm = Alarm(loop, self._on_timer)
         self._backlog: dict[str, list[bytes]] = {}
         self._backlog_since: float | None = None
         self._retry: asyncio.TimerHandle | None = None
@@ -83,11 +81,11 @@ class Runner:
         await future
 
     def close(self) -> None:
-        """Cancel timers; the caller closes the sender."""
-        for handle in (self._timer, self._retry):
-            if handle is not None:
-                handle.cancel()
-        self._timer = self._retry = None
+        """Cancel the alarm and the retry; the caller closes the sender."""
+        self.alarm.close()
+        if self._retry is not None:
+            self._retry.cancel()
+        self._retry = None
 
     # --- output ---------------------------------------------------------------------
 
@@ -201,22 +199,7 @@ class Runner:
             getattr(log, level)(record.event, **record.fields)
 
     def _arm(self) -> None:
-        deadline = self.core.next_deadline()
-        if deadline == self._timer_at and self._timer is not None:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = deadline
-        if deadline is not None:
-            self._timer = self.loop.call_at(deadline - WAKE_LEAD, self._on_timer)
+        self.alarm.set(self.core.next_deadline())
 
     def _on_timer(self) -> None:
-        deadline = self._timer_at
-        self._timer = None
-        self._timer_at = None
-        now = self.loop.time()
-        if deadline is not None and now < deadline:
-            time.sleep(deadline - now)  # at most WAKE_LEAD, and precise (nanosleep)
-            now = self.loop.time()
-        self._pump(now)
+        self._pump(self.loop.time())

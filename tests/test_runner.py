@@ -30,7 +30,7 @@ from garpd.core import (
     Trigger,
 )
 from garpd.frames import Address, describe
-from garpd.runner import WAKE_LEAD, Runner
+from garpd.runner import Runner
 from garpd.sender import Sender, SendResult
 
 MAC = bytes.fromhex("020000000002")
@@ -250,7 +250,7 @@ def test_device_that_stays_full_is_given_up(monkeypatch: pytest.MonkeyPatch) -> 
     assert runner.counters["frames_dropped"] == 3
     assert runner.counters["frames_sent"] == 0
     assert runner._retry is None
-    assert runner._timer is None
+    assert runner.alarm.when is None
 
 
 def test_slow_but_draining_device_is_not_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -293,12 +293,14 @@ def test_wait_idle_and_no_timer_when_idle() -> None:
         with capture_logs() as logs:
             runner, fake = make_runner(logs, Timing(master_repeat=1, master_delay=0.05))
             assert runner.idle()
-            assert runner._timer is None
+            assert runner.alarm.when is None
+            assert runner.alarm.remaining() is None
             await asyncio.wait_for(runner.wait_idle(), 1.0)  # nothing to wait for
             runner.feed(takeover(A1))
             assert len(fake.calls) == 1
             assert not runner.idle()
-            assert runner._timer is not None  # armed for the delayed burst
+            assert runner.alarm.when == runner.core.next_deadline()  # the delayed burst
+            assert runner.alarm.remaining() is not None
             waiter = asyncio.ensure_future(runner.wait_idle())
             await asyncio.sleep(0)
             assert not waiter.done()
@@ -306,34 +308,41 @@ def test_wait_idle_and_no_timer_when_idle() -> None:
             assert len(fake.calls) == 2
             assert runner.idle()
             assert runner.core.next_deadline() is None
-            assert runner._timer is None
+            assert runner.alarm.when is None
+            assert runner.alarm.remaining() is None
             assert runner._retry is None
             runner.feed([])  # an empty feed arms nothing either
-            assert runner._timer is None
+            assert runner.alarm.when is None
+            assert runner.alarm.remaining() is None
 
     asyncio.run(scenario())
 
 
 def test_exactly_one_timer_at_the_next_deadline() -> None:
-    """With refresh on, one timer stays armed at next_deadline(); close() cancels it."""
+    """With refresh on, one alarm stays armed at next_deadline(), in the kernel (a timerfd
+    the loop watches); re-arming for the same deadline changes nothing; close() disarms."""
 
     async def scenario() -> None:
         with capture_logs() as logs:
             runner, fake = make_runner(logs, Timing(master_repeat=1, master_delay=0.02,
                                                     master_refresh=60.0))
+            assert runner.alarm.kernel
             runner.feed(takeover(A1))
             while len(fake.calls) < 2:  # the delayed burst
                 await asyncio.sleep(0.01)
-            timer = runner._timer
-            assert timer is not None
             deadline = runner.core.next_deadline()
             assert deadline is not None
-            assert timer.when() == pytest.approx(deadline - WAKE_LEAD)
-            runner.feed([])  # re-arming for the same deadline keeps the same handle
-            assert runner._timer is timer
+            assert runner.alarm.when == deadline
+            before = runner.loop.time()
+            remaining = runner.alarm.remaining()
+            after = runner.loop.time()
+            assert remaining is not None  # the kernel's own count-down to the deadline:
+            assert deadline - after - 1e-6 <= remaining <= deadline - before + 1e-6
+            assert remaining > 59.0
+            runner.feed([])
+            assert runner.alarm.when == deadline
             runner.close()
-            assert runner._timer is None
-            assert timer.cancelled()
+            assert runner.alarm.when is None
 
     asyncio.run(scenario())
 
