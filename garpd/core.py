@@ -267,6 +267,8 @@ class _Cohort:
     due: float
     period: float
     members: dict[_Addr, None] = field(default_factory=dict)
+    runs: list[tuple[tuple[str, int], int, list[_Addr]]] | None = None
+    """The members by (pacer key, packets), kept between rounds; None when they changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,24 +491,22 @@ class Announcer:
         if not bursts:
             return
         batch = out.frames.setdefault(ifname, [])
-        members = [(b, b.key) for b in bursts]
-        active = members
+        active = bursts
         r = 0
         while active:
-            if all(len(a.frames) == 1 for _b, a in active):
-                batch.extend([a.frames[0] for _b, a in active])
-            else:
-                batch.extend([a.frames[(b.sent + r) % len(a.frames)] for b, a in active])
+            batch.extend([b.key.frames[(b.sent + r) % len(b.key.frames)] for b in active])
             r += 1
-            active = [(b, a) for b, a in active if b.pending > r]
+            active = [b for b in active if b.pending > r]
         total = 0
-        for burst, addr in members:
-            burst.sent += burst.pending
-            addr.sent += burst.pending
+        for burst in bursts:
+            pending = burst.pending
+            addr = burst.key
+            burst.sent += pending
+            addr.sent += pending
             addr.last_sent = now
-            total += burst.pending
+            total += pending
             burst.pending = 0
-            finished.append(burst)
+        finished.extend(bursts)
         self.counters["frames"] += total
 
     def _push(self, due: float, addr: _Addr, epoch: int, repeat: int, reason: str) -> None:
@@ -524,16 +524,13 @@ class Announcer:
         if due <= now + EPSILON:  # rounds were missed (a suspend): skip them, keep the grid
             due = cohort.due + period * (int((now - cohort.due) // period) + 1)
         # Queue the round, one pacer call per (pacer, packets) run of addresses.
-        runs: dict[tuple[tuple[str, int], int], list[_Addr]] = {}
-        for addr in members:
-            assert addr.watch is not None
-            packets = addr.watch.timing.master_refresh_repeat * len(addr.frames)
-            run = runs.get((addr.pkey, packets))
-            if run is None:
-                runs[(addr.pkey, packets)] = run = []
-            run.append(addr)
-        for (_pkey, packets), addrs in runs.items():
-            self._pacer(addrs[0]).request_many(addrs, packets, "refresh")
+        runs = cohort.runs
+        if runs is None:
+            runs = cohort.runs = _runs(members)
+        pacers = self._pacers
+        for pkey, packets, addrs in runs:
+            pacer = pacers.get(pkey) or self._pacer(addrs[0])
+            pacer.request_many(addrs, packets, "refresh")
         target = self._cohorts.get((due, period))
         if target is None:
             cohort.due = due
@@ -542,6 +539,7 @@ class Announcer:
             for addr in members:
                 addr.cohort = target
             target.members.update(members)
+            target.runs = None
 
     def _open_cohort(self, cohort: _Cohort) -> None:
         self._cohorts[(cohort.due, cohort.period)] = cohort
@@ -558,6 +556,7 @@ class Announcer:
         cohort = addr.cohort
         if cohort is not None:
             del cohort.members[addr]
+            cohort.runs = None
             addr.cohort = None
 
     def _pacer(self, addr: _Addr) -> Pacer[_Addr]:
@@ -583,6 +582,8 @@ class Announcer:
             addr.mac_text = link.mac_text
         addr.frames = self.frames.slot(link.mac, addr.key[1], addr.watch.timing.mode,
                                        link.forwarding)
+        if addr.cohort is not None:  # its packets per refresh may have changed
+            addr.cohort.runs = None
 
     def _should_hold(self, addr: _Addr) -> bool:
         link = self._links.get(addr.key[0])
@@ -617,6 +618,7 @@ class Announcer:
             cohort = _Cohort(first, period)
             self._open_cohort(cohort)
         cohort.members[addr] = None
+        cohort.runs = None
         addr.cohort = cohort
 
     def _acquire(self, addr: _Addr, now: float, trigger: str | None) -> None:
@@ -777,6 +779,19 @@ class Announcer:
             if timing.lower_prio_delay > 0:
                 self._push(now + timing.lower_prio_delay, addr, addr.epoch,
                            timing.lower_prio_repeat, "lower_prio_delay")
+
+
+def _runs(members: dict[_Addr, None]) -> list[tuple[tuple[str, int], int, list[_Addr]]]:
+    """A refresh round's members by (pacer key, packets each), in join order."""
+    runs: dict[tuple[tuple[str, int], int], list[_Addr]] = {}
+    for addr in members:
+        assert addr.watch is not None
+        packets = addr.watch.timing.master_refresh_repeat * len(addr.frames)
+        run = runs.get((addr.pkey, packets))
+        if run is None:
+            runs[(addr.pkey, packets)] = run = []
+        run.append(addr)
+    return [(pkey, packets, addrs) for (pkey, packets), addrs in runs.items()]
 
 
 def _live(addr: _Addr, epoch: int) -> bool:

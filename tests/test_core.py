@@ -493,3 +493,34 @@ def test_status_lists_the_next_refresh_of_every_member() -> None:
     upcoming = {st.address: st.upcoming for st in s.core.status()}
     assert upcoming == {"192.0.2.101": ((5.0, "refresh", 3),),
                         "192.0.2.102": ((5.0, "refresh", 3),)}
+
+
+def test_reload_changing_mode_or_repeat_reaches_the_next_refresh_round() -> None:
+    """Same period, new packet mode then new refresh repeat: the round after each reload
+    sends the new count for the address whose watch changed, the old for the other."""
+    base = Timing(master_repeat=1, master_delay=0.0, master_refresh=1.0)
+
+    class Policy:
+        def __init__(self, second: Timing) -> None:
+            self.second = second
+
+        def watch(self, ifname: str, address: Address) -> Watch | None:
+            return Watch("a", base) if address == A1 else Watch("b", self.second)
+
+        def pacing(self, ifname: str) -> tuple[float, float]:
+            return (0.0, 0.0)
+
+    s = Sim(Policy(base))
+    s.at(0.0, link(), add(A1), add(A2))
+    s.advance(1.0)
+    s.core.reconfigure(Policy(Timing(master_repeat=1, master_delay=0.0, master_refresh=1.0,
+                                     mode="both")), 1.5)
+    s.advance(2.0)
+    s.core.reconfigure(Policy(Timing(master_repeat=1, master_delay=0.0, master_refresh=1.0,
+                                     mode="both", master_refresh_repeat=3)), 2.5)
+    s.advance(3.0)
+    per_round = {t: [(x.address, x.kind) for x in s.sent if x.t == t] for t in (1.0, 2.0, 3.0)}
+    a1, a2 = "192.0.2.101", "192.0.2.102"
+    assert per_round[1.0] == [(a1, "request"), (a2, "request")]
+    assert per_round[2.0] == [(a1, "request"), (a2, "request"), (a2, "reply")]
+    assert per_round[3.0] == [(a1, "request")] + [(a2, "request"), (a2, "reply")] * 3
