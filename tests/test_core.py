@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 
 import pytest
 
@@ -460,26 +461,29 @@ def test_missed_refresh_rounds_are_skipped_keeping_the_grid() -> None:
     assert s.core.next_deadline() == 503.0
 
 
+class TwoGroups:
+    """A1 in group "a" with ``first``; every other address in group "b" with ``second``."""
+
+    def __init__(self, first: Timing, second: Timing) -> None:
+        self.first = first
+        self.second = second
+
+    def watch(self, ifname: str, address: Address) -> Watch | None:
+        return Watch("a", self.first) if address == A1 else Watch("b", self.second)
+
+    def pacing(self, ifname: str) -> tuple[float, float]:
+        return (0.0, 0.0)
+
+
 def test_reload_changing_the_period_moves_only_that_group() -> None:
     """Reconfigure: the group whose period changed restarts its refresh from the reload,
     the other keeps its grid; both were in one round before."""
     fast = Timing(master_repeat=1, master_delay=0.0, master_refresh=1.0)
     slow = Timing(master_repeat=1, master_delay=0.0, master_refresh=3.0)
-
-    class Split:
-        def __init__(self, second: Timing) -> None:
-            self.second = second
-
-        def watch(self, ifname: str, address: Address) -> Watch | None:
-            return Watch("a", fast) if address == A1 else Watch("b", self.second)
-
-        def pacing(self, ifname: str) -> tuple[float, float]:
-            return (0.0, 0.0)
-
-    s = Sim(Split(fast))
+    s = Sim(TwoGroups(fast, fast))
     s.at(0.0, link(), add(A1), add(A2))
     s.advance(2.5)
-    s.core.reconfigure(Split(slow), 2.5)
+    s.core.reconfigure(TwoGroups(fast, slow), 2.5)
     s.advance(9.0)
     assert refresh_times(s, "192.0.2.101") == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
     assert refresh_times(s, "192.0.2.102") == [1.0, 2.0, 5.5, 8.5]
@@ -499,25 +503,12 @@ def test_reload_changing_mode_or_repeat_reaches_the_next_refresh_round() -> None
     """Same period, new packet mode then new refresh repeat: the round after each reload
     sends the new count for the address whose watch changed, the old for the other."""
     base = Timing(master_repeat=1, master_delay=0.0, master_refresh=1.0)
-
-    class Policy:
-        def __init__(self, second: Timing) -> None:
-            self.second = second
-
-        def watch(self, ifname: str, address: Address) -> Watch | None:
-            return Watch("a", base) if address == A1 else Watch("b", self.second)
-
-        def pacing(self, ifname: str) -> tuple[float, float]:
-            return (0.0, 0.0)
-
-    s = Sim(Policy(base))
+    s = Sim(TwoGroups(base, base))
     s.at(0.0, link(), add(A1), add(A2))
     s.advance(1.0)
-    s.core.reconfigure(Policy(Timing(master_repeat=1, master_delay=0.0, master_refresh=1.0,
-                                     mode="both")), 1.5)
+    s.core.reconfigure(TwoGroups(base, replace(base, mode="both")), 1.5)
     s.advance(2.0)
-    s.core.reconfigure(Policy(Timing(master_repeat=1, master_delay=0.0, master_refresh=1.0,
-                                     mode="both", master_refresh_repeat=3)), 2.5)
+    s.core.reconfigure(TwoGroups(base, replace(base, mode="both", master_refresh_repeat=3)), 2.5)
     s.advance(3.0)
     per_round = {t: [(x.address, x.kind) for x in s.sent if x.t == t] for t in (1.0, 2.0, 3.0)}
     a1, a2 = "192.0.2.101", "192.0.2.102"
