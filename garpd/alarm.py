@@ -28,7 +28,6 @@ TFD_CLOEXEC = os.O_CLOEXEC
 TFD_TIMER_ABSTIME = 1
 
 
-
 class _TimerFdApi:
     """libc's timerfd_create / timerfd_settime / timerfd_gettime through ctypes."""
 

@@ -353,7 +353,7 @@ class Announcer:
         for key, addr in self._addrs.items():
             if addr.watch is None:
                 continue
-            pacer = self._pacers.get((key[0], key[1].version))
+            pacer = self._pacers.get(addr.pkey)
             pending = pacer.pending(addr) if pacer is not None else 0
             planned = tuple(sorted(upcoming.get(key, ())))
             next_send = planned[0][0] if planned else None
@@ -527,10 +527,8 @@ class Announcer:
         runs = cohort.runs
         if runs is None:
             runs = cohort.runs = _runs(members)
-        pacers = self._pacers
-        for pkey, packets, addrs in runs:
-            pacer = pacers.get(pkey) or self._pacer(addrs[0])
-            pacer.request_many(addrs, packets, "refresh")
+        for _pkey, packets, addrs in runs:
+            self._pacer(addrs[0]).request_many(addrs, packets, "refresh")
         target = self._cohorts.get((due, period))
         if target is None:
             cohort.due = due
@@ -560,13 +558,12 @@ class Announcer:
             addr.cohort = None
 
     def _pacer(self, addr: _Addr) -> Pacer[_Addr]:
-        key = addr.key
-        pkey = (key[0], key[1].version)
-        pacer = self._pacers.get(pkey)
+        pacer = self._pacers.get(addr.pkey)
         if pacer is None:
-            interval, na_interval = self.policy.pacing(key[0])
-            pacer = Pacer(interval if key[1].version == 4 else na_interval)
-            self._pacers[pkey] = pacer
+            ifname, family = addr.pkey
+            interval, na_interval = self.policy.pacing(ifname)
+            pacer = Pacer(interval if family == 4 else na_interval)
+            self._pacers[addr.pkey] = pacer
         return pacer
 
     def _record(self, event: str, **fields: object) -> None:
@@ -637,7 +634,7 @@ class Announcer:
         addr.since = None
         addr.epoch += 1
         self._leave_cohort(addr)
-        pacer = self._pacers.get((addr.key[0], addr.key[1].version))
+        pacer = self._pacers.get(addr.pkey)
         cancelled = pacer.cancel(addr) if pacer is not None else 0
         self.counters["released"] += 1
         self._record("vip_released", interface=addr.key[0], address=addr.text,

@@ -18,13 +18,13 @@ Properties, beyond "nothing but VrrpError" (which ``tests/test_vrrp.py`` checks 
 from __future__ import annotations
 
 import ipaddress
-import os
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from garpd.vrrp import Address, Advert, VrrpError, build_advert, parse_frame, parse_ip_packet
 from garpd.vrrp import parse_vrrp as parse_vrrp_message
+from tests.hostile_strategies import fuzz_settings
 from tests.test_vrrp import (
     ethernet,
     ipv4_packet,
@@ -37,12 +37,7 @@ from tests.test_vrrp import (
 )
 from tests.vectors import vrrp_adverts
 
-EXAMPLES = int(os.environ.get("GARPD_FUZZ_EXAMPLES", "200"))
-LONG = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+LONG = fuzz_settings(200)
 
 ADDRESS4: st.SearchStrategy[Address] = st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address)
 ADDRESS6: st.SearchStrategy[Address] = st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address)

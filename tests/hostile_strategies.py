@@ -1,8 +1,10 @@
 """Hypothesis strategies for hostile input to garpd's parsers: notify hook arguments, FIFO
-lines, control-socket request lines, garpd.toml text and keepalived.conf text.
+lines, control-socket request lines, garpd.toml text and keepalived.conf text; and the
+settings every fuzz property runs with (:func:`fuzz_settings`).
 
-Shared by tests/test_hostile.py (a quick run on every ``pytest``) and tests/fuzz_inputs.py
-(the long, on-demand run). Each strategy mixes three kinds of input: plain garbage,
+Used by tests/test_hostile.py: a quick run on every ``pytest``, and the long run on demand
+with ``GARPD_FUZZ_EXAMPLES`` (tests/fuzz_vrrp.py takes its settings from here too). Each
+strategy mixes three kinds of input: plain garbage,
 near-misses of the real grammar (a valid line with one part broken), and valid input, so
 that both the rejection paths and the acceptance paths are exercised.
 """
@@ -10,12 +12,26 @@ that both the rejection paths and the acceptance paths are exercised.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from garpd.config import ANNOUNCE_KEYS
 from garpd.control import NOTIFY_STATES
+
+
+def fuzz_settings(default: int) -> settings:
+    """Settings for a fuzz property: ``default`` examples on a plain ``pytest`` run, or
+    ``GARPD_FUZZ_EXAMPLES`` of them for the long run on demand (e.g. 200000)."""
+    return settings(
+        max_examples=int(os.environ.get("GARPD_FUZZ_EXAMPLES") or default),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                               HealthCheck.filter_too_much],
+    )
+
 
 #: Any character a command-line word can hold: argv cannot carry NUL, but non-UTF-8 bytes
 #: arrive as lone surrogates (surrogateescape), so those are included.

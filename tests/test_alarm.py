@@ -28,21 +28,31 @@ def run(scenario: object) -> None:
     asyncio.run(scenario)  # type: ignore[arg-type]
 
 
+async def fired_once(fired: list[float]) -> float:
+    """Wait (up to 10 s: a busy machine) for the first call, then check no second follows;
+    return when the first came."""
+    for _ in range(1000):
+        if fired:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert len(fired) == 1, fired
+    return fired[0]
+
+
 def test_fires_once_never_before_its_deadline(kernel: bool) -> None:
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         fired: list[float] = []
         alarm = Alarm(loop, lambda: fired.append(loop.time()), kernel=kernel)
         assert alarm.kernel is kernel
-        when = loop.time() + 0.03
+        when = loop.time() + 0.2
         alarm.set(when)
         assert alarm.when == when
         remaining = alarm.remaining()
         assert remaining is not None
-        assert 0 < remaining <= 0.03
-        await asyncio.sleep(0.3)
-        assert len(fired) == 1
-        assert fired[0] >= when
+        assert 0 < remaining <= 0.2
+        assert await fired_once(fired) >= when
         assert alarm.when is None
         assert alarm.remaining() is None
         alarm.close()
@@ -51,6 +61,9 @@ def test_fires_once_never_before_its_deadline(kernel: bool) -> None:
 
 
 def test_set_replaces_the_deadline_and_none_disarms(kernel: bool) -> None:
+    """The first deadline, replaced by a later one, never fires (the one call comes at or
+    after the later); a deadline disarmed with None never fires."""
+
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         fired: list[float] = []
@@ -58,11 +71,7 @@ def test_set_replaces_the_deadline_and_none_disarms(kernel: bool) -> None:
         alarm.set(loop.time() + 0.02)
         later = loop.time() + 0.15
         alarm.set(later)
-        await asyncio.sleep(0.08)
-        assert fired == []
-        await asyncio.sleep(0.3)
-        assert len(fired) == 1
-        assert fired[0] >= later
+        assert await fired_once(fired) >= later
         alarm.set(loop.time() + 0.02)
         alarm.set(None)
         await asyncio.sleep(0.1)
@@ -84,11 +93,7 @@ def test_expiry_overtaken_by_a_new_deadline_is_ignored(kernel: bool) -> None:
         time.sleep(0.01)  # the loop is busy: the expiry waits
         later = loop.time() + 0.1
         alarm.set(later)
-        await asyncio.sleep(0.05)
-        assert fired == []
-        await asyncio.sleep(0.3)
-        assert len(fired) == 1
-        assert fired[0] >= later
+        assert await fired_once(fired) >= later
         alarm.close()
 
     run(scenario())
@@ -130,8 +135,12 @@ async def main() -> None:
     alarm = Alarm(loop, lambda: fired.append(loop.time()))
     when = loop.time() + 0.01
     alarm.set(when)
-    await asyncio.sleep(0.3)
-    print(alarm.kernel, len(fired), fired[0] >= when)
+    for _ in range(1000):  # up to 10 s on a busy machine
+        if fired:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    print(alarm.kernel, len(fired), bool(fired) and fired[0] >= when)
 
 asyncio.run(main())
 """

@@ -3,10 +3,14 @@
 - ``garpd notify`` argument handling never raises and always exits 0 (keepalived must never
   see the hook fail), whatever TYPE / NAME / STATE / PRIORITY hold;
 - the FIFO, control-request, garpd.toml and keepalived.conf parsers raise nothing but their
-  own error type on any input (tests/hostile_strategies.py; the long run of the same
-  properties is tests/fuzz_inputs.py);
+  own error type on any input, and what they accept reads back the same
+  (tests/hostile_strategies.py);
 - the runner schedules on the monotonic clock: wall-clock jumps of an hour either way in
   the middle of a schedule move nothing.
+
+The properties run 100-150 examples each; the long run, on demand::
+
+    GARPD_FUZZ_EXAMPLES=200000 /opt/garpd-dev/bin/pytest tests/test_hostile.py tests/fuzz_vrrp.py
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import asyncio
 import contextlib
 import io
 import ipaddress
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -22,29 +27,29 @@ from pathlib import Path
 
 import pytest
 import structlog
-from hypothesis import HealthCheck, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from garpd import cli, frames
-from garpd.config import ConfigError, loads_config
+from garpd.config import Config, ConfigError, loads_config, parse_config
 from garpd.control import parse_request
 from garpd.core import AddressChanged, Announcer, LinkChanged, StaticPolicy, Timing
 from garpd.fifo import parse_fifo_line
-from garpd.keepalived import Imported, loads_keepalived
+from garpd.keepalived import Imported, loads_keepalived, merge_toml
 from garpd.runner import Runner
 from garpd.sender import Sender, SendResult
 from tests.hostile_strategies import (
     control_lines,
     fifo_lines,
+    fuzz_settings,
     keepalived_texts,
     notify_args,
     toml_documents,
 )
 
 HERE = Path(__file__).resolve().parent
-QUICK = settings(max_examples=150, deadline=None,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+QUICK = fuzz_settings(150)
 #: The only group in the notify tests' configuration; generated names never equal it.
 GROUP_NAME = "VI_hostile_no_match"
 
@@ -139,52 +144,100 @@ def test_notify_words_starting_with_a_dash_exit_0(notify_config: Path,
     assert code == 0, err
 
 
+@QUICK
+@given(args=notify_args(allow_dash=True))
+def test_notify_words_that_look_like_options_always_exit_0(
+        notify_config: Path, args: tuple[str, str, str, str | None]) -> None:
+    """Any words, including ones starting with "-" (a keepalived name may): exit 0."""
+    kind, name, state, priority = args
+    words = [w for w in args if w is not None]
+    if name == GROUP_NAME or any(w.startswith(("-c", "--c", "--l")) for w in words):
+        # A word that is one of garpd's own options before the hook words (-c, --config,
+        # --log-*) is taken as that option; it could name another configuration, even the
+        # built-in one that announces everything held: not something to fuzz as root.
+        return
+    argv = ["notify", "-c", str(notify_config), kind, name, state]
+    if priority is not None:
+        argv.append(priority)
+    code, _err = run_notify(argv)
+    event(f"exit {code}")
+    assert code == 0
+
+
 # --------------------------------------------------------------------------- parsers
 
 
 @QUICK
 @given(line=fifo_lines())
 def test_fifo_line_parser_raises_only_value_error(line: str) -> None:
-    """parse_fifo_line: a FifoLine or ValueError, for anything."""
-    with contextlib.suppress(ValueError):
+    """parse_fifo_line: a FifoLine (which reads back the same from its canonical form) or
+    ValueError, for anything."""
+    try:
         parsed = parse_fifo_line(line)
-        assert parsed.kind in ("INSTANCE", "GROUP")
-        assert parsed.name
-        assert parsed.priority is None or 0 <= parsed.priority <= 255
+    except ValueError:
+        event("rejected")
+        return
+    event("accepted")
+    assert parsed.kind in ("INSTANCE", "GROUP")
+    assert parsed.name
+    assert '"' not in parsed.name
+    assert parsed.priority is None or 0 <= parsed.priority <= 255
+    canonical = f'{parsed.kind} "{parsed.name}" {parsed.state}'
+    if parsed.priority is not None:
+        canonical += f" {parsed.priority}"
+    assert parse_fifo_line(canonical) == parsed
 
 
 @QUICK
 @given(line=control_lines())
 def test_control_request_parser_raises_only_value_error(line: bytes) -> None:
-    """parse_request: a request dict or ValueError, for any bytes."""
-    with contextlib.suppress(ValueError):
+    """parse_request: a request dict (that survives a JSON round trip) or ValueError, for
+    any bytes."""
+    try:
         request = parse_request(line)
-        assert request["command"] in ("status", "notify", "ping")
+    except ValueError:
+        event("rejected")
+        return
+    event(f"accepted {request['command']}")
+    assert request["command"] in ("status", "notify", "ping")
+    assert parse_request(json.dumps(request).encode()) == request
 
 
-@settings(QUICK, max_examples=100)
+@fuzz_settings(100)
 @given(text=toml_documents())
 def test_config_loader_raises_only_config_error(text: str) -> None:
     """loads_config: a Config or ConfigError with one-line reasons naming the source."""
     error: ConfigError | None = None
     try:
-        loads_config(text, "hostile.toml")
+        config = loads_config(text, "hostile.toml")
     except ConfigError as exc:
         error = exc
     if error is not None:
+        event("rejected")
         assert error.lines
         assert all(line.startswith("hostile.toml") and "\n" not in line for line in error.lines)
+        return
+    event("accepted")
+    assert isinstance(config, Config)
 
 
 @QUICK
 @given(text=keepalived_texts())
 def test_keepalived_loader_never_raises(text: str) -> None:
-    """loads_keepalived: always an Imported (problems are notes), never an exception."""
+    """loads_keepalived: always an Imported (problems are notes), never an exception; the
+    garp settings it imports are then validated (a ConfigError with reasons), not trusted."""
     base = HERE / "data" / "keepalived" / "empty-include-dir"
     result = loads_keepalived(text, str(base / "keepalived.conf"), base_dir=base,
                               config_id="node-a")
     assert isinstance(result, Imported)
     assert all(isinstance(note, str) for note in result.unsupported)
+    event(f"groups={min(len(result.groups), 3)}")
+    error: ConfigError | None = None
+    try:
+        parse_config(merge_toml({}, result), "hostile.toml")
+    except ConfigError as exc:
+        error = exc
+    assert error is None or error.lines
 
 
 # --------------------------------------------------------------------------- clock jumps
