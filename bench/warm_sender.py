@@ -17,8 +17,8 @@ import socket
 import sys
 import time
 
+from garpd.drivers.sender import Sender
 from garpd.frames import FrameCache
-from garpd.sender import Sender
 
 
 def main(argv: list[str] | None = None) -> int:

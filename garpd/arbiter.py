@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from garpd.core import LowerPriority
+from garpd.events import LowerPriority
 from garpd.frames import Address
 from garpd.vrrp import Advert, is_lower
 

@@ -10,7 +10,8 @@ import argparse
 import math
 from typing import NoReturn
 
-from garpd.cli import EXIT_USAGE, LOG_FORMATS, LOG_LEVELS
+from garpd.errors import EXIT_USAGE
+from garpd.quicklog import LOG_FORMATS, LOG_LEVELS
 
 
 class _Parser(argparse.ArgumentParser):

@@ -41,9 +41,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from garpd.core import Timing, Watch
+from garpd.errors import UserError
 from garpd.frames import Address, Mode
 from garpd.keepalived import Imported, KeepalivedConfError, load_keepalived, merge_toml
+from garpd.policy import Timing, Watch
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -78,12 +79,11 @@ ANNOUNCE_KEYS: Final = (
 )
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """The configuration is unusable; ``lines`` says why, one human-readable line each."""
 
     def __init__(self, lines: Iterable[str]) -> None:
-        self.lines: list[str] = list(lines)
-        super().__init__("\n".join(self.lines))
+        super().__init__(*lines)
 
 
 # --- field types ------------------------------------------------------------------------

@@ -3,13 +3,15 @@
 Newline-delimited JSON over a Unix stream socket, one request per line, one reply per
 request, every reply with ``"ok"`` (and ``"error"`` when false). This module is on the
 notify hook's hand-off path, so it imports only light stdlib modules (no asyncio, no
-typing machinery at run time); the daemon's end lives in :mod:`garpd.control_server`.
+typing machinery at run time); the daemon's end lives in :mod:`garpd.drivers.control_server`.
 """
 
 from __future__ import annotations
 
 import socket
 import time
+
+from garpd.errors import RemoteError
 
 TYPE_CHECKING = False  # typing itself costs ~10 ms on the hook's path
 if TYPE_CHECKING:
@@ -30,30 +32,30 @@ def group_kind(kind: str) -> Literal["INSTANCE", "GROUP"] | None:
 
 
 def parse_request(line: bytes) -> dict[str, Any]:
-    """Decode one request line; raises ValueError with a reason for the client."""
+    """Decode one request line; raises RemoteError with a reason for the client."""
     import json  # noqa: PLC0415 - the daemon's side; the hook never parses requests
 
     try:
         data = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ValueError("not a JSON object") from None
+        raise RemoteError("not a JSON object") from None
     if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
+        raise RemoteError("not a JSON object")
     command = data.get("command")
     if command not in ("status", "notify", "ping"):
-        raise ValueError("unknown command (expected status, notify or ping)")
+        raise RemoteError("unknown command (expected status, notify or ping)")
     if command == "notify":
         kind, name, state = data.get("type"), data.get("name"), data.get("state")
         if kind not in ("INSTANCE", "GROUP"):
-            raise ValueError("notify: type must be INSTANCE or GROUP")
+            raise RemoteError("notify: type must be INSTANCE or GROUP")
         if not isinstance(name, str) or not name or len(name) > 256:
-            raise ValueError("notify: name must be a non-empty string")
+            raise RemoteError("notify: name must be a non-empty string")
         if state not in NOTIFY_STATES:
-            raise ValueError(f"notify: state must be one of {', '.join(NOTIFY_STATES)}")
+            raise RemoteError(f"notify: state must be one of {', '.join(NOTIFY_STATES)}")
         priority = data.get("priority")
         if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool)
                                      or not 0 <= priority <= 255):
-            raise ValueError("notify: priority must be an integer 0..255")
+            raise RemoteError("notify: priority must be an integer 0..255")
     return data
 
 
@@ -187,111 +189,3 @@ def _quick_socket(raw: bytes) -> str | None:
     if found is None:
         return None if any(ln.strip() == b"[control]" for ln in lines) else DEFAULT_SOCKET
     return found or DEFAULT_SOCKET
-
-
-def _ago(value: object) -> str:
-    if not isinstance(value, (int, float)):
-        return "-"
-    if value >= 120:
-        minutes, secs = divmod(int(value), 60)
-        hours, minutes = divmod(minutes, 60)
-        return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-    return f"{value:.1f}s"
-
-
-STATUS_WINDOW = 30.0
-STATUS_BAR = 40
-
-
-def _paint(text: str, code: str, colour: bool) -> str:
-    return f"\x1b[{code}m{text}\x1b[0m" if colour else text
-
-
-def _status_bar(schedule: list[dict[str, Any]], colour: bool) -> str:
-    """``#...#...``: the scheduled bursts of the next STATUS_WINDOW seconds."""
-    cells = ["."] * STATUS_BAR
-    for item in schedule:
-        due = item.get("in")
-        if isinstance(due, (int, float)) and 0 <= due < STATUS_WINDOW:
-            cells[int(due / STATUS_WINDOW * STATUS_BAR)] = "#"
-    bar = "".join(_paint(c, "32" if c == "#" else "2", colour) for c in cells)
-    return f"{bar}  now..+{int(STATUS_WINDOW)}s"
-
-
-def _next_text(row: dict[str, Any]) -> str:
-    schedule = row.get("schedule")
-    parts: list[str] = []
-    if isinstance(schedule, list):
-        for item in schedule[:2]:
-            if isinstance(item, dict):
-                parts.append(f"{item.get('reason')} x{item.get('packets')} "
-                             f"in {_ago(item.get('in'))}")
-    pending = row.get("pending")
-    if isinstance(pending, int) and pending:
-        parts.insert(0, f"{pending} queued, next in {_ago(row.get('next_send_in'))}")
-    refresh = row.get("refresh_every")
-    if isinstance(refresh, (int, float)) and refresh > 0:
-        parts.append(f"refresh every {_ago(refresh)}")
-    return ", ".join(parts) if parts else "nothing scheduled"
-
-
-def render_status(doc: dict[str, Any], colour: bool = False) -> str:
-    """The status document as a timeline a person reads at a glance.
-
-    One line per address (state, how long held, packets sent, what comes next), and for
-    addresses with something scheduled a bar of the next 30 seconds. ``colour`` adds ANSI
-    colours for a terminal; the text is the same without them.
-    """
-    rows = doc.get("addresses") or []
-    rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
-    held = sum(1 for r in rows if r.get("held"))
-    lines = [f"garpd pid {doc.get('pid')}  config {doc.get('config')}  "
-             f"up {_ago(doc.get('uptime'))}  held {held} of {len(rows)}"]
-    by_if: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_if.setdefault(str(row.get("interface")), []).append(row)
-    if not by_if:
-        lines.append("  no watched addresses")
-    for ifname in sorted(by_if):
-        lines.append(_paint(ifname, "1", colour))
-        for row in by_if[ifname]:
-            if row.get("held"):
-                state = _paint(f"{'held':<9}", "32", colour)
-                since = f"for {_ago(row.get('held_for')):<7}"
-            else:
-                word = "tentative" if row.get("tentative") else "not held"
-                state = _paint(f"{word:<9}", "33", colour)
-                since = " " * 11
-            lines.append(f"  {row.get('address')!s:<28} {row.get('group')!s:<10} {state} "
-                         f"{since} sent {row.get('sent')!s:<6} next: {_next_text(row)}")
-            schedule = row.get("schedule")
-            if row.get("held") and isinstance(schedule, list) and schedule:
-                lines.append(" " * 42 + _status_bar(schedule, colour))
-    counters = doc.get("counters")
-    if isinstance(counters, dict):
-        lines.append("counters: " + ", ".join(f"{k}={v}" for k, v in sorted(counters.items())))
-    return "\n".join(lines) + "\n"
-
-
-def status_main(args: Any) -> int:
-    """``garpd status [--json]``: ask the running daemon."""
-    import sys  # noqa: PLC0415
-
-    path = socket_path(args.config)
-    try:
-        reply = request(path, {"command": "status"})
-    except Unreachable as exc:
-        sys.stderr.write(f"garpd: no daemon answers on {exc}\n")
-        return 1
-    if not reply.get("ok"):
-        sys.stderr.write(f"garpd: the daemon refused: {reply.get('error', 'permission denied')}\n")
-        return 1
-    if args.json:
-        import json  # noqa: PLC0415
-
-        sys.stdout.write(json.dumps(reply) + "\n")
-    else:
-        from garpd.term import colour_enabled  # noqa: PLC0415
-
-        sys.stdout.write(render_status(reply, colour=colour_enabled(sys.stdout)))
-    return 0

@@ -31,143 +31,25 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from garpd.frames import Address, FrameCache, Mode, mac_text
+from garpd.events import (
+    AddressChanged,
+    AddressRemoved,
+    AddrKey,
+    Event,
+    LinkChanged,
+    LinkRemoved,
+    LowerPriority,
+    Trigger,
+)
+from garpd.frames import Address, FrameCache, mac_text
 from garpd.pacing import EPSILON, Burst, Pacer
-
-AddrKey = tuple[str, Address]
-"""An address is known by (interface name, address); interfaces are followed by name."""
+from garpd.policy import Policy, Watch
 
 #: A notify for an address whose takeover began less than this long ago is merged into it.
 NOTIFY_MERGE_WINDOW = 1.0
 #: At most one lower-priority schedule per group per this many seconds.
 LOWER_PRIO_MIN_GAP = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """The announcement settings of one group; the defaults are keepalived's."""
-
-    master_repeat: int = 5
-    master_delay: float = 5.0
-    master_refresh: float = 0.0
-    master_refresh_repeat: int = 1
-    lower_prio_delay: float = 5.0
-    lower_prio_repeat: int = 5
-    mode: Mode = "request"
-    announce_on_start: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Watch:
-    """Why an address is watched: the group it belongs to and that group's timing."""
-
-    group: str
-    timing: Timing
-
-
-class Policy(Protocol):
-    """What the configuration tells the core: which addresses to watch, how to pace."""
-
-    def watch(self, ifname: str, address: Address) -> Watch | None:
-        """The group watching ``address`` on ``ifname``, or None to ignore it."""
-
-    def pacing(self, ifname: str) -> tuple[float, float]:
-        """(interval, na_interval) in seconds for ``ifname``."""
-
-
-@dataclass(frozen=True, slots=True)
-class StaticPolicy:
-    """One timing for every address (or only for ``only``), one pacing for every interface."""
-
-    timing: Timing = Timing()
-    group: str = "default"
-    interval: float = 0.0
-    na_interval: float = 0.0
-    only: frozenset[AddrKey] | None = None
-
-    def watch(self, ifname: str, address: Address) -> Watch | None:
-        """Watch everything, or just the addresses in ``only``."""
-        if self.only is not None and (ifname, address) not in self.only:
-            return None
-        return Watch(self.group, self.timing)
-
-    def pacing(self, ifname: str) -> tuple[float, float]:
-        """The same spacing on every interface."""
-        return (self.interval, self.na_interval)
-
-
-# --- events -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LinkChanged:
-    """The full current state of an interface (new, or changed in any way)."""
-
-    ifname: str
-    ifindex: int
-    mac: bytes
-    up: bool
-    carrier: bool
-    noarp: bool = False
-    ethernet: bool = True
-    forwarding: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class LinkRemoved:
-    """An interface is gone."""
-
-    ifname: str
-    ifindex: int
-
-
-@dataclass(frozen=True, slots=True)
-class AddressChanged:
-    """An address is on an interface, with its current flags (new or changed)."""
-
-    ifname: str
-    address: Address
-    tentative: bool = False
-    dadfailed: bool = False
-    initial: bool = False
-    """True while the driver replays the state found at start-up."""
-
-
-@dataclass(frozen=True, slots=True)
-class AddressRemoved:
-    """An address left an interface."""
-
-    ifname: str
-    address: Address
-
-
-@dataclass(frozen=True, slots=True)
-class Trigger:
-    """Start the master schedule for held addresses (notify, oneshot, ...).
-
-    ``group`` selects the group's held addresses; ``keys`` selects addresses directly;
-    with neither, every held watched address. ``merge`` merges addresses whose takeover
-    began less than :data:`NOTIFY_MERGE_WINDOW` ago instead of starting a new one.
-    """
-
-    trigger: str
-    group: str | None = None
-    keys: tuple[AddrKey, ...] | None = None
-    merge: bool = False
-    context: tuple[tuple[str, object], ...] = ()
-    """Extra fields for the ``notify_received`` record (source, type, name, state)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LowerPriority:
-    """A lower-priority VRRP advert (or keepalived's MASTER_RX_LOWER_PRI) for a group."""
-
-    group: str
-
-
-Event = LinkChanged | LinkRemoved | AddressChanged | AddressRemoved | Trigger | LowerPriority
 
 
 @dataclass(frozen=True, slots=True)

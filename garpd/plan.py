@@ -21,18 +21,11 @@ from typing import Any, Final, Literal
 
 from garpd.config import ANNOUNCE_KEYS, DEFAULT_GROUP, Config, ConfigPolicy, Effective, Group
 from garpd.config import toml_value as _toml_value
-from garpd.core import (
-    AddressChanged,
-    Announcer,
-    LinkChanged,
-    LowerPriority,
-    Output,
-    StaticPolicy,
-    Timing,
-    Trigger,
-)
+from garpd.core import Announcer, Output
+from garpd.events import AddressChanged, LinkChanged, LowerPriority, Trigger
 from garpd.frames import Address, FrameCache, Mode
 from garpd.pacing import EPSILON
+from garpd.policy import StaticPolicy, Timing
 
 TriggerName = Literal["master", "notify", "lower_prio"]
 TRIGGERS: Final[tuple[TriggerName, ...]] = ("master", "notify", "lower_prio")

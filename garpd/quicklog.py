@@ -11,6 +11,9 @@ from __future__ import annotations
 import sys
 import time
 
+LOG_FORMATS = ("json", "console")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
 LEVELS = ("debug", "info", "warning", "error")
 
 

@@ -1,13 +1,14 @@
 """The asyncio runner: the only code with an event loop and a clock.
 
 It feeds events to the pure core at ``loop.time()`` (a monotonic clock, so wall-clock jumps
-do not move schedules), sends what ``poll`` returns through the :class:`~garpd.sender.Sender`,
+do not move schedules), sends what ``poll`` returns through the
+:class:`~garpd.drivers.sender.Sender`,
 writes the records through structlog after their frames have left, and keeps exactly one
 alarm armed for ``next_deadline()``: with nothing scheduled it never wakes up.
 
 Two things keep a deadline's frames on time:
 
-- the alarm is a timerfd the loop watches (:mod:`garpd.alarm`), not ``call_at``: asyncio
+- the alarm is a timerfd the loop watches (:mod:`garpd.drivers.alarm`), not ``call_at``: asyncio
   waits in ``epoll_wait``, whose timeout is whole milliseconds rounded up, so a ``call_at``
   fires 0-1 ms late plus the wake-up; the timerfd wakes the loop at the deadline itself
   and nothing ever blocks the loop waiting for it;
@@ -22,10 +23,11 @@ import asyncio
 import gc
 from typing import Any
 
-from garpd.alarm import Alarm
-from garpd.core import Announcer, Event, Output, Record
+from garpd.core import Announcer, Output, Record
+from garpd.drivers.alarm import Alarm
+from garpd.drivers.sender import Sender
+from garpd.events import Event
 from garpd.frames import describe
-from garpd.sender import Sender
 
 #: How soon a batch the device refused (queue full) is retried.
 RETRY_DELAY = 0.001

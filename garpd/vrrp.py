@@ -51,6 +51,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from garpd.errors import RemoteError
+
 __all__ = [
     "IPPROTO_VRRP",
     "VRRP_GROUP4",
@@ -93,15 +95,11 @@ _IPV6_EXTENSION_HEADERS: Final = frozenset({0, 43, 44, 50, 51, 60, 135, 139, 140
 _V3_INTERVAL_MASK: Final = 0x0FFF
 
 
-class VrrpError(ValueError):
+class VrrpError(RemoteError):
     """A peer sent something that is not a well-formed VRRP advertisement.
 
     ``reason`` is a short, log-friendly description ("truncated: ...", "not VRRP ...").
     """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

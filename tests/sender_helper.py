@@ -13,8 +13,8 @@ import socket
 import sys
 from pathlib import Path
 
+from garpd.drivers.sender import Sender
 from garpd.frames import FrameCache
-from garpd.sender import Sender
 
 
 def main() -> int:

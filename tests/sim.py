@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from garpd.core import Announcer, Event, Output, Policy, Record
+from garpd.core import Announcer, Output, Record
+from garpd.events import Event
 from garpd.frames import describe
+from garpd.policy import Policy
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from garpd.alarm import Alarm
+from garpd.drivers.alarm import Alarm
 
 
 @pytest.fixture(params=[True, False], ids=["timerfd", "call_at"])
@@ -127,7 +127,7 @@ except PermissionError:
     pass
 else:
     sys.exit("PR_SET_MDWE is not in force")
-from garpd.alarm import Alarm
+from garpd.drivers.alarm import Alarm
 
 async def main() -> None:
     loop = asyncio.get_running_loop()

@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 
 from garpd.arbiter import Arbiter, VrrpGroup
-from garpd.core import LowerPriority
+from garpd.events import LowerPriority
 from garpd.vrrp import VRRP_GROUP4, VRRP_GROUP6, Advert, build_advert, parse_vrrp
 
 OWN4 = "192.0.2.11"

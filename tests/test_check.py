@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "data" / "vectors"
 
 
 def check(*argv: str) -> subprocess.CompletedProcess[str]:

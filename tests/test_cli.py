@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from garpd.cli import EXIT_USAGE, build_parser
+from garpd.cli import build_parser
+from garpd.errors import EXIT_USAGE
 
 
 def run(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:

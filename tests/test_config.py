@@ -25,7 +25,7 @@ from garpd.config import (
     parse_config,
     resolve,
 )
-from garpd.core import Timing, Watch
+from garpd.policy import Timing, Watch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO_ROOT / "config" / "garpd.toml"

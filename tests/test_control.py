@@ -1,4 +1,4 @@
-"""The control socket: a real ControlServer (garpd.control_server) on an asyncio loop in a
+"""The control socket: a real ControlServer (garpd.drivers.control_server) on an asyncio loop in a
 thread, driven by raw sockets and the real blocking client (garpd.control.request)."""
 
 from __future__ import annotations
@@ -24,17 +24,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from garpd import control, control_server
+from garpd import control
+from garpd.commands.status import render_status
 from garpd.control import (
     DEFAULT_SOCKET,
     Unreachable,
     encode_request,
     parse_request,
-    render_status,
     request,
     socket_path,
 )
-from garpd.control_server import MAX_CLIENTS, MAX_LINE, ControlServer
+from garpd.drivers import control_server
+from garpd.drivers.control_server import MAX_CLIENTS, MAX_LINE, ControlServer
 
 T = TypeVar("T")
 

@@ -7,19 +7,17 @@ from dataclasses import replace
 
 import pytest
 
-from garpd.core import (
+from garpd.core import Announcer
+from garpd.events import (
     AddressChanged,
     AddressRemoved,
-    Announcer,
     LinkChanged,
     LinkRemoved,
     LowerPriority,
-    StaticPolicy,
-    Timing,
     Trigger,
-    Watch,
 )
 from garpd.frames import Address
+from garpd.policy import StaticPolicy, Timing, Watch
 from tests.sim import Sim
 
 MAC_A = bytes.fromhex("020000000002")

@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from garpd import demo, term
+from garpd import term
+from garpd.commands import demo
 from tests.lab import require_lab
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

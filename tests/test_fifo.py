@@ -1,4 +1,4 @@
-"""Unit tests of garpd.fifo: the keepalived notify_fifo line parser (pure, table and
+"""Unit tests of garpd.drivers.fifo: the keepalived notify_fifo line parser (pure, table and
 hypothesis) and the FifoReader on a real FIFO in tmp_path, driven by an asyncio loop."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from garpd.control import NOTIFY_STATES
-from garpd.fifo import MAX_LINE, FifoLine, FifoReader, parse_fifo_line
+from garpd.drivers.fifo import MAX_LINE, FifoLine, FifoReader, parse_fifo_line
 
 # --------------------------------------------------------------------------- parser
 

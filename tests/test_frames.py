@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +15,9 @@ from scapy.packet import Packet
 
 from garpd.frames import GARP_LEN, NA_LEN, Address, FrameCache, Mode, mac_bytes, mac_text
 from tests import vectors
+
+#: sha256 of keepalived-2.2.7-failover.pcap as the project received it (shared/vectors).
+VECTORS_SHA256 = "ad95ad6165c44791b8b09e1c16d6f69a3ec95978ac897f3516f098ac2d07a707"
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 ALL_NODES_MAC = "33:33:00:00:00:01"
@@ -90,23 +93,11 @@ def test_unsolicited_na_matches_keepalived() -> None:
     assert mismatches == []
 
 
-def test_vectors_fall_back_to_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Without shared/vectors beside the repo, GARPD_VECTORS names the vectors directory."""
-    real = vectors.capture_path()
-    (tmp_path / vectors.KEEPALIVED_FAILOVER).write_bytes(real.read_bytes())
-    monkeypatch.setattr(vectors, "_SHARED_VECTORS", tmp_path / "absent")
-    monkeypatch.setenv(vectors.ENV_VAR, str(tmp_path))
-    assert vectors.vectors_dir() == tmp_path.resolve()
+def test_vectors_are_the_shared_capture() -> None:
+    """The repository's copy of the golden capture is the keepalived 2.2.7 capture itself."""
+    digest = hashlib.sha256(vectors.capture_path().read_bytes()).hexdigest()
+    assert digest == VECTORS_SHA256
     assert len(vectors.read_pcap(vectors.capture_path())) == len(vectors.frames())
-
-
-def test_vectors_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """With no vectors anywhere, the error names the places tried and GARPD_VECTORS."""
-    monkeypatch.setattr(vectors, "_SHARED_VECTORS", tmp_path / "absent")
-    monkeypatch.delenv(vectors.ENV_VAR, raising=False)
-    with pytest.raises(vectors.VectorsMissingError, match="GARPD_VECTORS") as info:
-        vectors.vectors_dir()
-    assert str(tmp_path / "absent") in str(info.value)
 
 
 # --- field-by-field tables ------------------------------------------------------------------

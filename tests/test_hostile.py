@@ -34,11 +34,13 @@ from structlog.testing import capture_logs
 from garpd import cli, frames
 from garpd.config import Config, ConfigError, loads_config, parse_config
 from garpd.control import parse_request
-from garpd.core import AddressChanged, Announcer, LinkChanged, StaticPolicy, Timing
-from garpd.fifo import parse_fifo_line
+from garpd.core import Announcer
+from garpd.drivers.fifo import parse_fifo_line
+from garpd.drivers.sender import Sender, SendResult
+from garpd.events import AddressChanged, LinkChanged
 from garpd.keepalived import Imported, loads_keepalived, merge_toml
+from garpd.policy import StaticPolicy, Timing
 from garpd.runner import Runner
-from garpd.sender import Sender, SendResult
 from tests.hostile_strategies import (
     control_lines,
     fifo_lines,

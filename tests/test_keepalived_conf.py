@@ -23,6 +23,7 @@ from garpd.keepalived import (
     loads_keepalived,
     merge_toml,
 )
+from tests.vectors import VECTORS_DIR
 
 HERE = Path(__file__).resolve().parent
 RICH = HERE / "data" / "keepalived" / "rich" / "keepalived.conf"
@@ -30,16 +31,8 @@ SRC = "/etc/garpd/garpd.toml"
 
 
 def vectors_dir() -> Path:
-    """``<repo>/../shared/vectors`` (or $GARPD_VECTORS); fails the test when it is missing."""
-    candidates = [Path(__file__).resolve().parents[2] / "shared" / "vectors"]
-    if os.environ.get("GARPD_VECTORS"):
-        candidates.append(Path(os.environ["GARPD_VECTORS"]))
-    for directory in candidates:
-        if (directory / "keepalived-a.conf").is_file():
-            return directory
-    pytest.fail("keepalived vectors not found: looked for keepalived-a.conf in "
-                + ", ".join(str(c) for c in candidates)
-                + " (a CI checkout needs shared/ beside the repository)", pytrace=False)
+    """``tests/data/vectors``: the keepalived configurations of the golden capture."""
+    return VECTORS_DIR
 
 
 def line_of(path: Path, marker: str) -> int:

@@ -1,4 +1,4 @@
-"""garpd.netlink: decoding rtnetlink into core events, reconciling after an overflow, and
+"""garpd.drivers.netlink: decoding rtnetlink into core events, reconciling after an overflow, and
 (in a throwaway network namespace) snapshot() and the Watcher against the real kernel.
 
 The namespace scenarios are functions of this module run inside the namespace as
@@ -29,18 +29,9 @@ from typing import Any
 
 import pytest
 
-from garpd import netlink
-from garpd.core import (
-    AddressChanged,
-    AddressRemoved,
-    Announcer,
-    Event,
-    LinkChanged,
-    LinkRemoved,
-    StaticPolicy,
-    Timing,
-)
-from garpd.netlink import (
+from garpd.core import Announcer
+from garpd.drivers import netlink
+from garpd.drivers.netlink import (
     RTM_DELADDR,
     RTM_DELLINK,
     RTM_NEWADDR,
@@ -51,6 +42,8 @@ from garpd.netlink import (
     reconcile,
     snapshot,
 )
+from garpd.events import AddressChanged, AddressRemoved, Event, LinkChanged, LinkRemoved
+from garpd.policy import StaticPolicy, Timing
 from tests.lab import require_lab
 from tests.sim import Sim
 

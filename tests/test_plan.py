@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from garpd.config import BUILTIN_SOURCE, Config, load_config, parse_config
-from garpd.core import Timing
 from garpd.plan import (
     MAX_POLLS,
     Burst,
@@ -25,6 +24,7 @@ from garpd.plan import (
     seconds,
     simulate,
 )
+from garpd.policy import Timing
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "garpd.toml"
 V4 = ipaddress.ip_address("192.0.2.100")

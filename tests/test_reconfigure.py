@@ -10,16 +10,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from garpd.core import (
-    AddressChanged,
-    LinkChanged,
-    Policy,
-    StaticPolicy,
-    Timing,
-    Trigger,
-    Watch,
-)
+from garpd.events import AddressChanged, LinkChanged, Trigger
 from garpd.frames import Address
+from garpd.policy import Policy, StaticPolicy, Timing, Watch
 from tests.sim import Sim
 
 MAC = bytes.fromhex("020000000002")

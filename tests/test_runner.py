@@ -19,19 +19,12 @@ import structlog
 from structlog.testing import capture_logs
 
 from garpd import runner as runner_mod
-from garpd.core import (
-    AddressChanged,
-    AddressRemoved,
-    Announcer,
-    Event,
-    LinkChanged,
-    StaticPolicy,
-    Timing,
-    Trigger,
-)
+from garpd.core import Announcer
+from garpd.drivers.sender import Sender, SendResult
+from garpd.events import AddressChanged, AddressRemoved, Event, LinkChanged, Trigger
 from garpd.frames import Address, describe
+from garpd.policy import StaticPolicy, Timing
 from garpd.runner import Runner
-from garpd.sender import Sender, SendResult
 
 MAC = bytes.fromhex("020000000002")
 A1, A2 = ipaddress.ip_address("192.0.2.101"), ipaddress.ip_address("192.0.2.102")

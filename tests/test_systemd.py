@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from garpd import systemd
+from garpd.drivers import systemd
 
 
 @pytest.fixture(autouse=True)

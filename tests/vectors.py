@@ -1,12 +1,11 @@
-"""Golden frames from the shared keepalived capture, for byte-level and parser tests.
+"""Golden frames from a real keepalived capture, for byte-level and parser tests.
 
-The vectors live beside the repository, in ``<repo>/../shared/vectors`` (a fresh CI clone
-has ``shared/`` next to it). If that directory does not hold the capture, the environment
-variable ``GARPD_VECTORS`` may name another directory that does. If neither has it,
-:func:`capture_path` raises :class:`VectorsMissingError`, whose message says where it looked;
-tests turn that into a failure, never a skip.
+The vectors live in the repository, in ``tests/data/vectors`` (so a clone alone has
+everything its tests read). If the capture is missing, :func:`capture_path` raises
+:class:`VectorsMissingError`, whose message says where it looked; tests turn that into a
+failure, never a skip.
 
-``keepalived-2.2.7-failover.pcap`` (see ``shared/vectors/README.md``) was captured on a third
+``keepalived-2.2.7-failover.pcap`` (see ``tests/data/vectors/README.md``) was captured on a third
 host sharing a bridge with two keepalived 2.2.7 nodes, ``a`` and ``b``. This module reads it
 with a small pure-``struct`` pcap reader (no scapy, so the VRRP parser tests do not need it)
 and picks out three kinds of frame, each kept as the raw Ethernet frame with its capture
@@ -36,18 +35,17 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
 __all__ = [
-    "ENV_VAR",
     "KEEPALIVED_FAILOVER",
     "NODE_A_MAC",
     "NODE_B_MAC",
     "ROUTER_MAC",
+    "VECTORS_DIR",
     "VIP4_V2",
     "VIP4_V3",
     "VIP6",
@@ -68,13 +66,10 @@ __all__ = [
     "vrrp_adverts",
 ]
 
-ENV_VAR: Final = "GARPD_VECTORS"
-"""Environment variable naming a vectors directory, used when ``shared/vectors`` lacks one."""
-
 KEEPALIVED_FAILOVER: Final = "keepalived-2.2.7-failover.pcap"
 """File name of the keepalived 2.2.7 failover capture."""
 
-# The hosts and VIPs of the capture (shared/vectors/README.md and keepalived-*.conf).
+# The hosts and VIPs of the capture (data/vectors/README.md and keepalived-*.conf).
 ROUTER_MAC: Final = bytes.fromhex("020000000001")
 NODE_A_MAC: Final = bytes.fromhex("020000000002")
 NODE_B_MAC: Final = bytes.fromhex("020000000003")
@@ -82,7 +77,8 @@ VIP4_V2: Final = ipaddress.IPv4Address("192.0.2.100")  # VRID 51, VRRPv2 over IP
 VIP4_V3: Final = ipaddress.IPv4Address("192.0.2.102")  # VRID 52, VRRPv3 over IPv4
 VIP6: Final = ipaddress.IPv6Address("2001:db8::100")  # VRID 53, VRRPv3 over IPv6
 
-_SHARED_VECTORS: Final = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+VECTORS_DIR: Final = Path(__file__).resolve().parent / "data" / "vectors"
+"""The golden vectors, kept in the repository (a copy of the project's shared vectors)."""
 
 # pcap: magic -> (byte order, timestamp fraction units per second).
 _PCAP_MAGIC: Final[dict[bytes, tuple[str, int]]] = {
@@ -114,7 +110,7 @@ _ND_OPT_TARGET_LLADDR: Final = 2
 
 
 class VectorsMissingError(FileNotFoundError):
-    """The shared vectors (or one file in them) could not be found."""
+    """The golden vectors (or one file in them) could not be found."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,27 +203,16 @@ class VrrpAdvert:
 
 
 def vectors_dir() -> Path:
-    """The directory holding the shared vectors: ``<repo>/../shared/vectors``, else
-    ``$GARPD_VECTORS``.
+    """The directory holding the golden vectors: ``tests/data/vectors`` in the repository.
 
-    Raises :class:`VectorsMissingError` naming every place tried if neither holds the
-    keepalived capture.
+    Raises :class:`VectorsMissingError` if the keepalived capture is not there (a broken
+    checkout).
     """
-    tried = [_SHARED_VECTORS]
-    if (_SHARED_VECTORS / KEEPALIVED_FAILOVER).is_file():
-        return _SHARED_VECTORS
-    env = os.environ.get(ENV_VAR)
-    if env:
-        candidate = Path(env).expanduser().resolve()
-        tried.append(candidate)
-        if (candidate / KEEPALIVED_FAILOVER).is_file():
-            return candidate
-    where = ", ".join(str(p) for p in tried)
-    hint = "" if env else f"; {ENV_VAR} is not set"
-    raise VectorsMissingError(
-        f"golden vectors not found: no {KEEPALIVED_FAILOVER} in {where}{hint}. Check out "
-        f"shared/ beside the repository, or set {ENV_VAR} to the directory holding it."
-    )
+    if not (VECTORS_DIR / KEEPALIVED_FAILOVER).is_file():
+        raise VectorsMissingError(
+            f"golden vectors not found: no {KEEPALIVED_FAILOVER} in {VECTORS_DIR} "
+            "(the repository ships them; is the checkout complete?)")
+    return VECTORS_DIR
 
 
 def capture_path(name: str = KEEPALIVED_FAILOVER) -> Path:

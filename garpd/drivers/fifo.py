@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from garpd.control import NOTIFY_STATES
+from garpd.errors import RemoteError
 
 MAX_LINE = 4096
 
@@ -34,30 +35,30 @@ class FifoLine:
 
 
 def parse_fifo_line(line: str) -> FifoLine:
-    """Parse one FIFO line; raises ValueError with the reason."""
+    """Parse one FIFO line; raises RemoteError with the reason."""
     text = line.strip()
     kind, sep, rest = text.partition(" ")
     if not sep or kind not in ("INSTANCE", "GROUP"):
-        raise ValueError("expected INSTANCE or GROUP first")
+        raise RemoteError("expected INSTANCE or GROUP first")
     rest = rest.lstrip()
     if not rest.startswith('"'):
-        raise ValueError("expected a quoted name")
+        raise RemoteError("expected a quoted name")
     end = rest.find('"', 1)
     if end <= 1:
-        raise ValueError("unterminated or empty name")
+        raise RemoteError("unterminated or empty name")
     name = rest[1:end]
     words = rest[end + 1:].split()
     if not words or words[0] not in NOTIFY_STATES:
-        raise ValueError("unknown state")
+        raise RemoteError("unknown state")
     priority: int | None = None
     if len(words) > 1:
         if not (words[1].isascii() and words[1].isdigit()):
-            raise ValueError("priority is not a number")
+            raise RemoteError("priority is not a number")
         priority = int(words[1])
         if not 0 <= priority <= 255:
-            raise ValueError("priority out of 0..255")
+            raise RemoteError("priority out of 0..255")
     if len(words) > 2:
-        raise ValueError("trailing words")
+        raise RemoteError("trailing words")
     return FifoLine(kind, name, words[0], priority)
 
 

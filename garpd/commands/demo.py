@@ -33,7 +33,7 @@ outright are removed by the next run. Exit codes: 0 the router's entry moved wit
 1 it did not (or the lab failed), 2 not enough privileges (one line, no traceback),
 128 + the signal number when interrupted.
 
-Inside the namespaces the demo runs this module as a small agent (``python -m garpd.demo
+Inside the namespaces the demo runs this module as a small agent (``python -m garpd.commands.demo
 agent``, standard library only) that reports, with CLOCK_MONOTONIC times, the VIP's
 address and neighbour changes (rtnetlink) and gratuitous ARP frames (AF_PACKET), and pings
 on request; the times of the VIP appearing on node b and of the router's entry changing
@@ -66,7 +66,7 @@ from types import FrameType
 from typing import Any, Final, TextIO
 
 from garpd import term
-from garpd.cli import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, RuntimeFailureError, UsageError
+from garpd.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, RuntimeFailureError, UsageError
 
 # --------------------------------------------------------------------------- the lab's plan
 
@@ -153,7 +153,7 @@ class NoPrivilegeError(Exception):
 
 
 # --------------------------------------------------------------------------- the agent
-# Runs inside a namespace as `python -m garpd.demo agent`. Standard library only.
+# Runs inside a namespace as `python -m garpd.commands.demo agent`. Standard library only.
 
 NETLINK_ROUTE: Final = 0
 RTMGRP_NEIGH: Final = 0x4
@@ -303,7 +303,7 @@ def agent_main(argv: list[str]) -> int:
     ``t`` = time.monotonic()); reads ``ping TAG ADDRESS TIMEOUT`` lines on stdin and exits
     when stdin closes (its parent is gone) or on SIGTERM.
     """
-    parser = argparse.ArgumentParser(prog="garpd.demo agent")
+    parser = argparse.ArgumentParser(prog="garpd.commands.demo agent")
     parser.add_argument("--dev", required=True)
     parser.add_argument("--vip", required=True)
     parser.add_argument("--capture", action="store_true", help="report GARPs seen on --dev")
@@ -602,7 +602,7 @@ class Agents:
 
     def start(self, host: str, *, capture: bool) -> None:
         """Start the agent in ``host`` (capturing GARPs there if ``capture``)."""
-        argv = [sys.executable, "-m", "garpd.demo", "agent", "--lab", self.lab.prefix,
+        argv = [sys.executable, "-m", "garpd.commands.demo", "agent", "--lab", self.lab.prefix,
                 "--dev", DEV, "--vip", VIP]
         with (self.lab.workdir / f"agent-{host}.log").open("wb") as errors:
             proc = self.lab.popen(host, [*argv, *(["--capture"] if capture else [])],
@@ -1436,7 +1436,8 @@ def main(args: argparse.Namespace) -> int:
 def _helper_main(argv: list[str]) -> int:
     if argv[:1] == ["agent"]:
         return agent_main(argv[1:])
-    sys.stderr.write("usage: python -m garpd.demo agent --dev DEV --vip ADDRESS [--capture]\n"
+    sys.stderr.write("usage: python -m garpd.commands.demo agent --dev DEV --vip ADDRESS "
+                     "[--capture]\n"
                      "(the demo itself is `garpd demo`)\n")
     return EXIT_USAGE
 

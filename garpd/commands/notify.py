@@ -16,7 +16,7 @@ TYPE_CHECKING = False  # typing itself costs ~10 ms on the hook's path
 if TYPE_CHECKING:
     from typing import Any
 
-    from garpd.cli import HookArgs
+    from garpd.hookargs import HookArgs
 
 
 def main(args: HookArgs) -> int:
@@ -63,7 +63,7 @@ def _fallback(args: HookArgs, log: Any, kind: str, name: str, state: str,
 
     from garpd import config as cfgmod  # noqa: PLC0415 - only without a daemon
     from garpd import log as logging  # noqa: PLC0415
-    from garpd.daemon import Daemon  # noqa: PLC0415
+    from garpd.commands.run import Daemon  # noqa: PLC0415
 
     fmt: logging.Format | None = "json" if args.log_format == "json" else (
         "console" if args.log_format == "console" else None)

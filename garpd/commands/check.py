@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from garpd.cli import EXIT_OK, EXIT_USAGE
+from garpd.errors import EXIT_OK, EXIT_USAGE
 
 
 def main(args: argparse.Namespace) -> int:

@@ -17,18 +17,13 @@ import ipaddress
 from typing import Any
 
 from garpd import log as logging
-from garpd.cli import EXIT_OK, EXIT_RUNTIME, RuntimeFailureError, UsageError
-from garpd.core import (
-    AddressChanged,
-    Announcer,
-    Event,
-    LinkChanged,
-    StaticPolicy,
-    Timing,
-)
+from garpd.core import Announcer
+from garpd.drivers.sender import Sender
+from garpd.errors import EXIT_OK, EXIT_RUNTIME, RuntimeFailureError, UsageError
+from garpd.events import AddressChanged, Event, LinkChanged
 from garpd.frames import Address
+from garpd.policy import StaticPolicy, Timing
 from garpd.runner import Runner
-from garpd.sender import Sender
 
 #: How long an IPv6 address may stay tentative before ``announce`` gives up on it.
 DAD_TIMEOUT = 10.0
@@ -105,7 +100,7 @@ def _address_events(ifname: str, wanted: list[Address], found: list[AddressChang
 
 async def _announce(ifname: str, wanted: list[Address], timing: Timing, interval: float,
                     force: bool, log: Any) -> int:
-    from garpd import netlink  # noqa: PLC0415 - pyroute2 is loaded only here
+    from garpd.drivers import netlink  # noqa: PLC0415 - pyroute2 is loaded only here
 
     loop = asyncio.get_running_loop()
     keys = frozenset((ifname, a) for a in wanted)

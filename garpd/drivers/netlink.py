@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from garpd.core import AddressChanged, AddressRemoved, Event, LinkChanged, LinkRemoved
+from garpd.events import AddressChanged, AddressRemoved, Event, LinkChanged, LinkRemoved
 from garpd.frames import Address
 
 RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR, RTM_DELADDR = 16, 17, 20, 21

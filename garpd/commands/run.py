@@ -21,20 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from garpd import log as logging
-from garpd import systemd
-from garpd.cli import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
-from garpd.core import (
-    AddressChanged,
-    Announcer,
-    Event,
-    LinkChanged,
-    LinkRemoved,
-    Policy,
-    Watch,
-)
+from garpd.core import Announcer
+from garpd.drivers import systemd
+from garpd.drivers.sender import Sender
+from garpd.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
+from garpd.events import AddressChanged, Event, LinkChanged, LinkRemoved
 from garpd.frames import Address
+from garpd.policy import Policy, Watch
 from garpd.runner import Runner
-from garpd.sender import Sender
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -117,7 +111,7 @@ class Daemon:
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT (or, with --oneshot, until the schedule is done)."""
-        from garpd import netlink  # noqa: PLC0415 - pyroute2 only where it is used
+        from garpd.drivers import netlink  # noqa: PLC0415 - pyroute2 only where it is used
 
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
@@ -206,7 +200,7 @@ class Daemon:
 
     async def _start_control(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            from garpd.control_server import ControlServer  # noqa: PLC0415
+            from garpd.drivers.control_server import ControlServer  # noqa: PLC0415
         except ImportError:
             return
         server = ControlServer(self, Path(self.cfg.control.socket), self.log)
@@ -221,7 +215,7 @@ class Daemon:
 
     def _start_vrrp(self, loop: asyncio.AbstractEventLoop, links: list[LinkChanged]) -> None:
         from garpd.arbiter import Arbiter, VrrpGroup  # noqa: PLC0415
-        from garpd.vrrp_listener import VrrpListener  # noqa: PLC0415
+        from garpd.drivers.vrrp_listener import VrrpListener  # noqa: PLC0415
 
         groups = []
         for g in self.cfg.groups:
@@ -262,7 +256,7 @@ class Daemon:
             self.log.info("lower_prio_advert", **fields)
 
     def _start_fifo(self, loop: asyncio.AbstractEventLoop) -> None:
-        from garpd.fifo import FifoLine, FifoReader  # noqa: PLC0415
+        from garpd.drivers.fifo import FifoLine, FifoReader  # noqa: PLC0415
 
         path = self.cfg.keepalived.notify_fifo
         if self.fifo is not None:
@@ -324,7 +318,7 @@ class Daemon:
                source: str) -> dict[str, Any]:
         """A keepalived notification (hook or FIFO): MASTER starts the master schedule."""
         from garpd.control import group_kind  # noqa: PLC0415
-        from garpd.core import LowerPriority, Trigger  # noqa: PLC0415
+        from garpd.events import LowerPriority, Trigger  # noqa: PLC0415
 
         assert self.runner is not None
         if self.cfg.groups:

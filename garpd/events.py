@@ -1,0 +1,84 @@
+"""The core's inputs: what the kernel, keepalived and the operator tell the announcer.
+
+Drivers turn netlink messages, VRRP adverts, notify hooks, FIFO lines and commands into
+these plain values and hand them to :meth:`garpd.core.Announcer.handle` with the time they
+happened. A new kind of input (a new trigger, a new kernel fact) starts here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from garpd.frames import Address
+
+AddrKey = tuple[str, Address]
+"""An address is known by (interface name, address); interfaces are followed by name."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChanged:
+    """The full current state of an interface (new, or changed in any way)."""
+
+    ifname: str
+    ifindex: int
+    mac: bytes
+    up: bool
+    carrier: bool
+    noarp: bool = False
+    ethernet: bool = True
+    forwarding: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRemoved:
+    """An interface is gone."""
+
+    ifname: str
+    ifindex: int
+
+
+@dataclass(frozen=True, slots=True)
+class AddressChanged:
+    """An address is on an interface, with its current flags (new or changed)."""
+
+    ifname: str
+    address: Address
+    tentative: bool = False
+    dadfailed: bool = False
+    initial: bool = False
+    """True while the driver replays the state found at start-up."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddressRemoved:
+    """An address left an interface."""
+
+    ifname: str
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """Start the master schedule for held addresses (notify, oneshot, ...).
+
+    ``group`` selects the group's held addresses; ``keys`` selects addresses directly;
+    with neither, every held watched address. ``merge`` merges addresses whose takeover
+    began less than :data:`NOTIFY_MERGE_WINDOW` ago instead of starting a new one.
+    """
+
+    trigger: str
+    group: str | None = None
+    keys: tuple[AddrKey, ...] | None = None
+    merge: bool = False
+    context: tuple[tuple[str, object], ...] = ()
+    """Extra fields for the ``notify_received`` record (source, type, name, state)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LowerPriority:
+    """A lower-priority VRRP advert (or keepalived's MASTER_RX_LOWER_PRI) for a group."""
+
+    group: str
+
+
+Event = LinkChanged | LinkRemoved | AddressChanged | AddressRemoved | Trigger | LowerPriority
