@@ -98,4 +98,6 @@ class Arbiter:
             "interface": ifname, "vrid": advert.vrid, "priority": advert.priority,
             "source": str(advert.source), "local_priority": local.priority,
             "groups": [g.name for g in groups]}
-        return [LowerPriority(g.name) for g in groups], fields
+        event = LowerPriority(tuple(g.name for g in groups), record="lower_prio_advert",
+                              context=tuple(fields.items()))
+        return [event], fields

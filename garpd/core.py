@@ -289,7 +289,7 @@ class Announcer:
             case Trigger():
                 self._trigger(event, now)
             case LowerPriority():
-                self._lower_priority(event.group, now)
+                self._lower_priorities(event, now)
 
     def poll(self, now: float) -> Output:
         """Fire due timers, drain the pacers and return the frames and records due."""
@@ -638,15 +638,22 @@ class Announcer:
             self._record("notify_received", **dict(ev.context), group=ev.group,
                          started=started, merged=merged > 0, merged_addresses=merged)
 
-    def _lower_priority(self, group: str, now: float) -> None:
+    def _lower_priorities(self, ev: LowerPriority, now: float) -> None:
+        groups = (ev.group,) if isinstance(ev.group, str) else ev.group
+        started = sum(self._lower_priority(group, now) for group in groups)
+        if ev.record is not None and (started or ev.always):
+            self._record(ev.record, **dict(ev.context), started=started)
+
+    def _lower_priority(self, group: str, now: float) -> bool:
+        """Start ``group``'s lower-priority schedule unless limited; whether it started."""
         last = self._lower_prio_last.get(group)
         if last is not None and now - last < LOWER_PRIO_MIN_GAP:
             self.counters["lower_prio_limited"] += 1
-            return
+            return False
         held = [self._addrs[k] for k in sorted(self._groups.get(group, ()), key=_sort_key)]
         held = [a for a in held if a.held and a.watch is not None]
         if not held:
-            return
+            return False
         self._lower_prio_last[group] = now
         self.counters["lower_prio_started"] += 1
         for addr in held:
@@ -658,6 +665,7 @@ class Announcer:
             if timing.lower_prio_delay > 0:
                 self._push(now + timing.lower_prio_delay, addr, addr.epoch,
                            timing.lower_prio_repeat, "lower_prio_delay")
+        return True
 
 
 def _runs(members: dict[_Addr, None]) -> list[tuple[tuple[str, int], int, list[_Addr]]]:

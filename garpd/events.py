@@ -76,9 +76,18 @@ class Trigger:
 
 @dataclass(frozen=True, slots=True)
 class LowerPriority:
-    """A lower-priority VRRP advert (or keepalived's MASTER_RX_LOWER_PRI) for a group."""
+    """A lower-priority VRRP advert (or keepalived's MASTER_RX_LOWER_PRI) for a group, or
+    for several at once (one advert can concern every group of a VRID).
 
-    group: str
+    With ``record``, the core writes one record of that name with ``context`` and
+    ``started`` (how many groups started a schedule): when one started, or always with
+    ``always``.
+    """
+
+    group: str | tuple[str, ...]
+    record: str | None = None
+    context: tuple[tuple[str, object], ...] = ()
+    always: bool = False
 
 
 Event = LinkChanged | LinkRemoved | AddressChanged | AddressRemoved | Trigger | LowerPriority

@@ -1,7 +1,8 @@
 """The announcement plan ``garpd check`` prints: effective settings and what is sent when.
 
 This module owns the plan: for every group it runs the real pure core
-(:class:`garpd.core.Announcer`) with literal times, once per trigger (takeover ``master``,
+(:class:`garpd.core.Announcer`) with literal times through the fake-clock driver
+(:class:`garpd.sim.Sim`), once per trigger (takeover ``master``,
 ``notify``, ``lower_prio``), for one representative address per address family of the group
 (its first address, else the first host of its first network) held from t=0 on a fake
 Ethernet link. It never re-implements the timing rules: it reads the ``announce`` records
@@ -21,11 +22,12 @@ from typing import Any, Final, Literal
 
 from garpd.config import ANNOUNCE_KEYS, DEFAULT_GROUP, Config, ConfigPolicy, Effective, Group
 from garpd.config import toml_value as _toml_value
-from garpd.core import Announcer, Output
-from garpd.events import AddressChanged, LinkChanged, LowerPriority, Trigger
+from garpd.core import Output
+from garpd.events import AddressChanged, Event, LinkChanged, LowerPriority, Trigger
 from garpd.frames import Address, FrameCache, Mode
 from garpd.pacing import EPSILON
 from garpd.policy import StaticPolicy, Timing
+from garpd.sim import Sim
 
 TriggerName = Literal["master", "notify", "lower_prio"]
 TRIGGERS: Final[tuple[TriggerName, ...]] = ("master", "notify", "lower_prio")
@@ -135,30 +137,22 @@ def simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: fl
     quiet = replace(timing, announce_on_start=False)
     policy = StaticPolicy(timing if trigger == "master" else quiet, group=group,
                           interval=spacing, na_interval=spacing)
-    core = Announcer(policy, _CountingFrames())
-    core.handle(LinkChanged(_IFNAME, 1, _MAC, up=True, carrier=True), 0.0)
-    core.handle(AddressChanged(_IFNAME, address, initial=trigger != "master"), 0.0)
-    if trigger == "notify":
-        core.handle(Trigger("notify", group=group, merge=True), 0.0)
-    elif trigger == "lower_prio":
-        core.handle(LowerPriority(group), 0.0)
-
     horizon = float("inf")
     if trigger != "lower_prio" and timing.master_refresh > 0:
         horizon = timing.master_delay + REFRESH_PERIODS * timing.master_refresh
-    per_repeat = len(_kinds(address.version, timing.mode))
-    collector = _Collector(per_repeat)
-    collector.take(0.0, core.poll(0.0))
-    now, polls, note = 0.0, 0, None
-    while (deadline := core.next_deadline()) is not None:
-        if deadline > horizon + EPSILON and not collector.unclaimed:
-            break
-        if polls >= MAX_POLLS:
-            note = f"truncated after {MAX_POLLS} steps"
-            break
-        now = max(now, deadline)
-        collector.take(now, core.poll(now))
-        polls += 1
+    collector = _Collector(len(_kinds(address.version, timing.mode)))
+    run = Sim(policy, _CountingFrames(), on_output=collector.take)
+    start: list[Event] = [LinkChanged(_IFNAME, 1, _MAC, up=True, carrier=True),
+                          AddressChanged(_IFNAME, address, initial=trigger != "master")]
+    if trigger == "notify":
+        start.append(Trigger("notify", group=group, merge=True))
+    elif trigger == "lower_prio":
+        start.append(LowerPriority(group))
+    run.at(0.0, *start)
+    note = None
+    if not run.advance(float("inf"), max_polls=MAX_POLLS,
+                       stop=lambda t: t > horizon + EPSILON and not collector.unclaimed):
+        note = f"truncated after {MAX_POLLS} steps"
     bursts = collector.finish()
     if timing.master_refresh > 0:
         bursts, irregular = _fold_refresh(bursts, timing.master_refresh)

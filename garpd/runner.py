@@ -54,10 +54,11 @@ class Runner:
         self._retry: asyncio.TimerHandle | None = None
         self._held_records: list[Record] = []
         self._idle_waiters: list[asyncio.Future[None]] = []
-        self._debug = False
+        self._debug = debug_enabled(log)
 
     def set_debug(self, debug: bool) -> None:
-        """Log every frame at debug level (costly with large bursts)."""
+        """Log every frame at debug level (costly with large bursts); by default, when the
+        logger is enabled for debug."""
         self._debug = debug
 
     # --- input ----------------------------------------------------------------------
@@ -205,3 +206,9 @@ class Runner:
 
     def _on_timer(self) -> None:
         self._pump(self.loop.time())
+
+
+def debug_enabled(log: Any) -> bool:
+    """Whether ``log`` writes debug records (structlog's filtering loggers say so)."""
+    check = getattr(log, "is_enabled_for", None)
+    return bool(check(10)) if callable(check) else False

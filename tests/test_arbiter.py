@@ -58,9 +58,10 @@ def test_learned_priority_from_own_adverts() -> None:
     assert arbiter.counters["vrrp_own_adverts"] == 1
 
     events, fields = arbiter.advert("eth0", advert(100), outgoing=False)
-    assert events == [LowerPriority("VI_1")]
     assert fields == {"interface": "eth0", "vrid": 51, "priority": 100, "source": PEER4,
                       "local_priority": 150, "groups": ["VI_1"]}
+    assert events == [LowerPriority(("VI_1",), record="lower_prio_advert",
+                                    context=tuple(fields.items()))]
     assert arbiter.counters["vrrp_lower"] == 1
     assert not lower(arbiter, advert(200))
 
@@ -160,8 +161,9 @@ def test_several_groups_on_one_vrid() -> None:
     arbiter = Arbiter([group(150, name="VI_1"), group(150, name="VI_1b"),
                        group(150, name="other", vrid=52)])
     events, fields = arbiter.advert("eth0", advert(100), outgoing=False)
-    assert events == [LowerPriority("VI_1"), LowerPriority("VI_1b")]
     assert fields is not None
+    assert events == [LowerPriority(("VI_1", "VI_1b"), record="lower_prio_advert",
+                                    context=tuple(fields.items()))]
     assert fields["groups"] == ["VI_1", "VI_1b"]
     assert arbiter.interfaces() == {"eth0"}
 

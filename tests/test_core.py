@@ -513,3 +513,23 @@ def test_reload_changing_mode_or_repeat_reaches_the_next_refresh_round() -> None
     assert per_round[1.0] == [(a1, "request"), (a2, "request")]
     assert per_round[2.0] == [(a1, "request"), (a2, "request"), (a2, "reply")]
     assert per_round[3.0] == [(a1, "request")] + [(a2, "request"), (a2, "reply")] * 3
+
+
+def test_lower_priority_for_several_groups_writes_one_record() -> None:
+    """One advert for two groups starts both schedules and writes one record, with context."""
+    timing = Timing(master_repeat=1, master_delay=0.0, lower_prio_repeat=1,
+                    lower_prio_delay=0.0)
+    sim = Sim(TwoGroups(timing, timing))
+    sim.at(0.0, link(), add(A1), add(A2))
+    sim.at(2.0, LowerPriority(("a", "b"), record="lower_prio_advert",
+                              context=(("vrid", 51), ("priority", 100))))
+    assert sim.events("lower_prio_advert") == [
+        (2.0, {"vrid": 51, "priority": 100, "started": 2})]
+    assert [t for t, _ in sim.timeline()] == [0.0, 0.0, 2.0, 2.0]
+    # Within a second both groups are limited: no schedule, no record.
+    sim.at(2.5, LowerPriority(("a", "b"), record="lower_prio_advert"))
+    assert len(sim.events("lower_prio_advert")) == 1
+    # ``always`` writes the record even when nothing started.
+    sim.at(2.6, LowerPriority("a", record="notify_received", context=(("state", "x"),),
+                              always=True))
+    assert sim.events("notify_received") == [(2.6, {"state": "x", "started": 0})]

@@ -1,29 +1,29 @@
 """``garpd announce``: the manual one-shot on one interface.
 
 It refuses (exit 2) an interface that does not exist or cannot carry ARP, and an address
-the interface does not hold unless ``--force``. Then it drives the same core as the daemon
-with the master schedule (reason ``oneshot``): ``--repeat`` packets per address now and
-``--repeat`` more after ``--delay``, spaced by ``--interval``. It keeps watching netlink
-while it runs, so an address removed (or a link gone down) mid-way is not announced any
-more; an IPv6 address still in DAD is announced once DAD completes.
+the interface does not hold unless ``--force``. Then it is a one-shot
+(:mod:`garpd.commands.oneshot`) with the master schedule (reason ``oneshot``):
+``--repeat`` packets per address now and ``--repeat`` more after ``--delay``, spaced by
+``--interval``. It keeps watching netlink while it runs, so an address removed (or a link
+gone down) mid-way is not announced any more; an IPv6 address still in DAD is announced
+once DAD completes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 from garpd import log as logging
-from garpd.core import Announcer
-from garpd.drivers.sender import Sender
-from garpd.errors import EXIT_OK, EXIT_RUNTIME, RuntimeFailureError, UsageError
-from garpd.events import AddressChanged, Event, LinkChanged
+from garpd.commands import oneshot
+from garpd.commands.oneshot import Oneshot, Selection
+from garpd.errors import EXIT_OK, EXIT_RUNTIME, UsageError
+from garpd.events import AddressChanged, LinkChanged
 from garpd.frames import Address
 from garpd.policy import StaticPolicy, Timing
-from garpd.runner import Runner
 
 #: How long an IPv6 address may stay tentative before ``announce`` gives up on it.
 DAD_TIMEOUT = 10.0
@@ -98,73 +98,27 @@ def _address_events(ifname: str, wanted: list[Address], found: list[AddressChang
     return events
 
 
+def _select(ifname: str, wanted: list[Address], force: bool
+            ) -> Callable[[Any], Selection]:
+    """The addresses ``announce`` sends for, checked against the kernel's state."""
+
+    def select(state: Any) -> Selection:
+        _check_link(ifname, state.links)
+        events = _address_events(ifname, wanted, state.addresses, force)
+        return frozenset((ifname, ev.address) for ev in events), list(events)
+
+    return select
+
+
 async def _announce(ifname: str, wanted: list[Address], timing: Timing, interval: float,
                     force: bool, log: Any) -> int:
-    from garpd.drivers import netlink  # noqa: PLC0415 - pyroute2 is loaded only here
-
-    loop = asyncio.get_running_loop()
-    keys = frozenset((ifname, a) for a in wanted)
-    policy = StaticPolicy(timing, group="announce", interval=interval, na_interval=interval,
-                          only=keys)
-    core = Announcer(policy, trigger="oneshot")
-    sender = Sender()
-    runner = Runner(core, sender, log, loop)
-    runner.set_debug(log.is_enabled_for(10) if hasattr(log, "is_enabled_for") else False)
-    changed = asyncio.Event()
-
-    def on_events(events: list[Event]) -> None:
-        mine = [ev for ev in events if getattr(ev, "ifname", None) == ifname]
-        if mine:
-            runner.feed(mine)
-            changed.set()
-
-    def on_overflow() -> None:
-        state = netlink.snapshot(ifname=ifname)
-        known = {k: a for k, a in core.links_known().items() if k == ifname}
-        runner.feed(netlink.reconcile(state, known, core.addresses_known()))
-        changed.set()
-
-    try:
-        watcher = netlink.Watcher(on_events, on_overflow)
-    except OSError as exc:
-        raise RuntimeFailureError(f"cannot subscribe to netlink: {exc.strerror}") from None
-    try:
-        state = netlink.snapshot(initial=True, ifname=ifname)
-        link = _check_link(ifname, state.links)
-        address_events = _address_events(ifname, wanted, state.addresses, force)
-        for ev in address_events:  # build the frames before the clock starts
-            core.frames.slot(link.mac, ev.address, timing.mode, link.forwarding)
-        events: list[Event] = [link, *address_events]
-        try:
-            sender.open(ifname, link.ifindex)
-        except OSError as exc:
-            raise RuntimeFailureError(
-                f"cannot open a raw socket on {ifname}: {exc.strerror} "
-                "(garpd needs root or CAP_NET_RAW)") from None
-        watcher.learn(state)
-        watcher.start(loop)
-        runner.feed(events)
-        give_up = loop.time() + DAD_TIMEOUT
-        while True:
-            await runner.wait_idle()
-            waiting = [st for st in core.status() if not st.held and st.sent == 0]
-            if not waiting or core.counters["released"]:
-                break
-            left = give_up - loop.time()
-            if left <= 0:
-                break
-            changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=left)
-    finally:
-        runner.close()
-        watcher.close()
-        sender.close()
-    problems = [st for st in core.status() if st.sent == 0 or not st.held]
-    if core.counters["released"] or problems:
-        names = ", ".join(st.address for st in problems) or "some addresses"
+    policy = StaticPolicy(timing, group="announce", interval=interval, na_interval=interval)
+    shot = Oneshot(policy, "oneshot", interface=ifname, select=_select(ifname, wanted, force),
+                   dad_timeout=DAD_TIMEOUT)
+    outcome = await oneshot.run(shot, log)
+    if outcome.released or outcome.missed:
+        names = ", ".join(outcome.missed) or "some addresses"
         log.error("announce_incomplete", interface=ifname, addresses=names,
-                  released=core.counters["released"])
+                  released=outcome.released)
         return EXIT_RUNTIME
     return EXIT_OK
-

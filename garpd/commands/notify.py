@@ -3,7 +3,8 @@
 The hand-off path imports nothing heavy (no pyroute2, pydantic, asyncio or structlog): it reads the
 control socket's path from the configuration with tomllib, sends one JSON line and exits.
 With no daemon reachable, MASTER runs the master schedule (reason ``notify``) for the
-matching groups itself, from the configuration. A notify hook must never break keepalived:
+matching groups itself, from the configuration, as a one-shot
+(:mod:`garpd.commands.oneshot`). A notify hook must never break keepalived:
 whatever happens (unknown names or states, no daemon, bad configuration) it exits 0.
 """
 
@@ -42,7 +43,7 @@ def main(args: HookArgs) -> int:
         reply = request(path, {"command": "notify", "type": kind, "name": name,
                                "state": state, "priority": priority}, timeout=2.0)
     except Unreachable as exc:
-        return _fallback(args, log, kind, name, state, str(exc))
+        return _fallback(args, log, kind, name, state, priority, str(exc))
     if reply.get("ok"):
         log.info("notify_handed_off", type=kind, name=name, state=state, socket=path,
                  groups=reply.get("groups"), action=reply.get("action"))
@@ -53,7 +54,7 @@ def main(args: HookArgs) -> int:
 
 
 def _fallback(args: HookArgs, log: Any, kind: str, name: str, state: str,
-              why: str) -> int:
+              priority: int | None, why: str) -> int:
     """No daemon: run the master schedule for the named groups ourselves (MASTER only)."""
     if state != "MASTER":
         log.info("notify_received", type=kind, name=name, state=state, daemon="unreachable")
@@ -63,14 +64,15 @@ def _fallback(args: HookArgs, log: Any, kind: str, name: str, state: str,
 
     from garpd import config as cfgmod  # noqa: PLC0415 - only without a daemon
     from garpd import log as logging  # noqa: PLC0415
-    from garpd.commands.run import Daemon  # noqa: PLC0415
+    from garpd.commands import oneshot  # noqa: PLC0415
+    from garpd.events import Trigger  # noqa: PLC0415
 
     fmt: logging.Format | None = "json" if args.log_format == "json" else (
         "console" if args.log_format == "console" else None)
     logging.setup(fmt, args.log_level or "info")
     logger = logging.get()
     try:
-        cfg, source = cfgmod.resolve(Path(args.config) if args.config else None)
+        cfg, _source = cfgmod.resolve(Path(args.config) if args.config else None)
     except cfgmod.ConfigError as exc:
         logger.error("notify_failed", type=kind, name=name, errors=exc.lines)
         return 0
@@ -82,13 +84,12 @@ def _fallback(args: HookArgs, log: Any, kind: str, name: str, state: str,
     if not groups:
         logger.warning("notify_unknown", type=kind, name=name, state=state)
         return 0
-    logger.info("notify_received", type=kind, name=name, state=state,
-                daemon="unreachable", why=why, groups=sorted(groups), merged=False)
-    daemon = Daemon(cfg, source, None, oneshot=True, log=logger, trigger="notify",
-                    groups=groups)
+    context = (("type", kind), ("name", name), ("state", state), ("priority", priority),
+               ("daemon", "unreachable"), ("why", why))
+    triggers = [Trigger("notify", group=g, context=context) for g in sorted(groups)]
+    shot = oneshot.Oneshot(policy, "notify", triggers=triggers, groups=groups)
     try:
-        asyncio.run(daemon.run())
+        asyncio.run(oneshot.run(shot, logger))
     except Exception as exc:  # a hook must never break keepalived
         logger.error("notify_failed", type=kind, name=name, error=str(exc))
     return 0
-

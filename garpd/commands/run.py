@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import gc
 import signal
 import socket
@@ -25,28 +24,9 @@ from garpd.core import Announcer
 from garpd.drivers import systemd
 from garpd.drivers.sender import Sender
 from garpd.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
-from garpd.events import AddressChanged, Event, LinkChanged, LinkRemoved
-from garpd.frames import Address
-from garpd.policy import Policy, Watch
-from garpd.runner import Runner
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _OneshotPolicy:
-    """The configured policy with refresh off, so a one-shot ends after the delayed burst;
-    optionally narrowed to some groups (the notify fallback)."""
-
-    inner: Policy
-    groups: frozenset[str] | None = None
-
-    def watch(self, ifname: str, address: Address) -> Watch | None:
-        watch = self.inner.watch(ifname, address)
-        if watch is None or (self.groups is not None and watch.group not in self.groups):
-            return None
-        return Watch(watch.group, dataclasses.replace(watch.timing, master_refresh=0.0))
-
-    def pacing(self, ifname: str) -> tuple[float, float]:
-        return self.inner.pacing(ifname)
+from garpd.events import Event, LinkChanged, LinkRemoved
+from garpd.policy import Policy
+from garpd.runner import Runner, debug_enabled
 
 
 def _print_errors(lines: list[str]) -> None:
@@ -70,26 +50,34 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     logging.setup(_log_format(args.log_format) or _file_log_format(cfg),
                   args.log_level or cfg.log.level)
-    daemon = Daemon(cfg, source, path, oneshot=args.oneshot, log=logging.get(),
-                    explicit_log=(args.log_format, args.log_level))
+    log = logging.get()
+    if args.oneshot:
+        return asyncio.run(_oneshot(cfg, source, log))
+    daemon = Daemon(cfg, source, path, log=log, explicit_log=(args.log_format, args.log_level))
     try:
         return asyncio.run(daemon.run())
     except KeyboardInterrupt:
         return EXIT_OK
 
 
+async def _oneshot(cfg: Any, source: str, log: Any) -> int:
+    """``run --oneshot``: every watched address held now gets the master schedule."""
+    from garpd.commands import oneshot  # noqa: PLC0415
+    from garpd.config import ConfigPolicy  # noqa: PLC0415
+
+    log_loaded(log, cfg, source, reload=False)
+    await oneshot.run(oneshot.Oneshot(ConfigPolicy(cfg), "oneshot"), log)
+    return EXIT_OK
+
+
 class Daemon:
     """One running garpd: configuration, core, netlink watcher, sender, signals."""
 
-    def __init__(self, cfg: Any, source: str, path: Path | None, *, oneshot: bool, log: Any,
-                 explicit_log: tuple[str | None, str | None] = (None, None),
-                 trigger: str = "oneshot", groups: frozenset[str] | None = None) -> None:
+    def __init__(self, cfg: Any, source: str, path: Path | None, *, log: Any,
+                 explicit_log: tuple[str | None, str | None] = (None, None)) -> None:
         self.cfg = cfg
         self.source = source
         self.path = path
-        self.oneshot = oneshot
-        self.oneshot_trigger = trigger
-        self.oneshot_groups = groups
         self.started = 0.0
         self.log = log
         self.explicit_log = explicit_log
@@ -107,26 +95,20 @@ class Daemon:
 
         self.config_policy = ConfigPolicy(cfg)  # kept: notify matches groups with it
         policy: Policy = self.config_policy
-        return _OneshotPolicy(policy, self.oneshot_groups) if self.oneshot else policy
+        return policy
 
     async def run(self) -> int:
-        """Run until SIGTERM/SIGINT (or, with --oneshot, until the schedule is done)."""
+        """Run until SIGTERM/SIGINT."""
         from garpd.drivers import netlink  # noqa: PLC0415 - pyroute2 only where it is used
 
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self.started = loop.time()
-        core = self.core = Announcer(self._policy(self.cfg),
-                                     trigger=self.oneshot_trigger if self.oneshot else "master")
+        core = self.core = Announcer(self._policy(self.cfg), trigger="master")
         sender = Sender()
         runner = self.runner = Runner(core, sender, self.log, loop)
-        runner.set_debug(_debug_enabled(self.log))
 
         def on_events(events: list[Event]) -> None:
-            if self.oneshot:  # nothing new starts after the one shot; removals still cancel
-                known = set(core.addresses_known())
-                events = [ev for ev in events if not (
-                    isinstance(ev, AddressChanged) and (ev.ifname, ev.address) not in known)]
             runner.feed(events)
             if self.listener is not None:
                 self._follow_links(events)
@@ -154,14 +136,11 @@ class Daemon:
             self.log.error("netlink_failed", error=exc.strerror)
             return EXIT_RUNTIME
         try:
-            state = netlink.snapshot(initial=not self.oneshot)
+            state = netlink.snapshot(initial=True)
             watcher.learn(state)
             watcher.start(loop)
-            self._log_loaded(reload=False)
+            log_loaded(self.log, self.cfg, self.source, reload=False)
             runner.feed(state.events())
-            if self.oneshot:
-                await runner.wait_idle()
-                return EXIT_OK
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._stop.set)
             loop.add_signal_handler(signal.SIGHUP, self.reload)
@@ -247,13 +226,9 @@ class Daemon:
     def _on_advert(self, ifname: str, advert: Any, outgoing: bool) -> None:
         assert self.core is not None
         assert self.runner is not None
-        events, fields = self.arbiter.advert(ifname, advert, outgoing)
-        if not events:
-            return
-        before = self.core.counters["lower_prio_started"]
-        self.runner.feed(events)
-        if self.core.counters["lower_prio_started"] > before:
-            self.log.info("lower_prio_advert", **fields)
+        events, _fields = self.arbiter.advert(ifname, advert, outgoing)
+        if events:  # the core writes lower_prio_advert if a schedule starts
+            self.runner.feed(events)
 
     def _start_fifo(self, loop: asyncio.AbstractEventLoop) -> None:
         from garpd.drivers.fifo import FifoLine, FifoReader  # noqa: PLC0415
@@ -336,12 +311,10 @@ class Daemon:
                               for g in groups])
             action = "master"
         elif state == "MASTER_RX_LOWER_PRI":
-            assert self.core is not None
-            before = self.core.counters["lower_prio_started"]
-            self.runner.feed([LowerPriority(g) for g in groups])
-            started = self.core.counters["lower_prio_started"] - before
-            self.log.info("notify_received", type=kind, name=name, state=state,
-                          priority=priority, source=source, groups=groups, started=started)
+            fields = (("type", kind), ("name", name), ("state", state),
+                      ("priority", priority), ("source", source), ("groups", groups))
+            self.runner.feed([LowerPriority(tuple(groups), record="notify_received",
+                                            context=fields, always=True)])
             action = "lower_prio"
         else:
             self.log.info("notify_received", type=kind, name=name, state=state,
@@ -363,16 +336,6 @@ class Daemon:
         handle = loop.call_later(0, ping)
         return handle
 
-    def _log_loaded(self, reload: bool) -> None:
-        groups = [g.name for g in self.cfg.groups]
-        self.log.info("config_loaded", source=self.source, groups=groups, reload=reload)
-        imported = self.cfg.keepalived_import
-        if imported is not None:
-            self.log.info("keepalived_imported", files=[str(f) for f in imported.files],
-                          groups=[g.get("name") for g in imported.groups])
-            for note in imported.unsupported:
-                self.log.warning("keepalived_not_understood", note=note)
-
     def reload(self) -> None:
         """SIGHUP: load the file again; keep the running configuration if it is invalid."""
         from garpd import config as cfgmod  # noqa: PLC0415
@@ -392,6 +355,7 @@ class Daemon:
         assert self.core is not None
         assert self.runner is not None
         self.runner.log = self.log
+        self.runner.set_debug(debug_enabled(self.log))
         now = asyncio.get_running_loop().time()
         self.core.reconfigure(self._policy(cfg), now)
         loop = asyncio.get_running_loop()
@@ -399,14 +363,9 @@ class Daemon:
                  for name, index in self.core.links_known().items()]
         self._start_vrrp(loop, links)
         self._start_fifo(loop)
-        self._log_loaded(reload=True)
+        log_loaded(self.log, self.cfg, self.source, reload=True)
         self.runner.feed([])
         systemd.notify("READY=1", f"STATUS=watching; {len(self.core.held())} addresses held")
-
-
-def _debug_enabled(log: Any) -> bool:
-    check = getattr(log, "is_enabled_for", None)
-    return bool(check(10)) if callable(check) else False
 
 
 def _log_format(text: str | None) -> logging.Format | None:
@@ -420,3 +379,15 @@ def _log_format(text: str | None) -> logging.Format | None:
 def _file_log_format(cfg: Any) -> logging.Format | None:
     """[log] format when the file sets it; None lets a terminal get console output."""
     return _log_format(cfg.log.format) if "format" in cfg.log.model_fields_set else None
+
+
+def log_loaded(log: Any, cfg: Any, source: str, *, reload: bool) -> None:
+    """``config_loaded``, and what a keepalived.conf import brought and did not."""
+    log.info("config_loaded", source=source, groups=[g.name for g in cfg.groups],
+             reload=reload)
+    imported = cfg.keepalived_import
+    if imported is not None:
+        log.info("keepalived_imported", files=[str(f) for f in imported.files],
+                 groups=[g.get("name") for g in imported.groups])
+        for note in imported.unsupported:
+            log.warning("keepalived_not_understood", note=note)

@@ -1,0 +1,175 @@
+"""One-shot announcements: ``garpd announce``, ``garpd run --oneshot`` and the notify hook's
+fallback, one path.
+
+A one-shot is the daemon's core fed one :class:`~garpd.events.Trigger` by the one real-time
+runner, until the schedule is empty. The three commands differ only in what a
+:class:`Oneshot` says:
+
+- which addresses (``select``: from the kernel's current state, the keys to announce and
+  any events to add, e.g. ``announce --force`` for an address not on the interface);
+- which policy and trigger (``announce``: its arguments as one timing; ``run --oneshot``:
+  the configuration, reason ``oneshot``; the notify fallback: the configuration narrowed to
+  the notified groups, reason ``notify``);
+- what they wait for: ``dad_timeout`` > 0 waits that long for a selected IPv6 address still
+  in duplicate address detection (``announce``).
+
+Whatever the policy says, a one-shot never refreshes, starts nothing on the initial dump
+(the trigger does), and watches only the addresses chosen at start: an address that
+appears later is not announced, one that goes away (or whose link goes down) is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from garpd.core import Announcer
+from garpd.errors import RuntimeFailureError
+from garpd.events import AddrKey, Event, Trigger
+from garpd.frames import Address
+from garpd.policy import Policy, Watch
+from garpd.runner import Runner
+
+Selection = tuple[frozenset[AddrKey] | None, list[Event]]
+"""What a one-shot announces: the keys (None: every address the policy watches) and any
+events to feed besides the kernel's state."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OneshotPolicy:
+    """A policy seen through a one-shot: refresh off, nothing started on the initial dump,
+    only the chosen ``keys`` (if given) of the chosen ``groups`` (if given)."""
+
+    inner: Policy
+    keys: frozenset[AddrKey] | None = None
+    groups: frozenset[str] | None = None
+
+    def watch(self, ifname: str, address: Address) -> Watch | None:
+        """The inner watch, narrowed and without refresh; None outside the selection."""
+        if self.keys is not None and (ifname, address) not in self.keys:
+            return None
+        watch = self.inner.watch(ifname, address)
+        if watch is None or (self.groups is not None and watch.group not in self.groups):
+            return None
+        timing = dataclasses.replace(watch.timing, master_refresh=0.0,
+                                     announce_on_start=False)
+        return Watch(watch.group, timing)
+
+    def pacing(self, ifname: str) -> tuple[float, float]:
+        """The inner pacing."""
+        return self.inner.pacing(ifname)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Oneshot:
+    """What one one-shot command asks for (see the module docstring)."""
+
+    policy: Policy
+    trigger: str
+    triggers: Sequence[Trigger] = ()
+    """The triggers to feed once the state is known; default: one ``Trigger(trigger)``."""
+    groups: frozenset[str] | None = None
+    interface: str | None = None
+    """Dump (and open a socket on) this interface only."""
+    select: Callable[[Any], Selection] | None = None
+    """Called with the kernel's state (:class:`garpd.drivers.netlink.State`); may raise
+    :class:`~garpd.errors.UserError` to refuse (``announce``)."""
+    dad_timeout: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a one-shot ended."""
+
+    announced: list[str]
+    """Addresses whose frames all left."""
+    missed: list[str]
+    """Selected addresses never announced (not held, still tentative, or failed sends)."""
+    released: int
+    """Selected addresses that stopped being held before their schedule ended."""
+
+
+async def run(shot: Oneshot, log: Any) -> Outcome:
+    """Run ``shot`` to the end of its schedule with the one real-time runner."""
+    from garpd.drivers import netlink  # noqa: PLC0415 - pyroute2 only where it is used
+    from garpd.drivers.sender import Sender  # noqa: PLC0415
+
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+    runner: Runner | None = None
+
+    def on_events(events: list[Event]) -> None:
+        if runner is not None:
+            runner.feed(events)
+            changed.set()
+
+    def on_overflow() -> None:
+        if runner is not None:
+            state = netlink.snapshot(ifname=shot.interface)
+            watcher.learn(state)
+            runner.feed(netlink.reconcile(state, core.links_known(), core.addresses_known()))
+            changed.set()
+
+    try:
+        watcher = netlink.Watcher(on_events, on_overflow)
+    except OSError as exc:
+        raise RuntimeFailureError(f"cannot subscribe to netlink: {exc.strerror}") from None
+    sender = Sender()
+    try:
+        _require_raw_socket()
+        state = netlink.snapshot(initial=True, ifname=shot.interface)
+        keys, extra = shot.select(state) if shot.select is not None else (None, [])
+        core = Announcer(OneshotPolicy(shot.policy, keys, shot.groups), trigger=shot.trigger)
+        runner = Runner(core, sender, log, loop)
+        if shot.interface is not None:
+            link = next((ln for ln in state.links if ln.ifname == shot.interface), None)
+            if link is not None:
+                try:
+                    sender.open(link.ifname, link.ifindex)
+                except OSError as exc:
+                    raise RuntimeFailureError(
+                        f"cannot open a raw socket on {link.ifname}: {exc.strerror} "
+                        "(garpd needs root or CAP_NET_RAW)") from None
+        watcher.learn(state)
+        watcher.start(loop)
+        # The state first (frames are built, nothing starts), then the trigger.
+        runner.feed([*state.events(), *extra])
+        runner.feed(list(shot.triggers) or [Trigger(shot.trigger)])
+        await _wait(core, runner, changed, loop.time() + shot.dad_timeout)
+    finally:
+        if runner is not None:
+            runner.close()
+        watcher.close()
+        sender.close()
+    announced = [st.address for st in core.status() if st.held and st.sent > 0]
+    missed = [st.address for st in core.status() if st.sent == 0 or not st.held]
+    return Outcome(announced, missed, core.counters["released"])
+
+
+async def _wait(core: Announcer, runner: Runner, changed: asyncio.Event,
+                give_up: float) -> None:
+    """Until the schedule is empty and no selected address waits for DAD (or give up)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await runner.wait_idle()
+        waiting = [st for st in core.status() if not st.held and st.sent == 0]
+        left = give_up - loop.time()
+        if not waiting or core.counters["released"] or left <= 0:
+            return
+        changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), timeout=left)
+
+
+def _require_raw_socket() -> None:
+    """Fail at start, not at the first frame, without CAP_NET_RAW."""
+    import socket  # noqa: PLC0415
+
+    try:
+        socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
+    except OSError as exc:
+        raise RuntimeFailureError(f"cannot open a raw socket: {exc.strerror} "
+                                  "(garpd needs root or CAP_NET_RAW)") from None
