@@ -30,6 +30,7 @@ keeping to its grid.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from garpd.events import (
@@ -61,21 +62,44 @@ class Record:
 
 
 @dataclass(slots=True)
+class Batch:
+    """The frames due on one interface, in order, with everything a driver needs to send
+    them: the interface's index, and the address each frame announces (``owners``, the
+    same length as ``frames``), so frames waiting for a retry can be matched with the
+    addresses released meanwhile."""
+
+    ifindex: int
+    frames: list[bytes] = field(default_factory=list)
+    owners: list[AddrKey] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.frames)
+
+
+@dataclass(slots=True)
 class Output:
     """What ``poll`` hands the driver: frames per interface in order, then records.
+
+    ``released`` names the addresses released since the last poll: a driver holding their
+    frames back (a retry) drops them.
 
     The ``announce`` records of the bursts that finished are built on first access to
     :attr:`records`, so a driver that sends the frames first does not make them wait for
     a thousand log records to be put together.
     """
 
-    frames: dict[str, list[bytes]] = field(default_factory=dict)
+    frames: dict[str, Batch] = field(default_factory=dict)
     events: list[Record] = field(default_factory=list)
+    released: list[AddrKey] = field(default_factory=list)
     finished: list[Burst[_Addr]] = field(default_factory=list)
     _records: list[Record] | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.frames) or bool(self.events) or bool(self.finished)
+        return (bool(self.frames) or bool(self.events) or bool(self.finished)
+                or bool(self.released))
 
     @property
     def records(self) -> list[Record]:
@@ -194,6 +218,7 @@ class Announcer:
         self._cohorts: dict[tuple[float, float], _Cohort] = {}
         self._seq = 0
         self._records: list[Record] = []
+        self._released: list[AddrKey] = []
         self._lower_prio_last: dict[str, float] = {}
         self.counters: dict[str, int] = {
             "frames": 0, "bursts": 0, "takeovers": 0, "released": 0,
@@ -302,8 +327,9 @@ class Announcer:
         cohorts = self._cohort_heap
         while cohorts and cohorts[0][0] <= now + EPSILON:
             self._refresh(heapq.heappop(cohorts)[2], now)
-        out = Output(events=self._records)
+        out = Output(events=self._records, released=self._released)
         self._records = []
+        self._released = []
         slots: list[tuple[_Addr, int]] = []
         finished = out.finished
         for (ifname, _family), pacer in self._pacers.items():
@@ -319,11 +345,13 @@ class Announcer:
             pacer.drain(now, slots, finished)
             if not slots:
                 continue
-            batch = out.frames.setdefault(ifname, [])
+            batch = self._batch(out, ifname)
+            append, own = batch.frames.append, batch.owners.append
             for addr, index in slots:
                 frames = addr.frames
                 # One pacer slot is one frame; "both" alternates request and reply.
-                batch.append(frames[index % len(frames)])
+                append(frames[index % len(frames)])
+                own(addr.key)
                 addr.sent += 1
                 addr.last_sent = now
             self.counters["frames"] += len(slots)
@@ -372,11 +400,13 @@ class Announcer:
         """
         if not bursts:
             return
-        batch = out.frames.setdefault(ifname, [])
+        batch = self._batch(out, ifname)
+        frames, owners = batch.frames, batch.owners
         active = bursts
         r = 0
         while active:
-            batch.extend([b.key.frames[(b.sent + r) % len(b.key.frames)] for b in active])
+            frames.extend([b.key.frames[(b.sent + r) % len(b.key.frames)] for b in active])
+            owners.extend([b.key.key for b in active])
             r += 1
             active = [b for b in active if b.pending > r]
         total = 0
@@ -390,6 +420,12 @@ class Announcer:
             burst.pending = 0
         finished.extend(bursts)
         self.counters["frames"] += total
+
+    def _batch(self, out: Output, ifname: str) -> Batch:
+        batch = out.frames.get(ifname)
+        if batch is None:
+            batch = out.frames[ifname] = Batch(self._links[ifname].ifindex)
+        return batch
 
     def _push(self, due: float, addr: _Addr, epoch: int, repeat: int, reason: str) -> None:
         self._seq += 1
@@ -519,6 +555,7 @@ class Announcer:
         pacer = self._pacers.get(addr.pkey)
         cancelled = pacer.cancel(addr) if pacer is not None else 0
         self.counters["released"] += 1
+        self._released.append(addr.key)
         self._record("vip_released", interface=addr.key[0], address=addr.text,
                      group=addr.watch.group if addr.watch else None, why=why,
                      cancelled=cancelled)

@@ -23,10 +23,10 @@ import asyncio
 import gc
 from typing import Any
 
-from garpd.core import Announcer, Output, Record
+from garpd.core import Announcer, Batch, Output, Record
 from garpd.drivers.alarm import Alarm
 from garpd.drivers.sender import Sender
-from garpd.events import Event
+from garpd.events import AddrKey, Event
 from garpd.frames import describe
 
 #: How soon a batch the device refused (queue full) is retried.
@@ -49,7 +49,8 @@ class Runner:
         self.counters: dict[str, int] = {"frames_sent": 0, "send_errors": 0,
                                          "frames_dropped": 0, "send_retries": 0}
         self.alarm = Alarm(loop, self._on_timer)
-        self._backlog: dict[str, list[bytes]] = {}
+        self._backlog: dict[str, Batch] = {}
+        self._released: set[AddrKey] = set()
         self._backlog_since: float | None = None
         self._retry: asyncio.TimerHandle | None = None
         self._held_records: list[Record] = []
@@ -114,12 +115,15 @@ class Runner:
     def _send_frames(self, out: Output, now: float) -> set[str]:
         """Send (or queue behind a backlog) the frames of ``out``; the interfaces that failed."""
         failed: set[str] = set()
-        for ifname, frames in out.frames.items():
+        if self._backlog and out.released:
+            self._released.update(out.released)  # their waiting frames are not sent
+        for ifname, batch in out.frames.items():
             backlog = self._backlog.get(ifname)
             if backlog is not None:
-                backlog.extend(frames)
+                backlog.frames.extend(batch.frames)
+                backlog.owners.extend(batch.owners)
                 continue
-            if not self._send(ifname, frames, now):
+            if not self._send(ifname, batch, now):
                 failed.add(ifname)
         return failed
 
@@ -133,21 +137,19 @@ class Runner:
         if not self._backlog:
             self._write_records()
 
-    def _send(self, ifname: str, frames: list[bytes], now: float) -> bool:
-        """Send (or queue for retry) ``frames``; False if they were dropped."""
-        ifindex = self.core.ifindex(ifname)
-        if ifindex is None:
-            self.counters["frames_dropped"] += len(frames)
-            return False
+    def _send(self, ifname: str, batch: Batch, now: float) -> bool:
+        """Send (or queue for retry) ``batch``; False if its frames were dropped."""
+        frames = batch.frames
         if self._debug:
             for frame in frames:
                 kind, address, mac = describe(frame)
                 self.log.debug("packet", interface=ifname, kind=kind, address=address, mac=mac)
-        result = self.sender.send(ifname, ifindex, frames)
+        result = self.sender.send(ifname, batch.ifindex, frames)
         self.counters["frames_sent"] += result.sent
-        if result.retry:
+        if result.retry:  # always the tail the device did not take
             self.counters["send_retries"] += 1
-            self._backlog[ifname] = result.retry
+            tail = len(batch.owners) - len(result.retry)
+            self._backlog[ifname] = Batch(batch.ifindex, result.retry, batch.owners[tail:])
             if self._backlog_since is None:
                 self._backlog_since = now
             if self._retry is None:
@@ -166,25 +168,29 @@ class Runner:
         self._retry = None
         now = self.loop.time()
         backlog, self._backlog = self._backlog, {}
-        held = {(k[0], str(k[1])) for k in self.core.held()}
+        released, self._released = self._released, set()
         progressed = False
-        for ifname, frames in backlog.items():
-            # An address released while its frames waited here gets nothing more.
-            keep = [f for f in frames if (ifname, describe(f)[1]) in held]
-            self.counters["frames_dropped"] += len(frames) - len(keep)
-            if not keep:
+        for ifname, waiting in backlog.items():
+            batch = waiting
+            if released:  # an address released while its frames waited gets nothing more
+                kept = [(f, o) for f, o in zip(waiting.frames, waiting.owners, strict=True)
+                        if o not in released]
+                self.counters["frames_dropped"] += len(waiting.frames) - len(kept)
+                batch = Batch(waiting.ifindex, [f for f, _ in kept], [o for _, o in kept])
+            if not batch.frames:
                 continue
             before = self.counters["frames_sent"]
-            self._send(ifname, keep, now)
+            self._send(ifname, batch, now)
             progressed = progressed or self.counters["frames_sent"] > before
         if progressed and self._backlog:
             self._backlog_since = now  # a device that drains is slow, not stuck
         if self._backlog and self._backlog_since is not None \
                 and now - self._backlog_since > RETRY_GIVE_UP:
-            for ifname, frames in self._backlog.items():
-                self.counters["frames_dropped"] += len(frames)
+            for ifname, batch in self._backlog.items():
+                self.counters["frames_dropped"] += len(batch.frames)
                 self._held_records.append(Record("send_failed", {
-                    "interface": ifname, "error": "device queue full", "dropped": len(frames)}))
+                    "interface": ifname, "error": "device queue full",
+                    "dropped": len(batch.frames)}))
             self._backlog = {}
             if self._retry is not None:
                 self._retry.cancel()

@@ -279,6 +279,25 @@ def test_released_address_frames_leave_the_retry_backlog() -> None:
     assert sum(len(c.addresses()) for c in fake.calls[1:]) == 0
 
 
+def test_retry_backlog_keeps_the_frames_of_addresses_still_held() -> None:
+    """Releasing one address drops only its waiting frames: the other's are still sent."""
+
+    async def scenario() -> tuple[FakeSender, Runner]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0),
+                                       script=[queue_full_after(1)])
+            runner.feed(takeover(A1, A2))
+            runner.feed([AddressRemoved("eth0", A1)])
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return fake, runner
+
+    fake, runner = asyncio.run(scenario())
+    first, *rest = fake.calls
+    assert first.addresses()[:1] == [str(A1)]  # one frame left before the queue filled
+    assert [a for c in rest for a in c.addresses()] == [str(A2)] * 3
+    assert runner.counters["frames_dropped"] == 2  # A1's two waiting frames
+
+
 def test_wait_idle_and_no_timer_when_idle() -> None:
     """wait_idle() returns at once when idle, else once the schedule ends; no timer is left."""
 
