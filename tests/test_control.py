@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -716,3 +717,50 @@ def test_encode_request_is_json(payload: dict[str, object]) -> None:
     line = encode_request(payload)
     assert line.endswith(b"\n")
     assert json.loads(line.decode("utf-8", "surrogatepass")) == payload
+
+
+def _tomllib_socket(raw: bytes) -> str:
+    """What tomllib says the control socket is (the default when it cannot parse)."""
+    try:
+        data = tomllib.loads(raw.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return DEFAULT_SOCKET
+    section = data.get("control")
+    value = section.get("socket") if isinstance(section, dict) else None
+    return value if isinstance(value, str) and value else DEFAULT_SOCKET
+
+
+@pytest.mark.parametrize("text", [
+    '[ control ]\nsocket = "/run/a.sock"\n',
+    '["control"]\nsocket = "/run/b.sock"\n',
+    "['control']\nsocket = '/run/c.sock'\n",
+    '["\\u0063ontrol"]\nsocket = "/run/d.sock"\n',
+    'control.socket = "/run/e.sock"\n',
+    'control = { socket = "/run/f.sock" }\n',
+    'x = """\n[control]\nsocket = "/run/g.sock"\n"""\n',
+    '[control]\nsocket = "/run/h.sock"\nbroken = \n',
+])
+def test_socket_path_agrees_with_tomllib_on_tricky_files(tmp_path: Path, text: str) -> None:
+    """Spaced or quoted headers, escapes, dotted keys, strings and broken files: tomllib's
+    answer, every time (a daemon on a non-default socket is found)."""
+    cfg = tmp_path / "garpd.toml"
+    cfg.write_text(text)
+    assert socket_path(str(cfg)) == _tomllib_socket(text.encode())
+
+
+_TOML_PIECES = st.sampled_from([
+    "[control]", "[ control ]", '["control"]', "[announce]", "[control.x]", "control",
+    'socket = "/run/p.sock"', "socket = '/run/q.sock'", 'socket = ""', "socket = 1",
+    'control.socket = "/run/r.sock"', '"""', "'''", "#", "\\u0063", "=", '"', "\n", " ",
+    "[[group]]", 'name = "VI_1"', "x = [", "]", "{", "}",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_TOML_PIECES, max_size=12).map("\n".join))
+def test_socket_path_agrees_with_tomllib_on_any_file(text: str) -> None:
+    """Whatever the file holds, socket_path() answers what tomllib reads from it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "garpd.toml"
+        cfg.write_text(text)
+        assert socket_path(str(cfg)) == _tomllib_socket(text.encode())
