@@ -82,6 +82,8 @@ def main(args: argparse.Namespace) -> int:
         return asyncio.run(daemon.run())
     except KeyboardInterrupt:
         return EXIT_OK
+    finally:
+        logging.release_stderr()  # SIGTERM exits 0 whatever state stderr is in
 
 
 class Daemon:

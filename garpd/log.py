@@ -7,6 +7,7 @@ a broken pipe) is dropped and counted in :data:`DROPPED`: garpd keeps announcing
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from typing import Any, Literal, TextIO
@@ -68,6 +69,27 @@ def setup(fmt: Format | None = None, level: str = "info", stream: TextIO | None 
         logger_factory=_SafeWriterFactory(stream),
         cache_logger_on_first_use=False,
     )
+
+
+def release_stderr() -> None:
+    """At exit: flush stderr, and if it cannot be flushed, let go of what it holds.
+
+    Python's default stderr (no ``PYTHONUNBUFFERED``, as systemd starts garpd) is a
+    buffered writer that keeps the bytes a failed write could not deliver (stderr on
+    /dev/full, a full disk, a pipe nobody reads). The interpreter flushes stderr once more
+    at shutdown and turns that failure into exit status 120, so a clean SIGTERM would not
+    exit 0. Logs are never fatal: when the flush fails the records are lost anyway, and
+    closing the stream (fd 2 itself stays open: the stream does not own it) drops them and
+    leaves nothing for the last flush to fail on.
+    """
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.flush()
+    except (OSError, ValueError, AttributeError):  # full, closed, or not a stream
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.close()  # tries the flush once more, then closes even if it fails
 
 
 def get() -> Any:
