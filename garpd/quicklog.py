@@ -3,13 +3,16 @@ asyncio with it) would cost more than the whole hand-off.
 
 It writes the same records as :mod:`garpd.log` (JSON: ``event``, ``level``, ``timestamp``
 ISO 8601 UTC and the fields; console: one readable line) to stderr, and like it never
-raises on a closed or full stderr.
+raises on a closed or full stderr. Like it too, when ``JOURNAL_STREAM`` names stderr the
+records go to the journal as entries (:mod:`garpd.drivers.journal`, imported only then).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from typing import Any
 
 LEVELS = ("debug", "info", "warning", "error")
 
@@ -35,11 +38,19 @@ class QuickLog:
     def __init__(self, fmt: str | None = None, level: str | None = None) -> None:
         self.fmt = fmt or default_format()
         self.threshold = LEVELS.index(level) if level in LEVELS else 1
+        self.journal: Any = None
+        if os.environ.get("JOURNAL_STREAM"):  # the import only under systemd
+            from garpd.drivers import journal  # noqa: PLC0415
+
+            self.journal = journal.from_environment()
 
     def _emit(self, level: str, event: str, fields: dict[str, object]) -> None:
         if LEVELS.index(level) < self.threshold:
             return
         stamp = timestamp()
+        if self.journal is not None and self.journal.write(
+                {**fields, "event": event, "level": level, "timestamp": stamp}) != "unavailable":
+            return  # in the journal, or dropped there: never blocks, never raises
         if self.fmt == "json":
             import json  # noqa: PLC0415 - only once there is something to write
 

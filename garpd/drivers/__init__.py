@@ -1,0 +1,1 @@
+"""Drivers: the code that owns a socket, a file descriptor or a process-wide resource."""
