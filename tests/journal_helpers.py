@@ -110,7 +110,7 @@ class Journald:
     def __init__(self, root: Path) -> None:
         self.sockdir = root / "socket"
         self.logdir = root / "journal"
-        self.sockdir.mkdir()
+        self.sockdir.mkdir(parents=True)
         self.logdir.mkdir()
         self.socket = self.sockdir / "socket"
         # A journal namespace of its own: no /dev/kmsg, audit or syslog, only our socket.
@@ -143,7 +143,7 @@ class Journald:
         if not files:
             return []
         out = subprocess.run(
-            ["journalctl", *files, "--no-pager", "-o", "json", *matches],
+            ["journalctl", *files, "--no-pager", "--all", "-o", "json", *matches],
             capture_output=True, text=True, timeout=30, check=False)
         return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
