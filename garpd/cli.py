@@ -13,6 +13,7 @@ import sys
 
 from garpd.errors import EXIT_USAGE, RuntimeFailureError, UserError
 from garpd.hookargs import notify_words
+from garpd.quicklog import release_stderr
 
 # typing and argparse cost ~10 ms each to import: the hook's path keeps them for the type
 # checker only.
@@ -39,7 +40,19 @@ def _fail(code: int, message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run garpd with ``argv`` (default: sys.argv[1:]) and return the exit code."""
+    """Run garpd with ``argv`` (default: sys.argv[1:]) and return the exit code.
+
+    Whatever state stderr is in at the end (full, closed), the exit code is the command's:
+    :func:`~garpd.quicklog.release_stderr` leaves nothing for the interpreter's last flush
+    to fail on (which would make it 120).
+    """
+    try:
+        return _run(argv)
+    finally:
+        release_stderr()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     hook = notify_words(sys.argv[1:] if argv is None else argv)
     if hook is not None:
         from garpd.commands.notify import main as notify  # noqa: PLC0415 - lazy by design

@@ -6,6 +6,8 @@ from __future__ import annotations
 import errno
 import io
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -213,3 +215,29 @@ def test_quicklog_missing_stderr_does_not_raise(monkeypatch: pytest.MonkeyPatch)
     """QuickLog with sys.stderr None does not raise."""
     monkeypatch.setattr(sys, "stderr", None)
     quicklog.QuickLog("json", "info").info("notify_received")
+
+
+# --- exit with stderr that cannot be flushed ------------------------------------------------
+
+
+_EXIT_SCRIPT = """
+import sys
+from garpd import log, quicklog
+log.setup("json", "info")
+log.get().info("stopping", held=0)
+if sys.argv[1] == "release":
+    quicklog.release_stderr()
+sys.exit(0)
+"""
+
+
+@pytest.mark.parametrize(("release", "code"), [(True, 0), (False, 120)],
+                         ids=["released", "not-released"])
+def test_release_stderr_lets_a_full_stderr_exit_0(release: bool, code: int) -> None:
+    """stderr on /dev/full, Python's default buffered stderr: exit 120 unless released."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-c", _EXIT_SCRIPT, "release" if release else "keep"],
+            stderr=full, env=env, timeout=60, check=False)
+    assert done.returncode == code
