@@ -74,16 +74,24 @@ for the TOML validation to reject; :attr:`Imported.group_origins` and
 
 from __future__ import annotations
 
-import glob
 import ipaddress
-import itertools
-import os
 import re
-import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+from garpd.keepalived.reader import (
+    MAX_IFNAME,
+    WS,
+    KeepalivedConfError,
+    Node,
+    Reader,
+    ReadError,
+    default_config_id,
+    read_bytes,
+    valid_ifname,
+)
 
 __all__ = [
     "Imported",
@@ -111,15 +119,6 @@ MAX_GLOBAL_INTERVAL: Final = 4294.967295
 #: garp_group intervals: 0 .. INT_MAX us.
 MAX_GROUP_INTERVAL: Final = 2147.483647
 
-#: Linux IFNAMSIZ - 1.
-MAX_IFNAME: Final = 15
-#: Bounds that keep a hostile or broken include tree from running away.
-MAX_FILE_SIZE: Final = 4 << 20
-MAX_TOTAL_SIZE: Final = 32 << 20
-MAX_FILES: Final = 512
-MAX_INCLUDE_DEPTH: Final = 16
-MAX_NOTES: Final = 500
-MAX_BRACE_EXPANSIONS: Final = 256
 
 GLOBAL_KEYS: Final[Mapping[str, str]] = {
     "vrrp_garp_master_delay": "master_delay",
@@ -162,22 +161,8 @@ _VIP_VALUED: Final = frozenset({"scope", "broadcast", "brd", "label", "peer", "p
 _VIP_FLAGS: Final = frozenset({"home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin",
                                "no_track"})
 
-_WS: Final = " \t\n\r\v\f"
-_DEFINITION = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)=[ \t]*(.*)\Z", re.S | re.A)
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[ \t,)]|\Z)",
-                        re.A)
-_INCLUDE = re.compile(r"include[rmwba]?[ \t\n\r\v\f]+(.*)\Z", re.S)
 _UNSIGNED = re.compile(r"\+?([0-9]*)")
 _DECIMAL = re.compile(r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_GLOB_MAGIC = re.compile(r"[*?[]")
-
-
-class KeepalivedConfError(Exception):
-    """keepalived.conf itself could not be read; ``lines`` says why, one line each."""
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        self.lines: list[str] = list(lines)
-        super().__init__("\n".join(self.lines))
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,10 +198,10 @@ def load_keepalived(path: Path, *, config_id: str | None = None) -> Imported:
     be read.
     """
     try:
-        raw, _mode = _read_bytes(path)
-    except _ReadError as exc:
+        raw, _mode = read_bytes(path)
+    except ReadError as exc:
         raise KeepalivedConfError([f"{path}: {exc.reason}"]) from None
-    reader = _Reader(_config_id(config_id))
+    reader = Reader(default_config_id(config_id))
     reader.read_file(path, raw, None)
     return _Importer(reader).run()
 
@@ -228,7 +213,7 @@ def loads_keepalived(text: str, source: str = "keepalived.conf", *,
     Relative includes are resolved against ``base_dir`` (default: ``source``'s directory).
     Never raises: everything wrong is a note in :attr:`Imported.unsupported`.
     """
-    reader = _Reader(_config_id(config_id))
+    reader = Reader(default_config_id(config_id))
     directory = Path(source).parent if base_dir is None else base_dir
     reader.files.append(source)
     reader.read_text(text, source, directory)
@@ -276,368 +261,6 @@ def merge_toml(data: Mapping[str, Any], imported: Imported) -> dict[str, Any]:
 
 def _copy_group(group: Mapping[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, list) else v for k, v in group.items()}
-
-
-def _config_id(config_id: str | None) -> str:
-    if config_id is not None:
-        return config_id
-    return os.uname().nodename.split(".", 1)[0]
-
-
-# --- reading files ----------------------------------------------------------------------
-
-
-class _ReadError(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _read_bytes(path: Path) -> tuple[bytes, int]:
-    """The bytes and st_mode of the regular file ``path``, or :class:`_ReadError`."""
-    try:
-        # O_NONBLOCK: a FIFO named by mistake must not hang; fstat then refuses it.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise _ReadError("no such file") from None
-    except IsADirectoryError:
-        raise _ReadError("is a directory, not a configuration file") from None
-    except PermissionError:
-        raise _ReadError("permission denied") from None
-    except (OSError, ValueError) as exc:
-        raise _ReadError(f"cannot open: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise _ReadError("is a directory, not a configuration file")
-        if not stat.S_ISREG(info.st_mode):
-            raise _ReadError("not a regular file")
-        if info.st_size > MAX_FILE_SIZE:
-            raise _ReadError(f"too large ({info.st_size} bytes; at most {MAX_FILE_SIZE})")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(MAX_FILE_SIZE + 1)
-        if len(data) > MAX_FILE_SIZE:
-            raise _ReadError(f"too large (more than {MAX_FILE_SIZE} bytes)")
-        return data, info.st_mode
-    except OSError as exc:
-        raise _ReadError(f"cannot read: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-
-
-# --- the language: lines, comments, braces, includes -> a tree of statements ------------
-
-
-@dataclass(slots=True)
-class _Node:
-    """One statement: its words, where it is, and its ``{ }`` block if it has one."""
-
-    words: tuple[str, ...]
-    where: str
-    block: list[_Node] | None = None
-    opened: str = ""
-
-
-class _Reader:
-    """keepalived's read_line/alloc_strvec/process_stream, building a :class:`_Node` tree."""
-
-    def __init__(self, config_id: str) -> None:
-        self.config_id = config_id
-        self.notes: list[str] = []
-        self.dropped = 0
-        self.files: list[str] = []
-        self.definitions: dict[str, str] = {"_HASH": "#", "_BANG": "!",
-                                            "_INSTANCE": config_id}
-        self.root = _Node((), "", [])
-        self.stack: list[_Node] = [self.root]
-        self.last: _Node | None = None  # the statement a following "{" belongs to
-        self.including: list[str] = []
-        self.total = 0
-        self.in_definition = False
-
-    def note(self, where: str, text: str) -> None:
-        if len(self.notes) < MAX_NOTES:
-            self.notes.append(f"{where}: {text}")
-        else:
-            self.dropped += 1
-
-    # files ---------------------------------------------------------------------------
-
-    def read_file(self, path: Path, raw: bytes, where: str | None) -> None:
-        """Parse ``raw`` (the content of ``path``), included from ``where`` (None: main)."""
-        name = str(path)
-        try:
-            key = str(path.resolve())
-        except (OSError, RuntimeError, ValueError):
-            key = name
-        if key in self.including:
-            self.note(where or name, f"include {name}: includes itself (directly or through "
-                      "other files); not read again")
-            return
-        if len(self.including) >= MAX_INCLUDE_DEPTH:
-            self.note(where or name, f"include {name}: includes nested more than "
-                      f"{MAX_INCLUDE_DEPTH} deep; not read")
-            return
-        self.total += len(raw)
-        if where is not None:
-            self.files.append(name)
-        else:
-            self.files.insert(0, name)
-        self.including.append(key)
-        try:
-            text = raw.decode("utf-8", errors="replace")
-            self.read_text(text, name, path.parent)
-        finally:
-            self.including.pop()
-
-    def include(self, pattern: str, where: str, directory: Path) -> None:
-        if not pattern:
-            self.note(where, "include without a file name; ignored")
-            return
-        for alternative in _expand_braces(pattern):
-            full = alternative if alternative.startswith("/") else str(directory / alternative)
-            if _GLOB_MAGIC.search(full):
-                try:
-                    found = sorted(glob.glob(full))
-                except (OSError, ValueError, RecursionError):
-                    found = []
-                if not found:
-                    self.note(where, f"include {pattern}: no file matches {full}")
-                paths = found
-            else:
-                paths = [full]
-            for each in paths:
-                self.include_file(Path(each), pattern, where)
-
-    def include_file(self, path: Path, pattern: str, where: str) -> None:
-        if len(self.files) >= MAX_FILES or self.total >= MAX_TOTAL_SIZE:
-            self.note(where, f"include {pattern}: {path} not read (more than {MAX_FILES} "
-                      f"files or {MAX_TOTAL_SIZE} bytes in all)")
-            return
-        try:
-            raw, mode = _read_bytes(path)
-        except _ReadError as exc:
-            self.note(where, f"include {pattern}: {path}: {exc.reason}; skipped")
-            return
-        if mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH):
-            self.note(where, f"include {pattern}: {path} is executable, which keepalived "
-                      "refuses to read; skipped")
-            return
-        self.read_file(path, raw, where)
-
-    # lines ---------------------------------------------------------------------------
-
-    def read_text(self, text: str, name: str, directory: Path) -> None:
-        self.definitions["_PWD"] = str(directory)
-        for number, raw in enumerate(text.split("\n"), 1):
-            where = f"{name}:{number}"
-            line, unterminated = _decomment(raw.rstrip("\r"))
-            if self.in_definition:
-                self.in_definition = bool(line) and line.endswith("\\")
-                continue
-            if unterminated:
-                self.note(where, "unterminated quote (\") in this line")
-            ready = self.preprocess(line, where)
-            if ready is None:
-                continue
-            found = _INCLUDE.match(ready)
-            if found:
-                self.include(found.group(1).strip(_WS), where, directory)
-                self.definitions["_PWD"] = str(directory)
-                continue
-            self.statements(ready, where)
-
-    def preprocess(self, line: str, where: str) -> str | None:
-        """``@ID`` conditions, ``$NAME=`` definitions and ``$NAME`` substitution."""
-        for _ in range(8):
-            if not line:
-                return None
-            if line[0] == "@":
-                reverse = line.startswith("@^")
-                start = 2 if reverse else 1
-                gap = re.search(r"[ \t]", line[start:])
-                if gap is None:
-                    return None
-                ident = line[start:start + gap.start()]
-                if (ident != self.config_id) != reverse:
-                    return None
-                line = line[start + gap.start():].lstrip(" \t")
-                continue
-            if line[0] == "$":
-                found = _DEFINITION.match(line)
-                if found:
-                    value = found.group(2)
-                    if value.endswith("\\"):
-                        self.in_definition = True
-                        self.note(where, f"multi-line definition ${found.group(1)} is not "
-                                  "supported; it and its continuation lines are ignored")
-                        return None
-                    self.definitions[found.group(1)] = value
-                    return None
-            if line.startswith(("~SEQ", "~LST")):
-                self.note(where, f"{line[:4]} is not supported; line ignored")
-                return None
-            if "$" not in line:
-                return line
-            replaced = _REFERENCE.sub(self.substitute, line)
-            if replaced == line:
-                return line
-            line, _ = _decomment(replaced)
-        self.note(where, "definitions nest too deep; line ignored")
-        return None
-
-    def substitute(self, found: re.Match[str]) -> str:
-        name = found.group(1) or found.group(2)
-        return self.definitions.get(name, found.group(0))
-
-    def statements(self, line: str, where: str) -> None:
-        """Split ``line`` at braces outside quotes; each piece is a statement or a brace."""
-        piece: list[str] = []
-        quoted = False
-        for char in line:
-            if char == '"':
-                quoted = not quoted
-            if not quoted and char in "{}":
-                self.words("".join(piece), where)
-                piece = []
-                if char == "{":
-                    self.open(where)
-                else:
-                    self.close(where)
-                continue
-            piece.append(char)
-        self.words("".join(piece), where)
-
-    def words(self, text: str, where: str) -> None:
-        words = _split_words(text)
-        if words is None:
-            self.note(where, "unmatched quote (\"); the rest of the line is ignored")
-            words = _split_words(text[:text.rfind('"')]) or []
-        if not words:
-            return
-        node = _Node(tuple(words), where)
-        block = self.stack[-1].block
-        assert block is not None
-        block.append(node)
-        self.last = node
-
-    def open(self, where: str) -> None:
-        owner = self.last
-        if owner is None or owner.block is not None:
-            self.note(where, "'{' without a keyword before it; its block is ignored")
-            owner = _Node((), where)
-            block = self.stack[-1].block
-            assert block is not None
-            block.append(owner)
-        owner.block = []
-        owner.opened = where
-        self.stack.append(owner)
-        self.last = None
-
-    def close(self, where: str) -> None:
-        if len(self.stack) > 1:
-            self.stack.pop()
-        else:
-            self.note(where, "'}' closes no block (one '}' too many); ignored")
-        self.last = None
-
-    def finish(self) -> list[_Node]:
-        """The top-level statements; notes an unclosed block."""
-        if len(self.stack) > 1:
-            outer = self.stack[1]
-            missing = len(self.stack) - 1
-            title = " ".join(outer.words[:2]) or "block"
-            self.note(outer.opened, f"{title}: '{{' is never closed ({missing} '}}' missing "
-                      "at the end of the input); everything after it was read as part of it")
-            self.stack = [self.root]
-        return self.root.block or []
-
-
-def _decomment(line: str) -> tuple[str, bool]:
-    """keepalived's decomment(): strip blanks and the comment; (text, unterminated quote)."""
-    text = line.lstrip(" \t")
-    out: list[str] = []
-    quoted = False
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == '"':
-            quoted = not quoted
-        elif char == "\\" and i + 1 < len(text):
-            following = text[i + 1]
-            if not quoted and following in "#!":
-                out.append(following)
-            else:
-                out.append(char)
-                out.append(following)
-            i += 2
-            continue
-        elif char in "#!" and not quoted:
-            break
-        out.append(char)
-        i += 1
-    return "".join(out).rstrip(" \t"), quoted
-
-
-def _split_words(text: str) -> list[str] | None:
-    """keepalived's alloc_strvec: blank-separated words, "..." one word; None if unmatched."""
-    words: list[str] = []
-    i = 0
-    while True:
-        while i < len(text) and text[i] in _WS:
-            i += 1
-        if i >= len(text):
-            return words
-        if text[i] == '"':
-            end = text.find('"', i + 1)
-            if end < 0:
-                return None
-            words.append(text[i + 1:end])
-            i = end + 1
-            continue
-        start = i
-        while i < len(text) and text[i] not in _WS and text[i] != '"':
-            i += 1
-        words.append(text[start:i])
-
-
-def _expand_braces(pattern: str) -> list[str]:
-    """csh-style ``{a,b}`` alternatives (glob's GLOB_BRACE), at most a few hundred."""
-    results: list[str] = []
-    pending = [pattern]
-    while pending and len(results) < MAX_BRACE_EXPANSIONS:
-        current = pending.pop(0)
-        span = _first_brace(current)
-        if span is None:
-            results.append(current)
-            continue
-        start, end, options = span
-        pending[:0] = [current[:start] + option + current[end + 1:] for option in options]
-        if len(pending) > MAX_BRACE_EXPANSIONS:
-            del pending[MAX_BRACE_EXPANSIONS:]
-    return results
-
-
-def _first_brace(text: str) -> tuple[int, int, list[str]] | None:
-    """The first ``{...}`` group with a top-level comma: (start, end, alternatives)."""
-    start = text.find("{")
-    while start >= 0:
-        depth = 0
-        commas: list[int] = []
-        for i in range(start, len(text)):
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    if commas:
-                        cuts = [start, *commas, i]
-                        return start, i, [text[a + 1:b] for a, b in itertools.pairwise(cuts)]
-                    break
-            elif text[i] == "," and depth == 1:
-                commas.append(i)
-        start = text.find("{", start + 1)
-    return None
 
 
 # --- meaning: global_defs, instances, sync groups, garp groups --------------------------
@@ -698,7 +321,7 @@ class _GarpGroup:
 class _Importer:
     """Walks the statement tree the way keepalived's handlers would, then builds groups."""
 
-    def __init__(self, reader: _Reader) -> None:
+    def __init__(self, reader: Reader) -> None:
         self.reader = reader
         self.top = reader.finish()
         self.glob = _Globals()
@@ -710,7 +333,7 @@ class _Importer:
         self.reader.note(where, text)
 
     def run(self) -> Imported:
-        sync_groups: list[_Node] = []
+        sync_groups: list[Node] = []
         for node in self.top:
             keyword = node.words[0] if node.words else ""
             if keyword == "global_defs":
@@ -734,7 +357,7 @@ class _Importer:
             self.sync_group(node)
         return self.build()
 
-    def needs_block(self, node: _Node) -> bool:
+    def needs_block(self, node: Node) -> bool:
         if node.block is None:
             self.note(node.where, f"{node.words[0]} without a {{ }} block; ignored")
             return False
@@ -742,14 +365,14 @@ class _Importer:
 
     # numbers -------------------------------------------------------------------------
 
-    def unsigned(self, node: _Node, low: int, high: int, *, lenient: bool = True) -> int | None:
+    def unsigned(self, node: Node, low: int, high: int, *, lenient: bool = True) -> int | None:
         """read_unsigned_strvec(strvec, 1, ...): the value, or None (noted) if refused."""
         keyword = node.words[0]
         if len(node.words) < 2:
             self.note(node.where, f"{keyword} without a value; ignored")
             return None
         text = node.words[1]
-        body = text.lstrip(_WS)
+        body = text.lstrip(WS)
         if body.startswith("-"):
             self.note(node.where, f"{keyword} {text!r}: negative; ignored")
             return None
@@ -769,14 +392,14 @@ class _Importer:
                       f"reads it as {value}")
         return value
 
-    def decimal(self, node: _Node, low: float, high: float) -> float | None:
+    def decimal(self, node: Node, low: float, high: float) -> float | None:
         """read_double / read_decimal_unsigned: the value in seconds, or None if refused."""
         keyword = node.words[0]
         if len(node.words) < 2:
             self.note(node.where, f"{keyword} without a value; ignored")
             return None
         text = node.words[1]
-        body = text.lstrip(_WS)
+        body = text.lstrip(WS)
         if body.startswith("-"):
             self.note(node.where, f"{keyword} {text!r}: negative; ignored")
             return None
@@ -793,7 +416,7 @@ class _Importer:
                       f"as {value:g}")
         return value
 
-    def flag(self, node: _Node) -> bool | None:
+    def flag(self, node: Node) -> bool | None:
         """check_true_false on the optional argument; no argument means true."""
         if len(node.words) < 2:
             return True
@@ -808,7 +431,7 @@ class _Importer:
 
     # global_defs ---------------------------------------------------------------------
 
-    def global_defs(self, block: list[_Node]) -> None:
+    def global_defs(self, block: list[Node]) -> None:
         g = self.glob
         for node in block:
             keyword = node.words[0] if node.words else ""
@@ -830,7 +453,7 @@ class _Importer:
             elif "garp" in keyword or keyword.startswith("vrrp_gna"):
                 self.note(node.where, f"unknown global_defs keyword {keyword}; ignored")
 
-    def global_value(self, node: _Node, key: str) -> None:
+    def global_value(self, node: Node, key: str) -> None:
         g = self.glob
         if key in ("interval", "na_interval"):
             value = self.decimal(node, MIN_GLOBAL_INTERVAL, MAX_GLOBAL_INTERVAL)
@@ -872,7 +495,7 @@ class _Importer:
 
     # vrrp_instance -------------------------------------------------------------------
 
-    def instance(self, node: _Node) -> None:
+    def instance(self, node: Node) -> None:
         if len(node.words) != 2:
             self.note(node.where, "vrrp_instance needs exactly one name; block ignored")
             return
@@ -891,14 +514,14 @@ class _Importer:
             self.instance_statement(inst, child)
         self.instances.append(inst)
 
-    def instance_statement(self, inst: _Instance, node: _Node) -> None:
+    def instance_statement(self, inst: _Instance, node: Node) -> None:
         keyword = node.words[0] if node.words else ""
         label = f"vrrp_instance {inst.name}: {keyword}"
         key = INSTANCE_KEYS.get(keyword)
         if key is not None:
             self.instance_value(inst, node, key)
         elif keyword == "interface":
-            if len(node.words) < 2 or not _valid_ifname(node.words[1]):
+            if len(node.words) < 2 or not valid_ifname(node.words[1]):
                 shown = node.words[1] if len(node.words) > 1 else ""
                 self.note(node.where, f"{label} {shown!r}: not an interface name "
                           f"(1 to {MAX_IFNAME} bytes without '/', ':' or blanks); ignored")
@@ -942,7 +565,7 @@ class _Importer:
         elif keyword and keyword not in _INSTANCE_IGNORED:
             self.note(node.where, f"{label}: not a vrrp_instance keyword garpd knows; ignored")
 
-    def instance_value(self, inst: _Instance, node: _Node, key: str) -> None:
+    def instance_value(self, inst: _Instance, node: Node, key: str) -> None:
         label = f"vrrp_instance {inst.name}: "
         if key == "master_refresh":
             number = self.unsigned(node, 0, UINT_MAX)
@@ -961,7 +584,7 @@ class _Importer:
         inst.own[key] = number
         inst.origins[key] = node.where
 
-    def virtual_interface(self, inst: _Instance, node: _Node) -> None:
+    def virtual_interface(self, inst: _Instance, node: Node) -> None:
         """use_vmac [NAME] [MAC] [...] / use_ipvlan [NAME] [ADDRESS] [bridge|private|vepa]."""
         keyword = node.words[0]
         label = f"vrrp_instance {inst.name}: {keyword}"
@@ -993,13 +616,13 @@ class _Importer:
             if inst.virtual_name is not None:
                 self.note(node.where, f"{label}: interface name already given; {arg!r} "
                           "ignored")
-            elif not _valid_ifname(arg):
+            elif not valid_ifname(arg):
                 self.note(node.where, f"{label}: {arg!r} is not a valid interface name; "
                           "ignored")
             else:
                 inst.virtual_name = arg
 
-    def vip(self, inst: _Instance, node: _Node, block: str) -> None:
+    def vip(self, inst: _Instance, node: Node, block: str) -> None:
         """One virtual_ipaddress line: ADDRESS[/LEN] [dev IF] [brd X] [scope S] [label L]..."""
         label = f"vrrp_instance {inst.name}: {block}"
         if node.block is not None:
@@ -1035,7 +658,7 @@ class _Importer:
                         self.note(node.where, f"{label}: {text}: dev given twice; keepalived "
                                   "skips the address")
                         return
-                    if not _valid_ifname(value):
+                    if not valid_ifname(value):
                         self.note(node.where, f"{label}: {text}: dev {value!r} is not an "
                                   "interface name; skipped")
                         return
@@ -1061,7 +684,7 @@ class _Importer:
 
     # vrrp_sync_group, garp_group -----------------------------------------------------
 
-    def sync_group(self, node: _Node) -> None:
+    def sync_group(self, node: Node) -> None:
         if len(node.words) != 2:
             self.note(node.where, "vrrp_sync_group needs exactly one name; block ignored")
             return
@@ -1092,7 +715,7 @@ class _Importer:
                 inst.sync_group = name
                 inst.origins["sync_group"] = where
 
-    def garp_group(self, node: _Node) -> None:
+    def garp_group(self, node: Node) -> None:
         group = _GarpGroup(node.where)
         for child in node.block or []:
             keyword = child.words[0] if child.words else ""
@@ -1102,7 +725,7 @@ class _Importer:
                     setattr(group, "interval" if keyword == "garp_interval" else "na_interval",
                             value)
             elif keyword == "interface":
-                if len(child.words) < 2 or not _valid_ifname(child.words[1]):
+                if len(child.words) < 2 or not valid_ifname(child.words[1]):
                     self.note(child.where, "garp_group: interface needs an interface name; "
                               "ignored")
                 else:
@@ -1118,7 +741,7 @@ class _Importer:
                               "interfaces' GARPs on one shared clock; garpd applies the "
                               "interval to each interface separately")
                 for ifname in names:
-                    if _valid_ifname(ifname):
+                    if valid_ifname(ifname):
                         self.garp_interface(group, ifname, child.where)
                     else:
                         self.note(child.where, f"garp_group interfaces: {ifname!r} is not an "
@@ -1398,16 +1021,6 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _valid_ifname(name: str) -> bool:
-    """The kernel's dev_valid_name: 1..15 bytes, not . or .., no '/', ':' or blanks."""
-    try:
-        size = len(name.encode())
-    except UnicodeError:
-        return False
-    if not 0 < size <= MAX_IFNAME or name in (".", ".."):
-        return False
-    return not any(c in "/:" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F
-                   for c in name)
 
 
 def _valid_name(name: str) -> bool:
