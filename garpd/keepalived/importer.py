@@ -85,11 +85,13 @@ from garpd.keepalived.reader import (
     MAX_IFNAME,
     WS,
     KeepalivedConfError,
+    LimitError,
     Node,
     Reader,
     ReadError,
     default_config_id,
     read_bytes,
+    sanitize,
     valid_ifname,
 )
 
@@ -100,6 +102,59 @@ __all__ = [
     "loads_keepalived",
     "merge_toml",
 ]
+
+#: Top-level keywords of keepalived 2.2.8 (every ``install_keyword_root`` in its sources).
+TOP_KEYWORDS: Final = frozenset({
+    "bfd_instance", "child_wait_time", "garp_group", "global_defs", "include", "instance",
+    "interface_up_down_delays", "linkbeat_interfaces", "linkbeat_use_polling",
+    "namespace_with_ipsets", "net_namespace", "net_namespace_ipvs", "static_ipaddress",
+    "static_routes", "static_rules", "track_file", "track_group", "use_pid_dir",
+    "virtual_server", "virtual_server_group", "vrrp_instance", "vrrp_script",
+    "vrrp_sync_group", "vrrp_track_file", "vrrp_track_process",
+})
+#: global_defs keywords of keepalived 2.2.8 (core/global_parser.c).
+GLOBAL_DEFS_KEYWORDS: Final = frozenset({
+    "bfd_cpu_affinity", "bfd_no_swap", "bfd_priority", "bfd_process_name", "bfd_rlimit_rtime",
+    "bfd_rlimit_rttime", "bfd_rt_priority", "checker_cpu_affinity", "checker_log_all_failures",
+    "checker_no_swap", "checker_priority", "checker_process_name", "checker_rlimit_rtime",
+    "checker_rlimit_rttime", "checker_rt_priority", "config_save_dir", "data_use_instance",
+    "dbus_service_name", "default_interface", "disable_local_igmp", "dynamic_interfaces",
+    "enable_dbus", "enable_script_security", "enable_snmp_checker", "enable_snmp_keepalived",
+    "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_vrrp",
+    "enable_traps", "fifo_write_vrrp_states_on_reload", "include_check", "json_version",
+    "log_unknown_vrids", "lvs_flush", "lvs_flush_on_stop", "lvs_flush_onstop",
+    "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_cmd_rcv_bufs_force",
+    "lvs_netlink_monitor_rcv_bufs", "lvs_netlink_monitor_rcv_bufs_force", "lvs_notify_fifo",
+    "lvs_notify_fifo_script", "lvs_process_name", "lvs_sync_daemon", "lvs_timeouts", "lvs_id",
+    "max_auto_priority", "min_auto_priority_delay", "nftables", "nftables_counters",
+    "nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority",
+    "nftables_ipvs_start_fwmark", "nftables_priority", "no_checker_emails", "no_email_faults",
+    "notification_email", "notification_email_from", "notify_fifo", "notify_fifo_script",
+    "process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force", "process_name",
+    "process_names", "random_seed", "reload_check_config", "reload_file", "reload_repeat",
+    "reload_time_file", "router_id", "rs_init_notifies", "script_user", "shutdown_script",
+    "shutdown_script_timeout", "smtp_alert", "smtp_alert_checker", "smtp_alert_vrrp",
+    "smtp_connect_timeout", "smtp_helo_name", "smtp_server", "snmp_socket", "startup_script",
+    "startup_script_timeout", "tmp_config_directory", "umask", "v3_checksum_as_v2",
+    "vmac_addr_prefix", "vmac_prefix", "vrrp_check_unicast_src", "vrrp_cpu_affinity",
+    "vrrp_down_timer_adverts", "vrrp_garp_extra_if", "vrrp_garp_interval",
+    "vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat", "vrrp_garp_master_delay",
+    "vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat", "vrrp_garp_master_repeat",
+    "vrrp_gna_interval", "vrrp_higher_prio_send_advert", "vrrp_ipsets", "vrrp_iptables",
+    "vrrp_lower_prio_no_advert", "vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_min_garp",
+    "vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_cmd_rcv_bufs_force",
+    "vrrp_netlink_monitor_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_no_swap",
+    "vrrp_notify_fifo", "vrrp_notify_fifo_script", "vrrp_notify_priority_changes",
+    "vrrp_priority", "vrrp_process_name", "vrrp_rlimit_rtime", "vrrp_rlimit_rttime",
+    "vrrp_rt_priority", "vrrp_rx_bufs_multiplier", "vrrp_rx_bufs_policy",
+    "vrrp_skip_check_adv_addr", "vrrp_startup_delay", "vrrp_strict", "vrrp_version",
+    "vrrp_vmac_garp_intvl",
+})
+#: vrrp_sync_group keywords of keepalived 2.2.8 (vrrp/vrrp_parser.c).
+SYNC_GROUP_KEYWORDS: Final = frozenset({
+    "group", "track_interface", "track_script", "track_file", "track_process", "track_bfd",
+    "notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert",
+    "global_tracking", "sync_group_tracking_weight", "notify_priority_changes"})
 
 #: keepalived's defaults (include/vrrp.h VRRP_GARP_*): 5 + 5 after 5 s, no refresh.
 DEFAULT_REPEAT: Final = 5
@@ -154,7 +209,7 @@ _INSTANCE_IGNORED: Final = frozenset({
     "notify_stop", "notify_deleted", "notify", "notify_master_rx_lower_pri", "smtp_alert",
     "notify_priority_changes", "lvs_sync_daemon_interface", "down_timer_adverts",
     "timer_expired_backup", "lower_prio_no_advert", "higher_prio_send_advert",
-    "kernel_rx_buf_size", "promote_secondaries", "use_vmac_addr", "vmac_xmit_base",
+    "kernel_rx_buf_size", "promote_secondaries", "vmac_xmit_base", "auth_pass", "auth_type",
 })
 #: virtual_ipaddress options that take a value, and those that do not.
 _VIP_VALUED: Final = frozenset({"scope", "broadcast", "brd", "label", "peer", "preferred_lft"})
@@ -188,21 +243,27 @@ class Imported:
     files: list[str] = field(default_factory=list)
     group_origins: dict[str, dict[str, str]] = field(default_factory=dict)
     announce_origins: dict[str, str] = field(default_factory=dict)
+    net_namespace: str | None = None
+    error: str | None = None
 
 
 def load_keepalived(path: Path, *, config_id: str | None = None) -> Imported:
     """Read keepalived.conf at ``path`` (and what it includes) and import it.
 
-    ``config_id`` selects ``@ID`` lines; None means keepalived's default, the node name up
-    to its first dot. Raises :class:`KeepalivedConfError` only when ``path`` itself cannot
-    be read.
+    ``config_id`` selects ``@ID`` lines (keepalived's ``-i``); None means keepalived's
+    default, the node name up to its first dot. Raises :class:`KeepalivedConfError` (one
+    line) when ``path`` itself cannot be read, when an included file is unreadable
+    (permission denied), or when a bound on the work was hit (:attr:`Imported.error`).
     """
     try:
         raw, _mode = read_bytes(path)
     except ReadError as exc:
-        raise KeepalivedConfError([f"{path}: {exc.reason}"]) from None
+        raise KeepalivedConfError([sanitize(f"{path}: {exc.reason}")]) from None
     reader = Reader(default_config_id(config_id))
-    reader.read_file(path, raw, None)
+    try:
+        reader.read_file(path, raw, None)
+    except LimitError as exc:
+        raise KeepalivedConfError([exc.line]) from None
     return _Importer(reader).run()
 
 
@@ -211,13 +272,28 @@ def loads_keepalived(text: str, source: str = "keepalived.conf", *,
     """Import keepalived.conf ``text``; ``source`` names it in notes.
 
     Relative includes are resolved against ``base_dir`` (default: ``source``'s directory).
-    Never raises: everything wrong is a note in :attr:`Imported.unsupported`.
+    Never raises: everything wrong is a note in :attr:`Imported.unsupported`, and a bound
+    hit (what :func:`load_keepalived` raises) is :attr:`Imported.error`, with nothing
+    imported.
     """
     reader = Reader(default_config_id(config_id))
     directory = Path(source).parent if base_dir is None else base_dir
     reader.files.append(source)
-    reader.read_text(text, source, directory)
+    try:
+        reader.read_text(text, source, directory)
+    except LimitError as exc:
+        return Imported(files=list(reader.files), error=exc.line)
     return _Importer(reader).run()
+
+
+def fuzz_one_input(data: bytes) -> Imported:
+    """The fuzz entry point: any bytes in, notes or one error out, never an exception.
+
+    ``data`` is decoded as a file would be (UTF-8 with replacement) and imported with no
+    include directory of substance (includes resolve against ``/nonexistent``).
+    """
+    text = data.decode("utf-8", errors="replace")
+    return loads_keepalived(text, "/nonexistent/keepalived.conf", config_id="fuzz")
 
 
 def merge_toml(data: Mapping[str, Any], imported: Imported) -> dict[str, Any]:
@@ -288,6 +364,9 @@ class _Vip:
     address: str
     dev: str | None
     where: str
+    version: int = 4
+    excluded: bool = False
+    use_vmac: bool = False  # the per-address use_vmac option
 
 
 @dataclass(slots=True)
@@ -302,6 +381,8 @@ class _Instance:
     virtual: str | None = None  # "use_vmac" / "use_ipvlan"
     virtual_name: str | None = None
     ipv6: bool | None = None  # the family keepalived deduces, None if it cannot tell
+    family_where: str = ""  # the line that set the family
+    vmac_addr: bool = False  # use_vmac_addr
     unicast: bool = False
     strict: bool | None = None
     own: dict[str, int] = field(default_factory=dict)
@@ -328,6 +409,13 @@ class _Importer:
         self.instances: list[_Instance] = []
         self.garp_groups: list[_GarpGroup] = []
         self.garp_by_if: dict[str, _GarpGroup] = {}
+        self.names: set[str] = set()  # instance names seen: a linear duplicate check
+        self.vmac_prefix: str | None = None
+        self.vmac_addr_prefix: str | None = None
+        self.net_namespace: str | None = None
+        self.by_name: dict[str, _Instance] = {}
+        self.used_names: set[str] = set()
+        self.address_vmacs: dict[tuple[int, int, str], str] = {}
 
     def note(self, where: str, text: str) -> None:
         self.reader.note(where, text)
@@ -350,12 +438,35 @@ class _Importer:
                     self.garp_group(node)
             elif keyword == "include":
                 self.note(node.where, "include without a file name; ignored")
+            elif keyword == "net_namespace":
+                self.namespace(node)
             elif "garp" in keyword or keyword.startswith("vrrp_gna"):
                 self.note(node.where, f"{keyword} belongs in global_defs or a vrrp_instance; "
                           "keepalived ignores it here")
+            elif not keyword:
+                if node.block is not None:
+                    continue  # '{' without a keyword: the reader noted it
+            elif keyword not in TOP_KEYWORDS:
+                self.note(node.where, f"unknown top-level keyword {keyword!r} (not one of "
+                          "keepalived 2.2's); ignored with its block")
+        self.by_name = {i.name: i for i in self.instances}
         for node in sync_groups:
             self.sync_group(node)
         return self.build()
+
+    def namespace(self, node: Node) -> None:
+        """Top-level ``net_namespace NAME`` (keepalived 2.2 global_parser.c, a root keyword):
+        keepalived runs in that namespace, so garpd must run there too."""
+        if len(node.words) < 2:
+            self.note(node.where, "net_namespace without a name; keepalived ignores it")
+            return
+        if self.net_namespace is not None:
+            self.note(node.where, "net_namespace given twice; keepalived ignores this one")
+            return
+        self.net_namespace = node.words[1]
+        self.note(node.where, f"net_namespace {node.words[1]}: keepalived's VRRP runs in "
+                  "this network namespace; garpd must run in it too (e.g. ip netns exec "
+                  f"{node.words[1]} garpd run), or it watches the wrong interfaces")
 
     def needs_block(self, node: Node) -> bool:
         if node.block is None:
@@ -447,11 +558,22 @@ class _Importer:
             elif keyword in ("vrrp_garp_extra_if", "vrrp_vmac_garp_intvl"):
                 self.note(node.where, f"{keyword}: garpd sends no periodic GARPs on extra "
                           "interfaces; not carried over")
+            elif keyword in ("vmac_prefix", "vmac_addr_prefix"):
+                # keepalived 2.2 global_parser.c: the first one given wins.
+                attribute = keyword
+                if len(node.words) < 2:
+                    self.note(node.where, f"{keyword} without a value; ignored")
+                elif getattr(self, attribute) is not None:
+                    self.note(node.where, f"{keyword} already given; keepalived ignores "
+                              "this one")
+                else:
+                    setattr(self, attribute, node.words[1])
             elif keyword == "net_namespace":
-                self.note(node.where, "net_namespace: keepalived runs in another network "
-                          "namespace; run garpd inside it too (not carried over)")
-            elif "garp" in keyword or keyword.startswith("vrrp_gna"):
-                self.note(node.where, f"unknown global_defs keyword {keyword}; ignored")
+                self.note(node.where, "net_namespace belongs at the top level, not in "
+                          "global_defs; keepalived 2.2 does not know it here")
+            elif keyword and keyword not in GLOBAL_DEFS_KEYWORDS:
+                self.note(node.where, f"unknown global_defs keyword {keyword!r} (not one of "
+                          "keepalived 2.2's); ignored")
 
     def global_value(self, node: Node, key: str) -> None:
         g = self.glob
@@ -504,15 +626,33 @@ class _Importer:
             self.note(node.where, f"vrrp_instance {name!r}: the name has control characters; "
                       "block ignored")
             return
-        if any(i.name == name for i in self.instances):
+        if name in self.names:
             self.note(node.where, f"vrrp_instance {name} is defined twice; keepalived ignores "
                       "this one")
             return
+        self.names.add(name)
         g = self.glob
         inst = _Instance(name, node.where, (g.repeat, g.delay, g.refresh, g.refresh_repeat))
         for child in node.block or []:
             self.instance_statement(inst, child)
+        if inst.ipv6 is None:
+            inst.ipv6 = False  # keepalived 2.2 vrrp.c: "Default to IPv4"
         self.instances.append(inst)
+
+    def family(self, inst: _Instance, version: int, node: Node, what: str) -> bool:
+        """keepalived 2.2 (vrrp_parser.c, vrrp_data.c): the instance's family is set by the
+        first of a VIP, native_ipv6, mcast/unicast_src_ip, mcast_dst_ip or a unicast peer;
+        a later one of the other family is refused. True if ``version`` fits."""
+        if inst.ipv6 is None:
+            inst.ipv6 = version == 6
+            inst.family_where = node.where
+            return True
+        if inst.ipv6 == (version == 6):
+            return True
+        family = "IPv6" if inst.ipv6 else "IPv4"
+        self.note(node.where, f"vrrp_instance {inst.name}: {what} is not {family}, the "
+                  f"instance's family (set at {inst.family_where}); keepalived 2.2 ignores it")
+        return False
 
     def instance_statement(self, inst: _Instance, node: Node) -> None:
         keyword = node.words[0] if node.words else ""
@@ -548,12 +688,24 @@ class _Importer:
         elif keyword in ("use_vmac", "use_ipvlan"):
             self.virtual_interface(inst, node)
         elif keyword == "native_ipv6":
-            inst.ipv6 = True
-        elif keyword in ("mcast_src_ip", "unicast_src_ip"):
-            if len(node.words) > 1 and inst.ipv6 is None:
-                inst.ipv6 = ":" in node.words[1]
+            if inst.ipv6 is False:
+                self.note(node.where, f"{label}: the instance is already IPv4 (set at "
+                          f"{inst.family_where}); keepalived 2.2 refuses native_ipv6 here")
+            elif inst.ipv6 is None:
+                inst.ipv6 = True
+                inst.family_where = node.where
+        elif keyword in ("mcast_src_ip", "unicast_src_ip", "mcast_dst_ip"):
+            address = _ip(node.words[1]) if len(node.words) > 1 else None
+            if address is not None and "/" not in node.words[1]:
+                self.family(inst, address.version, node, f"{keyword} {address}")
         elif keyword == "unicast_peer":
             inst.unicast = inst.unicast or any(line.words for line in node.block or [])
+            for line in node.block or []:
+                peer = _ip(line.words[0]) if line.words else None
+                if peer is not None and "/" not in line.words[0]:
+                    self.family(inst, peer.version, line, f"unicast_peer {peer}")
+        elif keyword == "use_vmac_addr":
+            inst.vmac_addr = True
         elif keyword == "strict_mode":
             value = self.flag(node)
             if value is not None:
@@ -625,6 +777,9 @@ class _Importer:
     def vip(self, inst: _Instance, node: Node, block: str) -> None:
         """One virtual_ipaddress line: ADDRESS[/LEN] [dev IF] [brd X] [scope S] [label L]..."""
         label = f"vrrp_instance {inst.name}: {block}"
+        if not node.words:
+            # '{ }' with no address before it (a template's '{{ VIP }}' left unrendered).
+            return  # the reader noted the stray '{'
         if node.block is not None:
             self.note(node.where, f"{label}: unexpected {{ }} block after {node.words[0]!r}; "
                       "ignored")
@@ -642,6 +797,7 @@ class _Importer:
             self.note(node.where, f"{label}: {text}: invalid prefix length; keepalived uses "
                       f"/{address.max_prefixlen}")
         dev: str | None = None
+        use_vmac = False
         words = node.words
         i = 1
         while i < len(words):
@@ -670,17 +826,20 @@ class _Importer:
                 i += 2
                 continue
             if option == "use_vmac":
-                self.note(node.where, f"{label}: {text}: per-address use_vmac is not "
-                          "supported; announced on the interface as given")
+                use_vmac = True
             elif _ip(option) is not None:
                 self.note(node.where, f"{label}: {option} after {text} is ignored: keepalived "
                           "takes one address per line (put it on a line of its own)")
             elif option not in _VIP_FLAGS:
                 self.note(node.where, f"{label}: {text}: unknown option {option!r}; ignored")
             i += 1
-        if inst.ipv6 is None:
-            inst.ipv6 = address.version == 6
-        inst.vips.append(_Vip(str(address), dev, node.where))
+        excluded = block == "virtual_ipaddress_excluded"
+        # keepalived 2.2 vrrp_data.c alloc_vrrp_vip: a VIP sets the instance's family or
+        # must match it; alloc_vrrp_evip takes an excluded address of either family.
+        if not excluded and not self.family(inst, address.version, node, f"{block} {text}"):
+            return
+        inst.vips.append(_Vip(str(address), dev, node.where, address.version, excluded,
+                              use_vmac))
 
     # vrrp_sync_group, garp_group -----------------------------------------------------
 
@@ -703,7 +862,7 @@ class _Importer:
                 members += [(w, line.where) for line in child.block for w in line.words]
         if not members:
             self.note(node.where, f"vrrp_sync_group {name} has no members; ignored")
-        by_name = {i.name: i for i in self.instances}
+        by_name = self.by_name
         for member, where in members:
             inst = by_name.get(member)
             if inst is None:
@@ -859,21 +1018,56 @@ class _Importer:
                 continue
             if inst.vrid is None:
                 continue
-            # vrrp.VRID, then vrrp1.VRID, vrrp2.VRID, ... (IPv6: vrrp6.VRID first, then
-            # vrrp1.VRID .. vrrp5.VRID, vrrp7.VRID, ...).
-            candidate = f"vrrp.{inst.vrid}"
-            number = 0
-            while candidate in used and number < 1000:
-                if inst.ipv6 and number in (0, 6):
-                    number = 6 if number == 0 else 1
-                else:
-                    number += 1
-                    if inst.ipv6 and number == 6:
-                        number += 1
-                candidate = f"vrrp{number}.{inst.vrid}"
+            candidate = _vmac_name(self.vmac_prefix or "vrrp", inst.vrid, bool(inst.ipv6),
+                                   used)
             used.add(candidate)
             names[inst.name] = candidate
+        self.used_names = used
         return names
+
+    def address_vmac(self, inst: _Instance, vip: _Vip, base: str) -> str:
+        """keepalived 2.2 vrrp.c (vrrp_complete_instance): the per-address VMAC on ``base``
+        for ``use_vmac_addr`` / a VIP's own ``use_vmac``; one per (VRID, family, base),
+        named from vmac_addr_prefix, else vmac_prefix, else "vrrp"."""
+        assert inst.vrid is not None
+        key = (inst.vrid, vip.version, base)
+        name = self.address_vmacs.get(key)
+        if name is None:
+            prefix = self.vmac_addr_prefix or self.vmac_prefix or "vrrp"
+            name = _vmac_name(prefix, inst.vrid, vip.version == 6, self.used_names)
+            self.used_names.add(name)
+            self.address_vmacs[key] = name
+        return name
+
+    def place(self, inst: _Instance, vip: _Vip, virtual: str | None) -> str | None:
+        """The interface keepalived 2.2.8 puts ``vip`` on (vrrp.c vrrp_complete_instance,
+        "Check sanity regarding use_vmac"), None if it has none.
+
+        - no ``dev``, or ``dev`` the instance's own interface: with ``use_vmac`` and the
+          instance's family, the VMAC; otherwise the base interface (so an excluded address
+          of the other family stays on the base interface), or a per-address VMAC on it
+          when the address says ``use_vmac`` or (other family) with ``use_vmac_addr``;
+        - another ``dev``: that interface, or a per-address VMAC on it with ``use_vmac``
+          on the address or ``use_vmac_addr`` on the instance.
+
+        ``use_ipvlan`` keeps garpd's earlier rule (the ipvlan interface for addresses of
+        the instance's family without another dev); keepalived's ipvlan placement was not
+        re-checked against its code.
+        """
+        own = vip.dev is None or vip.dev == inst.interface
+        same = (vip.version == 6) == bool(inst.ipv6)
+        if own:
+            if virtual is not None and same:
+                return virtual
+            if inst.interface is None:
+                return None
+            if vip.use_vmac or (inst.vmac_addr and not same):
+                return self.address_vmac(inst, vip, inst.interface)
+            return inst.interface
+        assert vip.dev is not None
+        if vip.use_vmac or inst.vmac_addr:
+            return self.address_vmac(inst, vip, vip.dev)
+        return vip.dev
 
     def build(self) -> Imported:
         announce, announce_origins = self.announce()
@@ -924,7 +1118,7 @@ class _Importer:
             if primary is not None:
                 by_if[primary] = []
             for vip in inst.vips:
-                ifname = vip.dev or primary
+                ifname = self.place(inst, vip, virtual.get(inst.name))
                 if ifname is None:
                     self.note(vip.where, f"{label}: {vip.address} has no dev and the instance "
                               "no interface; skipped")
@@ -1021,6 +1215,25 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+
+
+def _vmac_name(prefix: str, vrid: int, ipv6: bool, used: set[str]) -> str:
+    """keepalived 2.2.8 vrrp.c create_vmac_name: ``PREFIX.VRID``, then ``PREFIX1.VRID``,
+    ``PREFIX2.VRID``, ... (IPv6: ``PREFIX6.VRID`` first, then 1..5, 7, ...), the prefix cut
+    so that the name fits IFNAMSIZ (15 bytes); the first not in ``used``."""
+    number = 0
+    for _ in range(1000):
+        tail = f"{number if number else ''}.{vrid}"
+        candidate = prefix[:max(MAX_IFNAME - len(tail), 0)] + tail
+        if candidate not in used:
+            return candidate
+        if ipv6 and number in (0, 6):
+            number = 6 if number == 0 else 1
+        else:
+            number += 1
+            if ipv6 and number == 6:
+                number += 1
+    return candidate
 
 
 def _valid_name(name: str) -> bool:

@@ -9,7 +9,7 @@ tree of :class:`Node` statements; :mod:`garpd.keepalived.importer` gives them me
 
 from __future__ import annotations
 
-import glob
+import fnmatch
 import itertools
 import os
 import re
@@ -26,6 +26,15 @@ MAX_FILES: Final = 512
 MAX_INCLUDE_DEPTH: Final = 16
 MAX_NOTES: Final = 500
 MAX_BRACE_EXPANSIONS: Final = 256
+#: ``$NAME`` substitution: no line grows past this, and all substitution in one import
+#: produces at most MAX_EXPANDED bytes (a 35-byte ``$A=$A $A ...`` file would otherwise
+#: grow tenfold per round). keepalived itself has no bound; it runs out of memory.
+MAX_LINE: Final = 64 << 10
+MAX_EXPANDED: Final = 64 << 20
+#: An include pattern's walk: at most this many directory entries looked at in all, and
+#: at most this many path components holding a wildcard (``/*/*/*/...``).
+MAX_GLOB_ENTRIES: Final = 20000
+MAX_GLOB_DEPTH: Final = 8
 
 #: Linux IFNAMSIZ - 1.
 MAX_IFNAME: Final = 15
@@ -35,6 +44,14 @@ _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_
                         re.A)
 _INCLUDE = re.compile(r"include[rmwba]?[ \t\n\r\v\f]+(.*)\Z", re.S)
 _GLOB_MAGIC = re.compile(r"[*?[]")
+
+
+class LimitError(Exception):
+    """A bound on the work one import may do was hit; ``line`` is ``FILE:LINE: what``."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(line)
+        self.line = line
 
 
 class KeepalivedConfError(Exception):
@@ -121,12 +138,18 @@ class Reader:
         self.including: list[str] = []
         self.total = 0
         self.in_definition = False
+        self.glob_entries = 0
+        self.expanded = 0
 
     def note(self, where: str, text: str) -> None:
         if len(self.notes) < MAX_NOTES:
-            self.notes.append(f"{where}: {text}")
+            self.notes.append(sanitize(f"{where}: {text}"))
         else:
             self.dropped += 1
+
+    def limit(self, where: str, text: str) -> LimitError:
+        """The error that ends the import: a bound was hit at ``where``."""
+        return LimitError(sanitize(f"{where}: {text}"))
 
     # files ---------------------------------------------------------------------------
 
@@ -142,9 +165,8 @@ class Reader:
                       "other files); not read again")
             return
         if len(self.including) >= MAX_INCLUDE_DEPTH:
-            self.note(where or name, f"include {name}: includes nested more than "
-                      f"{MAX_INCLUDE_DEPTH} deep; not read")
-            return
+            raise self.limit(where or name, f"include {name}: includes nested more than "
+                             f"{MAX_INCLUDE_DEPTH} deep; keepalived.conf refused")
         self.total += len(raw)
         if where is not None:
             self.files.append(name)
@@ -164,10 +186,7 @@ class Reader:
         for alternative in _expand_braces(pattern):
             full = alternative if alternative.startswith("/") else str(directory / alternative)
             if _GLOB_MAGIC.search(full):
-                try:
-                    found = sorted(glob.glob(full))
-                except (OSError, ValueError, RecursionError):
-                    found = []
+                found = self.glob(full, pattern, where)
                 if not found:
                     self.note(where, f"include {pattern}: no file matches {full}")
                 paths = found
@@ -176,14 +195,62 @@ class Reader:
             for each in paths:
                 self.include_file(Path(each), pattern, where)
 
+    def glob(self, full: str, pattern: str, where: str) -> list[str]:
+        """glob(3) for one include pattern, with a bound on the entries and wildcard levels
+        it may walk; hitting a bound ends the import (:class:`LimitError`)."""
+        parts = full.split("/")
+        wild = sum(1 for part in parts if _GLOB_MAGIC.search(part))
+        if wild > MAX_GLOB_DEPTH:
+            raise self.limit(where, f"include {pattern}: {wild} wildcard levels (at most "
+                             f"{MAX_GLOB_DEPTH}); keepalived.conf refused")
+        current = ["/" if full.startswith("/") else ""]
+        for index, part in enumerate(parts):
+            if not part:
+                continue
+            last = index == len(parts) - 1
+            following: list[str] = []
+            for base in current:
+                if not _GLOB_MAGIC.search(part):
+                    candidate = os.path.join(base, part)
+                    if os.path.lexists(candidate):
+                        following.append(candidate)
+                    continue
+                try:
+                    with os.scandir(base or ".") as entries:
+                        for entry in entries:
+                            self.glob_entries += 1
+                            if self.glob_entries > MAX_GLOB_ENTRIES:
+                                raise self.limit(where, f"include {pattern}: more than "
+                                                 f"{MAX_GLOB_ENTRIES} directory entries "
+                                                 "walked; keepalived.conf refused")
+                            name = entry.name
+                            if name.startswith(".") and not part.startswith("."):
+                                continue
+                            if not fnmatch.fnmatchcase(name, part):
+                                continue
+                            if not last and not _is_dir(entry):
+                                continue
+                            following.append(os.path.join(base, name))
+                except (OSError, ValueError):
+                    continue
+            current = sorted(following)
+            if not current:
+                return []
+        return current
+
     def include_file(self, path: Path, pattern: str, where: str) -> None:
         if len(self.files) >= MAX_FILES or self.total >= MAX_TOTAL_SIZE:
-            self.note(where, f"include {pattern}: {path} not read (more than {MAX_FILES} "
-                      f"files or {MAX_TOTAL_SIZE} bytes in all)")
-            return
+            raise self.limit(where, f"include {pattern}: {path} would be more than "
+                             f"{MAX_FILES} files or {MAX_TOTAL_SIZE} bytes in all; "
+                             "keepalived.conf refused")
         try:
             raw, mode = read_bytes(path)
         except ReadError as exc:
+            if exc.reason == "permission denied":
+                # keepalived (as root) would read it: importing the rest would silently
+                # drop part of the configuration.
+                raise self.limit(where, f"include {pattern}: {path}: permission denied "
+                                 "(garpd's user cannot read it)") from None
             self.note(where, f"include {pattern}: {path}: {exc.reason}; skipped")
             return
         if mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH):
@@ -196,6 +263,12 @@ class Reader:
 
     def read_text(self, text: str, name: str, directory: Path) -> None:
         self.definitions["_PWD"] = str(directory)
+        if text.startswith("\ufeff"):
+            # A UTF-8 byte-order mark (Windows editors write one): keepalived 2.2 would
+            # read it as part of the first keyword; garpd drops it and says so.
+            self.note(f"{name}:1", "UTF-8 byte-order mark at the start of the file; "
+                      "ignored (keepalived 2.2 would not recognise the first keyword)")
+            text = text[1:]
         for number, raw in enumerate(text.split("\n"), 1):
             where = f"{name}:{number}"
             line, unterminated = _decomment(raw.rstrip("\r"))
@@ -249,6 +322,11 @@ class Reader:
             replaced = _REFERENCE.sub(self.substitute, line)
             if replaced == line:
                 return line
+            self.expanded += len(replaced)
+            if len(replaced) > MAX_LINE or self.expanded > MAX_EXPANDED:
+                raise self.limit(where, "$ definitions expand this line past "
+                                 f"{MAX_LINE} bytes (or all lines past {MAX_EXPANDED}); "
+                                 "keepalived.conf refused")
             line, _ = _decomment(replaced)
         self.note(where, "definitions nest too deep; line ignored")
         return None
@@ -417,3 +495,23 @@ def valid_ifname(name: str) -> bool:
         return False
     return not any(c in "/:" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F
                    for c in name)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+#: Characters never printed raw: C0 controls but tab, DEL, C1 controls (0x9b is a CSI),
+#: and the Unicode bidi overrides that can reorder what a terminal shows.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e"
+                          "\u2066-\u2069]")
+
+
+def sanitize(text: str) -> str:
+    """``text`` safe for a terminal or a log: escape sequences from a file become ``\\xNN``
+    / ``\\uNNNN`` (a file could otherwise recolour or rewrite the operator's screen)."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100
+                            else f"\\u{ord(m.group(0)):04x}", text)
