@@ -86,6 +86,7 @@ from garpd.keepalived.reader import (
     WS,
     KeepalivedConfError,
     LimitError,
+    Limits,
     Node,
     Reader,
     ReadError,
@@ -247,7 +248,8 @@ class Imported:
     error: str | None = None
 
 
-def load_keepalived(path: Path, *, config_id: str | None = None) -> Imported:
+def load_keepalived(path: Path, *, config_id: str | None = None,
+                    limits: Limits | None = None) -> Imported:
     """Read keepalived.conf at ``path`` (and what it includes) and import it.
 
     ``config_id`` selects ``@ID`` lines (keepalived's ``-i``); None means keepalived's
@@ -259,7 +261,7 @@ def load_keepalived(path: Path, *, config_id: str | None = None) -> Imported:
         raw, _mode = read_bytes(path)
     except ReadError as exc:
         raise KeepalivedConfError([sanitize(f"{path}: {exc.reason}")]) from None
-    reader = Reader(default_config_id(config_id))
+    reader = Reader(default_config_id(config_id), limits)
     try:
         reader.read_file(path, raw, None)
     except LimitError as exc:
@@ -268,7 +270,8 @@ def load_keepalived(path: Path, *, config_id: str | None = None) -> Imported:
 
 
 def loads_keepalived(text: str, source: str = "keepalived.conf", *,
-                     base_dir: Path | None = None, config_id: str | None = None) -> Imported:
+                     base_dir: Path | None = None, config_id: str | None = None,
+                     limits: Limits | None = None) -> Imported:
     """Import keepalived.conf ``text``; ``source`` names it in notes.
 
     Relative includes are resolved against ``base_dir`` (default: ``source``'s directory).
@@ -276,7 +279,7 @@ def loads_keepalived(text: str, source: str = "keepalived.conf", *,
     hit (what :func:`load_keepalived` raises) is :attr:`Imported.error`, with nothing
     imported.
     """
-    reader = Reader(default_config_id(config_id))
+    reader = Reader(default_config_id(config_id), limits)
     directory = Path(source).parent if base_dir is None else base_dir
     reader.files.append(source)
     try:
@@ -415,6 +418,7 @@ class _Importer:
         self.net_namespace: str | None = None
         self.by_name: dict[str, _Instance] = {}
         self.used_names: set[str] = set()
+        self.resolved: tuple[Mapping[str, Any], dict[str, Any]] | None = None
         self.address_vmacs: dict[tuple[int, int, str], str] = {}
 
     def note(self, where: str, text: str) -> None:
@@ -982,7 +986,9 @@ class _Importer:
             "lower_prio_delay": float(lower["lower_prio_delay"]),
             "lower_prio_repeat": lower["lower_prio_repeat"],
         }
-        resolved = _resolve(announce)
+        if self.resolved is None or self.resolved[0] is not announce:
+            self.resolved = (announce, _resolve(announce))
+        resolved = self.resolved[1]
         return {key: mine[key] for key in _TIMING
                 if key in own or mine[key] != resolved[key]
                 or (key.startswith("lower") and inst.strict)}
@@ -1168,7 +1174,8 @@ class _Importer:
             notes.append(f"... and {self.reader.dropped} more")
         return Imported(groups=groups, announce=announce, unsupported=notes,
                         instances=instances, files=list(self.reader.files),
-                        group_origins=origins, announce_origins=announce_origins)
+                        group_origins=origins, announce_origins=announce_origins,
+                        net_namespace=self.net_namespace)
 
 
 def _in_file_order(notes: list[str], files: list[str]) -> list[str]:
@@ -1238,4 +1245,7 @@ def _vmac_name(prefix: str, vrid: int, ipv6: bool, used: set[str]) -> str:
 
 def _valid_name(name: str) -> bool:
     """What garpd accepts as a group name: no control characters."""
-    return bool(name.strip()) and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
+    return bool(name.strip()) and _CONTROL.search(name) is None
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")

@@ -44,6 +44,22 @@ _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_
                         re.A)
 _INCLUDE = re.compile(r"include[rmwba]?[ \t\n\r\v\f]+(.*)\Z", re.S)
 _GLOB_MAGIC = re.compile(r"[*?[]")
+_BRACES = re.compile(r"([{}])")
+_SPECIAL = re.compile(r'["\\#!]')
+_BLANKS = re.compile(r"[ \t\n\r\v\f]+")
+#: Characters str.split() treats as blanks that keepalived does not.
+_ODD_BLANKS = re.compile("[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
+                         "\u205f\u3000]")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The bounds on one import's work (tests make them small; the defaults are generous)."""
+
+    max_line: int = MAX_LINE
+    max_expanded: int = MAX_EXPANDED
+    max_glob_entries: int = MAX_GLOB_ENTRIES
+    max_glob_depth: int = MAX_GLOB_DEPTH
 
 
 class LimitError(Exception):
@@ -125,8 +141,9 @@ class Node:
 class Reader:
     """keepalived's read_line/alloc_strvec/process_stream, building a :class:`Node` tree."""
 
-    def __init__(self, config_id: str) -> None:
+    def __init__(self, config_id: str, limits: Limits | None = None) -> None:
         self.config_id = config_id
+        self.limits = Limits() if limits is None else limits
         self.notes: list[str] = []
         self.dropped = 0
         self.files: list[str] = []
@@ -200,9 +217,9 @@ class Reader:
         it may walk; hitting a bound ends the import (:class:`LimitError`)."""
         parts = full.split("/")
         wild = sum(1 for part in parts if _GLOB_MAGIC.search(part))
-        if wild > MAX_GLOB_DEPTH:
+        if wild > self.limits.max_glob_depth:
             raise self.limit(where, f"include {pattern}: {wild} wildcard levels (at most "
-                             f"{MAX_GLOB_DEPTH}); keepalived.conf refused")
+                             f"{self.limits.max_glob_depth}); keepalived.conf refused")
         current = ["/" if full.startswith("/") else ""]
         for index, part in enumerate(parts):
             if not part:
@@ -219,10 +236,11 @@ class Reader:
                     with os.scandir(base or ".") as entries:
                         for entry in entries:
                             self.glob_entries += 1
-                            if self.glob_entries > MAX_GLOB_ENTRIES:
+                            if self.glob_entries > self.limits.max_glob_entries:
+                                most = self.limits.max_glob_entries
                                 raise self.limit(where, f"include {pattern}: more than "
-                                                 f"{MAX_GLOB_ENTRIES} directory entries "
-                                                 "walked; keepalived.conf refused")
+                                                 f"{most} directory entries walked; "
+                                                 "keepalived.conf refused")
                             name = entry.name
                             if name.startswith(".") and not part.startswith("."):
                                 continue
@@ -277,10 +295,13 @@ class Reader:
                 continue
             if unterminated:
                 self.note(where, "unterminated quote (\") in this line")
-            ready = self.preprocess(line, where)
+            if line and line[0] not in "@$~" and "$" not in line:
+                ready: str | None = line  # nothing to preprocess (the common case)
+            else:
+                ready = self.preprocess(line, where)
             if ready is None:
                 continue
-            found = _INCLUDE.match(ready)
+            found = _INCLUDE.match(ready) if ready.startswith("include") else None
             if found:
                 self.include(found.group(1).strip(WS), where, directory)
                 self.definitions["_PWD"] = str(directory)
@@ -323,10 +344,11 @@ class Reader:
             if replaced == line:
                 return line
             self.expanded += len(replaced)
-            if len(replaced) > MAX_LINE or self.expanded > MAX_EXPANDED:
+            if (len(replaced) > self.limits.max_line
+                    or self.expanded > self.limits.max_expanded):
                 raise self.limit(where, "$ definitions expand this line past "
-                                 f"{MAX_LINE} bytes (or all lines past {MAX_EXPANDED}); "
-                                 "keepalived.conf refused")
+                                 f"{self.limits.max_line} bytes (or all lines past "
+                                 f"{self.limits.max_expanded}); keepalived.conf refused")
             line, _ = _decomment(replaced)
         self.note(where, "definitions nest too deep; line ignored")
         return None
@@ -337,6 +359,18 @@ class Reader:
 
     def statements(self, line: str, where: str) -> None:
         """Split ``line`` at braces outside quotes; each piece is a statement or a brace."""
+        if '"' not in line:  # the common case, without a per-character loop
+            if "{" not in line and "}" not in line:
+                self.words(line, where)
+                return
+            for piece_text in _BRACES.split(line):
+                if piece_text == "{":
+                    self.open(where)
+                elif piece_text == "}":
+                    self.close(where)
+                else:
+                    self.words(piece_text, where)
+            return
         piece: list[str] = []
         quoted = False
         for char in line:
@@ -401,6 +435,8 @@ class Reader:
 def _decomment(line: str) -> tuple[str, bool]:
     """keepalived's decomment(): strip blanks and the comment; (text, unterminated quote)."""
     text = line.lstrip(" \t")
+    if _SPECIAL.search(text) is None:  # no quote, escape or comment: nothing to do
+        return text.rstrip(" \t"), False
     out: list[str] = []
     quoted = False
     i = 0
@@ -426,6 +462,10 @@ def _decomment(line: str) -> tuple[str, bool]:
 
 def _split_words(text: str) -> list[str] | None:
     """keepalived's alloc_strvec: blank-separated words, "..." one word; None if unmatched."""
+    if '"' not in text:
+        if _ODD_BLANKS.search(text) is None:
+            return text.split()  # str.split's blanks are these, but for \x1c-\x1f, \x85...
+        return [word for word in _BLANKS.split(text) if word]
     words: list[str] = []
     i = 0
     while True:
