@@ -858,6 +858,9 @@ class _Importer:
             return
         members: list[tuple[str, str]] = []
         for child in node.block or []:
+            if child.words and child.words[0] not in SYNC_GROUP_KEYWORDS:
+                self.note(child.where, f"vrrp_sync_group {name}: unknown keyword "
+                          f"{child.words[0]!r}; ignored")
             if child.words and child.words[0] == "group":
                 if child.block is None:
                     self.note(child.where, f"vrrp_sync_group {name}: group without a {{ }} "
