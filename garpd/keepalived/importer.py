@@ -24,9 +24,12 @@ What it understands (reference/keepalived-garp.md sections 1 and 3; keepalived's
 - ``vrrp_instance``: ``interface``, ``virtual_router_id``, ``priority`` (keepalived's
   default 100 when absent), ``virtual_ipaddress`` / ``virtual_ipaddress_excluded`` (one
   address per line, ``/len`` accepted, ``dev IFACE`` honoured, ``brd``/``scope``/``label``/
-  ``peer``/... skipped), ``use_vmac`` / ``use_ipvlan`` (addresses without ``dev`` live on
-  that interface: the name given, else keepalived's ``vrrp.<vrid>``), ``native_ipv6``,
+  ``peer``/... skipped), ``use_vmac`` / ``use_vmac_addr`` / ``use_ipvlan`` (placement as
+  keepalived 2.2.8 does it: :meth:`_Importer.place`; the VMAC named ``vmac_prefix.<vrid>``,
+  default ``vrrp.<vrid>``), the instance's family (keepalived 2.2.8: :meth:`_Importer.family`),
   ``strict_mode`` and ``garp_master_*`` / ``garp_lower_prio_*``;
+- a top-level ``net_namespace`` (:attr:`Imported.net_namespace`: garpd must run there);
+- keywords keepalived 2.2.8 does not know, at every level garpd reads, are listed;
 - ``vrrp_sync_group NAME { group { ... } }`` -> each member's ``sync_group``;
 - ``garp_group { garp_interval / gna_interval / interface / interfaces }`` -> ``interval``
   / ``na_interval`` of the groups whose (base) interface it names.
@@ -58,13 +61,15 @@ up with keepalived's numbers:
 
 Not carried over (each occurrence is listed in :attr:`Imported.unsupported` with
 ``FILE:LINE``): ``garp_extra_if`` / ``vrrp_garp_extra_if``, multi-line ``$`` definitions and
-``~SEQ`` / ``~LST``, per-address ``use_vmac``, ``net_namespace``, and ``garp_group
+``~SEQ`` / ``~LST``, and ``garp_group
 interfaces { }`` sharing one queue across interfaces (garpd paces each interface on its
 own). Differences that cannot be seen in the file: garpd paces a VMAC interface on its own
 queue where keepalived uses its base interface's, and keepalived picks another default VMAC
 name when an interface called ``vrrp.<vrid>`` already exists that is not its macvlan.
 
-Only reading the main file can fail (:class:`KeepalivedConfError`); everything else,
+Only reading the main file, an unreadable include (permission denied) and a bound on the
+work hit (:class:`~garpd.keepalived.reader.LimitError`: substitution size, glob walk, include
+depth, files and bytes read) fail (:class:`KeepalivedConfError`, one line); everything else,
 including unbalanced braces, missing includes and binary garbage, becomes a line in
 :attr:`Imported.unsupported` and the import goes on with what it understood. Values that
 keepalived accepts but garpd does not (e.g. a repeat above garpd's 10000) are passed through
