@@ -43,7 +43,7 @@ class Arbiter:
     groups: list[VrrpGroup]
     counters: dict[str, int] = field(default_factory=lambda: {
         "vrrp_adverts": 0, "vrrp_own_adverts": 0, "vrrp_lower": 0, "vrrp_not_lower": 0,
-        "vrrp_unmatched": 0})
+        "vrrp_unmatched": 0, "vrrp_bad_checksum": 0})
     _local: dict[tuple[str, int, int], _Local] = field(default_factory=dict)
     _by_key: dict[tuple[str, int, int], list[VrrpGroup]] = field(default_factory=dict)
 
@@ -68,6 +68,9 @@ class Arbiter:
     def advert(self, ifname: str, advert: Advert, outgoing: bool
                ) -> tuple[list[LowerPriority], dict[str, object] | None]:
         """Events for one advert seen on ``ifname``, and the log fields if it was lower."""
+        if not advert.checksum_ok:
+            self.counters["vrrp_bad_checksum"] += 1
+            return [], None  # never trusted: not for learning, not for a schedule
         key = (ifname, advert.vrid, advert.family)
         groups = self._by_key.get(key)
         if groups is None:

@@ -241,6 +241,12 @@ class Keepalived(BaseModel):
 
     notify_fifo: AbsPath | None = None
     config: AbsPath | None = None
+    #: keepalived's ``-i`` config id for ``@ID`` / ``@^ID`` lines; unset: the node name up
+    #: to its first dot, as keepalived defaults it.
+    config_id: Name | None = None
+    #: An import that yields no group is an error unless this says the catch-all (every
+    #: address on every interface) is wanted.
+    allow_no_groups: bool = False
 
 
 class Group(BaseModel):
@@ -473,11 +479,22 @@ def _import_keepalived(data: Mapping[str, Any], source: str) -> Imported | None:
     path = section.get("config") if isinstance(section, Mapping) else None
     if not isinstance(path, str) or not path.startswith("/"):
         return None  # absent, or of the wrong type / relative: validation says so
+    config_id = section.get("config_id") if isinstance(section, Mapping) else None
     try:
-        return load_keepalived(Path(path))
+        imported = load_keepalived(
+            Path(path), config_id=config_id if isinstance(config_id, str) else None)
     except KeepalivedConfError as exc:
         raise ConfigError([f"{source}: keepalived.config: {line}" for line in exc.lines]
                           ) from None
+    groups = data.get("group")
+    allowed = isinstance(section, Mapping) and section.get("allow_no_groups") is True
+    if not imported.groups and not groups and not allowed:
+        raise ConfigError([
+            f"{source}: keepalived.config: {path} yields no group (no vrrp_instance with an "
+            "interface, a virtual_router_id and a virtual_ipaddress garpd can use); set "
+            "[keepalived] allow_no_groups = true to watch every address on every interface "
+            "instead"] + [f"  {note}" for note in imported.unsupported[:20]])
+    return imported
 
 
 def _blame_import(line: str, data: Mapping[str, Any], imported: Imported) -> str:

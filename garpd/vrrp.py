@@ -41,6 +41,26 @@ bytes) are dropped. The message must hold the fixed header, ``count`` addresses 
 v2, the 8 bytes of authentication data; bytes after those but *inside* the IP length are
 accepted and otherwise ignored, but they are part of "the entire VRRP message" and so are
 covered by the checksum (a sender that pads must checksum its padding).
+
+``auth_hmac`` (keepalived 2.4, ``keepalived/include/vrrp_auth_hmac.h`` and
+``vrrp/vrrp_auth_hmac.c`` in its repository): a signed trailer of exactly 28 bytes after the
+advert, inside the IP length::
+
+    0  ext_type (1 = HMAC-SHA256 truncated to 128 bits)   1  key_id
+    2  reserved (2, zero)                                  4  seconds (4, UTC, big-endian)
+    8  subseconds (2)                                     10  counter (2)
+   12  HMAC (16): over a 20-byte pseudo header (4 or 6, version, VRID, 0, the sender's
+       address padded to 16 bytes), the advert with its checksum read as zero, and the
+       trailer up to the HMAC followed by 16 zero bytes
+
+keepalived detects it by length alone (the IP payload is the advert's length plus 28); garpd
+also requires ext_type 1 and a zero reserved field, so that 28 bytes of other padding are
+not mistaken for a trailer. The VRRP checksum covers the advert *without* the trailer
+(keepalived computes it over ``vrrppkt_len``, before the trailer is appended); for IPv6,
+where the kernel computes the checksum over the whole payload (IPV6_CHECKSUM), the form that
+also covers the trailer is accepted too. garpd has no key, so it cannot verify the HMAC: such
+an advert is reported (:attr:`Advert.auth_hmac`), counted as ``auth_hmac``, and otherwise
+read like any other advert. Other bytes after the advert are tolerated as before.
 """
 
 from __future__ import annotations
@@ -77,6 +97,8 @@ VRRP_GROUP6: Final = ipaddress.IPv6Address("ff02::12")
 """The VRRP IPv6 multicast group."""
 
 _VRRP_HEADER_LEN: Final = 8
+AUTH_HMAC_TRAILER_LEN: Final = 28
+AUTH_HMAC_SHA256: Final = 1
 _V2_AUTH_LEN: Final = 8
 _TYPE_ADVERTISEMENT: Final = 1
 _ETH_HEADER_LEN: Final = 14
@@ -131,6 +153,15 @@ class Advert:
     (RFC 9568, keepalived ``v3_checksum_as_v2``). False otherwise and when not ok."""
     ttl: int | None
     """IPv4 TTL / IPv6 hop limit (RFC: 255), or None if :func:`parse_vrrp` was not told."""
+    auth_hmac: bytes | None = None
+    """keepalived 2.4's 28-byte ``auth_hmac`` trailer when present (not verified: no key)."""
+
+    @property
+    def result(self) -> Literal["ok", "bad_checksum", "auth_hmac"]:
+        """How the advert counts (``vrrp_adverts_total{result}``): a bad checksum first."""
+        if not self.checksum_ok:
+            return "bad_checksum"
+        return "ok" if self.auth_hmac is None else "auth_hmac"
 
     @property
     def family(self) -> Literal[4, 6]:
@@ -225,6 +256,13 @@ def parse_vrrp(
         raise VrrpError(
             f"truncated: count {count} needs {needed} bytes, the message has {len(data)}"
         )
+    trailer: bytes | None = None
+    if (len(data) == needed + AUTH_HMAC_TRAILER_LEN and data[needed] == AUTH_HMAC_SHA256
+            and data[needed + 2:needed + 4] == b"\0\0"):
+        trailer = data[needed:]
+    whole = data
+    if trailer is not None:
+        data = data[:needed]  # the checksum covers the advert without the trailer
     end = _VRRP_HEADER_LEN + count * address_len
     chunks = (data[i : i + address_len] for i in range(_VRRP_HEADER_LEN, end, address_len))
     addresses: tuple[Address, ...] = tuple(
@@ -244,6 +282,9 @@ def parse_vrrp(
         checksum_ok = _residue(pseudo + data) == 0
         if not checksum_ok and not ipv6 and _residue(data) == 0:
             checksum_ok = checksum_as_v2 = True
+        if not checksum_ok and ipv6 and trailer is not None:
+            # the kernel's IPV6_CHECKSUM covers the whole payload, trailer included
+            checksum_ok = _residue(_pseudo_header(source, destination, len(whole)) + whole) == 0
     return Advert(
         version=vrrp_version,
         vrid=data[1],
@@ -257,6 +298,7 @@ def parse_vrrp(
         checksum_ok=checksum_ok,
         checksum_as_v2=checksum_as_v2,
         ttl=ttl,
+        auth_hmac=trailer,
     )
 
 

@@ -315,7 +315,8 @@ def test_booleans_are_not_numbers(where: str, key: str) -> None:
     ({"log": {"colour": True}}, "log.colour = true: unknown key; accepted: format, level"),
     ({"control": {"path": "/x"}}, 'control.path = "/x": unknown key; accepted: socket'),
     ({"keepalived": {"fifo": "/x"}},
-     'keepalived.fifo = "/x": unknown key; accepted: notify_fifo, config'),
+     'keepalived.fifo = "/x": unknown key; accepted: notify_fifo, config, config_id, '
+     'allow_no_groups'),
     ({"group": [group(adresses=["192.0.2.1"])]},
      'group[0].adresses = ["192.0.2.1"]: unknown key; did you mean addresses?'),
     ({"\n": 1}, '"\\n" = 1: unknown key; accepted: announce, log, control, keepalived, group'),

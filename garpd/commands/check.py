@@ -47,8 +47,13 @@ def main(args: argparse.Namespace) -> int:
 
 def import_summary(imported: Any) -> str:
     """What ``[keepalived] config`` brought in, and what it could not understand."""
+    from garpd.keepalived.reader import sanitize  # noqa: PLC0415
+
     lines = ["", "imported from keepalived.conf:"]
-    lines += [f"  file  {f}" for f in imported.files]
+    lines += [f"  file  {sanitize(str(f))}" for f in imported.files]
+    if getattr(imported, "net_namespace", None):
+        lines.append(f"  keepalived runs in network namespace {sanitize(imported.net_namespace)}"
+                     ": garpd must run there too")
     lines += [f"  group {g.get('name')} ({g.get('interface')}, vrid {g.get('vrid')})"
               for g in imported.groups]
     if imported.announce:

@@ -77,7 +77,11 @@ class VrrpListener:
         self.log = log
         self._loop = loop
         self._socks: dict[str, tuple[int, socket.socket]] = {}
-        self.counters = {"vrrp_received": 0, "vrrp_malformed": 0}
+        # vrrp_result_*: one counter per result (ok, bad_checksum, auth_hmac, malformed),
+        # to become garpd_vrrp_adverts_total{result}.
+        self.counters = {"vrrp_received": 0, "vrrp_malformed": 0, "vrrp_result_ok": 0,
+                         "vrrp_result_bad_checksum": 0, "vrrp_result_auth_hmac": 0,
+                         "vrrp_result_malformed": 0}
         self._malformed_logged: dict[str, float] = {}
 
     def listening(self) -> dict[str, int]:
@@ -124,9 +128,14 @@ class VrrpListener:
             try:
                 advert = parse_frame(data)
             except VrrpError as exc:
+                self.counters["vrrp_result_malformed"] += 1
                 self._malformed(ifname, exc.reason)
                 continue
-            self._on_advert(ifname, advert, address[2] == PACKET_OUTGOING)
+            self.counters[f"vrrp_result_{advert.result}"] += 1
+            # A bad checksum never reaches the arbiter (it could start a lower_prio
+            # schedule); the arbiter refuses one too.
+            if advert.checksum_ok:
+                self._on_advert(ifname, advert, address[2] == PACKET_OUTGOING)
 
     def _malformed(self, ifname: str, reason: str) -> None:
         self.counters["vrrp_malformed"] += 1

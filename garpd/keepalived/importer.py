@@ -24,9 +24,12 @@ What it understands (reference/keepalived-garp.md sections 1 and 3; keepalived's
 - ``vrrp_instance``: ``interface``, ``virtual_router_id``, ``priority`` (keepalived's
   default 100 when absent), ``virtual_ipaddress`` / ``virtual_ipaddress_excluded`` (one
   address per line, ``/len`` accepted, ``dev IFACE`` honoured, ``brd``/``scope``/``label``/
-  ``peer``/... skipped), ``use_vmac`` / ``use_ipvlan`` (addresses without ``dev`` live on
-  that interface: the name given, else keepalived's ``vrrp.<vrid>``), ``native_ipv6``,
+  ``peer``/... skipped), ``use_vmac`` / ``use_vmac_addr`` / ``use_ipvlan`` (placement as
+  keepalived 2.2.8 does it: :meth:`_Importer.place`; the VMAC named ``vmac_prefix.<vrid>``,
+  default ``vrrp.<vrid>``), the instance's family (keepalived 2.2.8: :meth:`_Importer.family`),
   ``strict_mode`` and ``garp_master_*`` / ``garp_lower_prio_*``;
+- a top-level ``net_namespace`` (:attr:`Imported.net_namespace`: garpd must run there);
+- keywords keepalived 2.2.8 does not know, at every level garpd reads, are listed;
 - ``vrrp_sync_group NAME { group { ... } }`` -> each member's ``sync_group``;
 - ``garp_group { garp_interval / gna_interval / interface / interfaces }`` -> ``interval``
   / ``na_interval`` of the groups whose (base) interface it names.
@@ -58,13 +61,15 @@ up with keepalived's numbers:
 
 Not carried over (each occurrence is listed in :attr:`Imported.unsupported` with
 ``FILE:LINE``): ``garp_extra_if`` / ``vrrp_garp_extra_if``, multi-line ``$`` definitions and
-``~SEQ`` / ``~LST``, per-address ``use_vmac``, ``net_namespace``, and ``garp_group
+``~SEQ`` / ``~LST``, and ``garp_group
 interfaces { }`` sharing one queue across interfaces (garpd paces each interface on its
 own). Differences that cannot be seen in the file: garpd paces a VMAC interface on its own
 queue where keepalived uses its base interface's, and keepalived picks another default VMAC
 name when an interface called ``vrrp.<vrid>`` already exists that is not its macvlan.
 
-Only reading the main file can fail (:class:`KeepalivedConfError`); everything else,
+Only reading the main file, an unreadable include (permission denied) and a bound on the
+work hit (:class:`~garpd.keepalived.reader.LimitError`: substitution size, glob walk, include
+depth, files and bytes read) fail (:class:`KeepalivedConfError`, one line); everything else,
 including unbalanced braces, missing includes and binary garbage, becomes a line in
 :attr:`Imported.unsupported` and the import goes on with what it understood. Values that
 keepalived accepts but garpd does not (e.g. a repeat above garpd's 10000) are passed through
@@ -74,16 +79,27 @@ for the TOML validation to reject; :attr:`Imported.group_origins` and
 
 from __future__ import annotations
 
-import glob
 import ipaddress
-import itertools
-import os
 import re
-import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+from garpd.keepalived.reader import (
+    MAX_IFNAME,
+    WS,
+    KeepalivedConfError,
+    LimitError,
+    Limits,
+    Node,
+    Reader,
+    ReadError,
+    default_config_id,
+    read_bytes,
+    sanitize,
+    valid_ifname,
+)
 
 __all__ = [
     "Imported",
@@ -92,6 +108,59 @@ __all__ = [
     "loads_keepalived",
     "merge_toml",
 ]
+
+#: Top-level keywords of keepalived 2.2.8 (every ``install_keyword_root`` in its sources).
+TOP_KEYWORDS: Final = frozenset({
+    "bfd_instance", "child_wait_time", "garp_group", "global_defs", "include", "instance",
+    "interface_up_down_delays", "linkbeat_interfaces", "linkbeat_use_polling",
+    "namespace_with_ipsets", "net_namespace", "net_namespace_ipvs", "static_ipaddress",
+    "static_routes", "static_rules", "track_file", "track_group", "use_pid_dir",
+    "virtual_server", "virtual_server_group", "vrrp_instance", "vrrp_script",
+    "vrrp_sync_group", "vrrp_track_file", "vrrp_track_process",
+})
+#: global_defs keywords of keepalived 2.2.8 (core/global_parser.c).
+GLOBAL_DEFS_KEYWORDS: Final = frozenset({
+    "bfd_cpu_affinity", "bfd_no_swap", "bfd_priority", "bfd_process_name", "bfd_rlimit_rtime",
+    "bfd_rlimit_rttime", "bfd_rt_priority", "checker_cpu_affinity", "checker_log_all_failures",
+    "checker_no_swap", "checker_priority", "checker_process_name", "checker_rlimit_rtime",
+    "checker_rlimit_rttime", "checker_rt_priority", "config_save_dir", "data_use_instance",
+    "dbus_service_name", "default_interface", "disable_local_igmp", "dynamic_interfaces",
+    "enable_dbus", "enable_script_security", "enable_snmp_checker", "enable_snmp_keepalived",
+    "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_vrrp",
+    "enable_traps", "fifo_write_vrrp_states_on_reload", "include_check", "json_version",
+    "log_unknown_vrids", "lvs_flush", "lvs_flush_on_stop", "lvs_flush_onstop",
+    "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_cmd_rcv_bufs_force",
+    "lvs_netlink_monitor_rcv_bufs", "lvs_netlink_monitor_rcv_bufs_force", "lvs_notify_fifo",
+    "lvs_notify_fifo_script", "lvs_process_name", "lvs_sync_daemon", "lvs_timeouts", "lvs_id",
+    "max_auto_priority", "min_auto_priority_delay", "nftables", "nftables_counters",
+    "nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority",
+    "nftables_ipvs_start_fwmark", "nftables_priority", "no_checker_emails", "no_email_faults",
+    "notification_email", "notification_email_from", "notify_fifo", "notify_fifo_script",
+    "process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force", "process_name",
+    "process_names", "random_seed", "reload_check_config", "reload_file", "reload_repeat",
+    "reload_time_file", "router_id", "rs_init_notifies", "script_user", "shutdown_script",
+    "shutdown_script_timeout", "smtp_alert", "smtp_alert_checker", "smtp_alert_vrrp",
+    "smtp_connect_timeout", "smtp_helo_name", "smtp_server", "snmp_socket", "startup_script",
+    "startup_script_timeout", "tmp_config_directory", "umask", "v3_checksum_as_v2",
+    "vmac_addr_prefix", "vmac_prefix", "vrrp_check_unicast_src", "vrrp_cpu_affinity",
+    "vrrp_down_timer_adverts", "vrrp_garp_extra_if", "vrrp_garp_interval",
+    "vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat", "vrrp_garp_master_delay",
+    "vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat", "vrrp_garp_master_repeat",
+    "vrrp_gna_interval", "vrrp_higher_prio_send_advert", "vrrp_ipsets", "vrrp_iptables",
+    "vrrp_lower_prio_no_advert", "vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_min_garp",
+    "vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_cmd_rcv_bufs_force",
+    "vrrp_netlink_monitor_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_no_swap",
+    "vrrp_notify_fifo", "vrrp_notify_fifo_script", "vrrp_notify_priority_changes",
+    "vrrp_priority", "vrrp_process_name", "vrrp_rlimit_rtime", "vrrp_rlimit_rttime",
+    "vrrp_rt_priority", "vrrp_rx_bufs_multiplier", "vrrp_rx_bufs_policy",
+    "vrrp_skip_check_adv_addr", "vrrp_startup_delay", "vrrp_strict", "vrrp_version",
+    "vrrp_vmac_garp_intvl",
+})
+#: vrrp_sync_group keywords of keepalived 2.2.8 (vrrp/vrrp_parser.c).
+SYNC_GROUP_KEYWORDS: Final = frozenset({
+    "group", "track_interface", "track_script", "track_file", "track_process", "track_bfd",
+    "notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert",
+    "global_tracking", "sync_group_tracking_weight", "notify_priority_changes"})
 
 #: keepalived's defaults (include/vrrp.h VRRP_GARP_*): 5 + 5 after 5 s, no refresh.
 DEFAULT_REPEAT: Final = 5
@@ -111,15 +180,6 @@ MAX_GLOBAL_INTERVAL: Final = 4294.967295
 #: garp_group intervals: 0 .. INT_MAX us.
 MAX_GROUP_INTERVAL: Final = 2147.483647
 
-#: Linux IFNAMSIZ - 1.
-MAX_IFNAME: Final = 15
-#: Bounds that keep a hostile or broken include tree from running away.
-MAX_FILE_SIZE: Final = 4 << 20
-MAX_TOTAL_SIZE: Final = 32 << 20
-MAX_FILES: Final = 512
-MAX_INCLUDE_DEPTH: Final = 16
-MAX_NOTES: Final = 500
-MAX_BRACE_EXPANSIONS: Final = 256
 
 GLOBAL_KEYS: Final[Mapping[str, str]] = {
     "vrrp_garp_master_delay": "master_delay",
@@ -155,29 +215,15 @@ _INSTANCE_IGNORED: Final = frozenset({
     "notify_stop", "notify_deleted", "notify", "notify_master_rx_lower_pri", "smtp_alert",
     "notify_priority_changes", "lvs_sync_daemon_interface", "down_timer_adverts",
     "timer_expired_backup", "lower_prio_no_advert", "higher_prio_send_advert",
-    "kernel_rx_buf_size", "promote_secondaries", "use_vmac_addr", "vmac_xmit_base",
+    "kernel_rx_buf_size", "promote_secondaries", "vmac_xmit_base", "auth_pass", "auth_type",
 })
 #: virtual_ipaddress options that take a value, and those that do not.
 _VIP_VALUED: Final = frozenset({"scope", "broadcast", "brd", "label", "peer", "preferred_lft"})
 _VIP_FLAGS: Final = frozenset({"home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin",
                                "no_track"})
 
-_WS: Final = " \t\n\r\v\f"
-_DEFINITION = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)=[ \t]*(.*)\Z", re.S | re.A)
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[ \t,)]|\Z)",
-                        re.A)
-_INCLUDE = re.compile(r"include[rmwba]?[ \t\n\r\v\f]+(.*)\Z", re.S)
 _UNSIGNED = re.compile(r"\+?([0-9]*)")
 _DECIMAL = re.compile(r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_GLOB_MAGIC = re.compile(r"[*?[]")
-
-
-class KeepalivedConfError(Exception):
-    """keepalived.conf itself could not be read; ``lines`` says why, one line each."""
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        self.lines: list[str] = list(lines)
-        super().__init__("\n".join(self.lines))
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,36 +249,59 @@ class Imported:
     files: list[str] = field(default_factory=list)
     group_origins: dict[str, dict[str, str]] = field(default_factory=dict)
     announce_origins: dict[str, str] = field(default_factory=dict)
+    net_namespace: str | None = None
+    error: str | None = None
 
 
-def load_keepalived(path: Path, *, config_id: str | None = None) -> Imported:
+def load_keepalived(path: Path, *, config_id: str | None = None,
+                    limits: Limits | None = None) -> Imported:
     """Read keepalived.conf at ``path`` (and what it includes) and import it.
 
-    ``config_id`` selects ``@ID`` lines; None means keepalived's default, the node name up
-    to its first dot. Raises :class:`KeepalivedConfError` only when ``path`` itself cannot
-    be read.
+    ``config_id`` selects ``@ID`` lines (keepalived's ``-i``); None means keepalived's
+    default, the node name up to its first dot. Raises :class:`KeepalivedConfError` (one
+    line) when ``path`` itself cannot be read, when an included file is unreadable
+    (permission denied), or when a bound on the work was hit (:attr:`Imported.error`).
     """
     try:
-        raw, _mode = _read_bytes(path)
-    except _ReadError as exc:
-        raise KeepalivedConfError([f"{path}: {exc.reason}"]) from None
-    reader = _Reader(_config_id(config_id))
-    reader.read_file(path, raw, None)
+        raw, _mode = read_bytes(path)
+    except ReadError as exc:
+        raise KeepalivedConfError([sanitize(f"{path}: {exc.reason}")]) from None
+    reader = Reader(default_config_id(config_id), limits)
+    try:
+        reader.read_file(path, raw, None)
+    except LimitError as exc:
+        raise KeepalivedConfError([exc.line]) from None
     return _Importer(reader).run()
 
 
 def loads_keepalived(text: str, source: str = "keepalived.conf", *,
-                     base_dir: Path | None = None, config_id: str | None = None) -> Imported:
+                     base_dir: Path | None = None, config_id: str | None = None,
+                     limits: Limits | None = None) -> Imported:
     """Import keepalived.conf ``text``; ``source`` names it in notes.
 
     Relative includes are resolved against ``base_dir`` (default: ``source``'s directory).
-    Never raises: everything wrong is a note in :attr:`Imported.unsupported`.
+    Never raises: everything wrong is a note in :attr:`Imported.unsupported`, and a bound
+    hit (what :func:`load_keepalived` raises) is :attr:`Imported.error`, with nothing
+    imported.
     """
-    reader = _Reader(_config_id(config_id))
+    reader = Reader(default_config_id(config_id), limits)
     directory = Path(source).parent if base_dir is None else base_dir
     reader.files.append(source)
-    reader.read_text(text, source, directory)
+    try:
+        reader.read_text(text, source, directory)
+    except LimitError as exc:
+        return Imported(files=list(reader.files), error=exc.line)
     return _Importer(reader).run()
+
+
+def fuzz_one_input(data: bytes) -> Imported:
+    """The fuzz entry point: any bytes in, notes or one error out, never an exception.
+
+    ``data`` is decoded as a file would be (UTF-8 with replacement) and imported with no
+    include directory of substance (includes resolve against ``/nonexistent``).
+    """
+    text = data.decode("utf-8", errors="replace")
+    return loads_keepalived(text, "/nonexistent/keepalived.conf", config_id="fuzz")
 
 
 def merge_toml(data: Mapping[str, Any], imported: Imported) -> dict[str, Any]:
@@ -278,368 +347,6 @@ def _copy_group(group: Mapping[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, list) else v for k, v in group.items()}
 
 
-def _config_id(config_id: str | None) -> str:
-    if config_id is not None:
-        return config_id
-    return os.uname().nodename.split(".", 1)[0]
-
-
-# --- reading files ----------------------------------------------------------------------
-
-
-class _ReadError(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _read_bytes(path: Path) -> tuple[bytes, int]:
-    """The bytes and st_mode of the regular file ``path``, or :class:`_ReadError`."""
-    try:
-        # O_NONBLOCK: a FIFO named by mistake must not hang; fstat then refuses it.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise _ReadError("no such file") from None
-    except IsADirectoryError:
-        raise _ReadError("is a directory, not a configuration file") from None
-    except PermissionError:
-        raise _ReadError("permission denied") from None
-    except (OSError, ValueError) as exc:
-        raise _ReadError(f"cannot open: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise _ReadError("is a directory, not a configuration file")
-        if not stat.S_ISREG(info.st_mode):
-            raise _ReadError("not a regular file")
-        if info.st_size > MAX_FILE_SIZE:
-            raise _ReadError(f"too large ({info.st_size} bytes; at most {MAX_FILE_SIZE})")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(MAX_FILE_SIZE + 1)
-        if len(data) > MAX_FILE_SIZE:
-            raise _ReadError(f"too large (more than {MAX_FILE_SIZE} bytes)")
-        return data, info.st_mode
-    except OSError as exc:
-        raise _ReadError(f"cannot read: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-
-
-# --- the language: lines, comments, braces, includes -> a tree of statements ------------
-
-
-@dataclass(slots=True)
-class _Node:
-    """One statement: its words, where it is, and its ``{ }`` block if it has one."""
-
-    words: tuple[str, ...]
-    where: str
-    block: list[_Node] | None = None
-    opened: str = ""
-
-
-class _Reader:
-    """keepalived's read_line/alloc_strvec/process_stream, building a :class:`_Node` tree."""
-
-    def __init__(self, config_id: str) -> None:
-        self.config_id = config_id
-        self.notes: list[str] = []
-        self.dropped = 0
-        self.files: list[str] = []
-        self.definitions: dict[str, str] = {"_HASH": "#", "_BANG": "!",
-                                            "_INSTANCE": config_id}
-        self.root = _Node((), "", [])
-        self.stack: list[_Node] = [self.root]
-        self.last: _Node | None = None  # the statement a following "{" belongs to
-        self.including: list[str] = []
-        self.total = 0
-        self.in_definition = False
-
-    def note(self, where: str, text: str) -> None:
-        if len(self.notes) < MAX_NOTES:
-            self.notes.append(f"{where}: {text}")
-        else:
-            self.dropped += 1
-
-    # files ---------------------------------------------------------------------------
-
-    def read_file(self, path: Path, raw: bytes, where: str | None) -> None:
-        """Parse ``raw`` (the content of ``path``), included from ``where`` (None: main)."""
-        name = str(path)
-        try:
-            key = str(path.resolve())
-        except (OSError, RuntimeError, ValueError):
-            key = name
-        if key in self.including:
-            self.note(where or name, f"include {name}: includes itself (directly or through "
-                      "other files); not read again")
-            return
-        if len(self.including) >= MAX_INCLUDE_DEPTH:
-            self.note(where or name, f"include {name}: includes nested more than "
-                      f"{MAX_INCLUDE_DEPTH} deep; not read")
-            return
-        self.total += len(raw)
-        if where is not None:
-            self.files.append(name)
-        else:
-            self.files.insert(0, name)
-        self.including.append(key)
-        try:
-            text = raw.decode("utf-8", errors="replace")
-            self.read_text(text, name, path.parent)
-        finally:
-            self.including.pop()
-
-    def include(self, pattern: str, where: str, directory: Path) -> None:
-        if not pattern:
-            self.note(where, "include without a file name; ignored")
-            return
-        for alternative in _expand_braces(pattern):
-            full = alternative if alternative.startswith("/") else str(directory / alternative)
-            if _GLOB_MAGIC.search(full):
-                try:
-                    found = sorted(glob.glob(full))
-                except (OSError, ValueError, RecursionError):
-                    found = []
-                if not found:
-                    self.note(where, f"include {pattern}: no file matches {full}")
-                paths = found
-            else:
-                paths = [full]
-            for each in paths:
-                self.include_file(Path(each), pattern, where)
-
-    def include_file(self, path: Path, pattern: str, where: str) -> None:
-        if len(self.files) >= MAX_FILES or self.total >= MAX_TOTAL_SIZE:
-            self.note(where, f"include {pattern}: {path} not read (more than {MAX_FILES} "
-                      f"files or {MAX_TOTAL_SIZE} bytes in all)")
-            return
-        try:
-            raw, mode = _read_bytes(path)
-        except _ReadError as exc:
-            self.note(where, f"include {pattern}: {path}: {exc.reason}; skipped")
-            return
-        if mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH):
-            self.note(where, f"include {pattern}: {path} is executable, which keepalived "
-                      "refuses to read; skipped")
-            return
-        self.read_file(path, raw, where)
-
-    # lines ---------------------------------------------------------------------------
-
-    def read_text(self, text: str, name: str, directory: Path) -> None:
-        self.definitions["_PWD"] = str(directory)
-        for number, raw in enumerate(text.split("\n"), 1):
-            where = f"{name}:{number}"
-            line, unterminated = _decomment(raw.rstrip("\r"))
-            if self.in_definition:
-                self.in_definition = bool(line) and line.endswith("\\")
-                continue
-            if unterminated:
-                self.note(where, "unterminated quote (\") in this line")
-            ready = self.preprocess(line, where)
-            if ready is None:
-                continue
-            found = _INCLUDE.match(ready)
-            if found:
-                self.include(found.group(1).strip(_WS), where, directory)
-                self.definitions["_PWD"] = str(directory)
-                continue
-            self.statements(ready, where)
-
-    def preprocess(self, line: str, where: str) -> str | None:
-        """``@ID`` conditions, ``$NAME=`` definitions and ``$NAME`` substitution."""
-        for _ in range(8):
-            if not line:
-                return None
-            if line[0] == "@":
-                reverse = line.startswith("@^")
-                start = 2 if reverse else 1
-                gap = re.search(r"[ \t]", line[start:])
-                if gap is None:
-                    return None
-                ident = line[start:start + gap.start()]
-                if (ident != self.config_id) != reverse:
-                    return None
-                line = line[start + gap.start():].lstrip(" \t")
-                continue
-            if line[0] == "$":
-                found = _DEFINITION.match(line)
-                if found:
-                    value = found.group(2)
-                    if value.endswith("\\"):
-                        self.in_definition = True
-                        self.note(where, f"multi-line definition ${found.group(1)} is not "
-                                  "supported; it and its continuation lines are ignored")
-                        return None
-                    self.definitions[found.group(1)] = value
-                    return None
-            if line.startswith(("~SEQ", "~LST")):
-                self.note(where, f"{line[:4]} is not supported; line ignored")
-                return None
-            if "$" not in line:
-                return line
-            replaced = _REFERENCE.sub(self.substitute, line)
-            if replaced == line:
-                return line
-            line, _ = _decomment(replaced)
-        self.note(where, "definitions nest too deep; line ignored")
-        return None
-
-    def substitute(self, found: re.Match[str]) -> str:
-        name = found.group(1) or found.group(2)
-        return self.definitions.get(name, found.group(0))
-
-    def statements(self, line: str, where: str) -> None:
-        """Split ``line`` at braces outside quotes; each piece is a statement or a brace."""
-        piece: list[str] = []
-        quoted = False
-        for char in line:
-            if char == '"':
-                quoted = not quoted
-            if not quoted and char in "{}":
-                self.words("".join(piece), where)
-                piece = []
-                if char == "{":
-                    self.open(where)
-                else:
-                    self.close(where)
-                continue
-            piece.append(char)
-        self.words("".join(piece), where)
-
-    def words(self, text: str, where: str) -> None:
-        words = _split_words(text)
-        if words is None:
-            self.note(where, "unmatched quote (\"); the rest of the line is ignored")
-            words = _split_words(text[:text.rfind('"')]) or []
-        if not words:
-            return
-        node = _Node(tuple(words), where)
-        block = self.stack[-1].block
-        assert block is not None
-        block.append(node)
-        self.last = node
-
-    def open(self, where: str) -> None:
-        owner = self.last
-        if owner is None or owner.block is not None:
-            self.note(where, "'{' without a keyword before it; its block is ignored")
-            owner = _Node((), where)
-            block = self.stack[-1].block
-            assert block is not None
-            block.append(owner)
-        owner.block = []
-        owner.opened = where
-        self.stack.append(owner)
-        self.last = None
-
-    def close(self, where: str) -> None:
-        if len(self.stack) > 1:
-            self.stack.pop()
-        else:
-            self.note(where, "'}' closes no block (one '}' too many); ignored")
-        self.last = None
-
-    def finish(self) -> list[_Node]:
-        """The top-level statements; notes an unclosed block."""
-        if len(self.stack) > 1:
-            outer = self.stack[1]
-            missing = len(self.stack) - 1
-            title = " ".join(outer.words[:2]) or "block"
-            self.note(outer.opened, f"{title}: '{{' is never closed ({missing} '}}' missing "
-                      "at the end of the input); everything after it was read as part of it")
-            self.stack = [self.root]
-        return self.root.block or []
-
-
-def _decomment(line: str) -> tuple[str, bool]:
-    """keepalived's decomment(): strip blanks and the comment; (text, unterminated quote)."""
-    text = line.lstrip(" \t")
-    out: list[str] = []
-    quoted = False
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == '"':
-            quoted = not quoted
-        elif char == "\\" and i + 1 < len(text):
-            following = text[i + 1]
-            if not quoted and following in "#!":
-                out.append(following)
-            else:
-                out.append(char)
-                out.append(following)
-            i += 2
-            continue
-        elif char in "#!" and not quoted:
-            break
-        out.append(char)
-        i += 1
-    return "".join(out).rstrip(" \t"), quoted
-
-
-def _split_words(text: str) -> list[str] | None:
-    """keepalived's alloc_strvec: blank-separated words, "..." one word; None if unmatched."""
-    words: list[str] = []
-    i = 0
-    while True:
-        while i < len(text) and text[i] in _WS:
-            i += 1
-        if i >= len(text):
-            return words
-        if text[i] == '"':
-            end = text.find('"', i + 1)
-            if end < 0:
-                return None
-            words.append(text[i + 1:end])
-            i = end + 1
-            continue
-        start = i
-        while i < len(text) and text[i] not in _WS and text[i] != '"':
-            i += 1
-        words.append(text[start:i])
-
-
-def _expand_braces(pattern: str) -> list[str]:
-    """csh-style ``{a,b}`` alternatives (glob's GLOB_BRACE), at most a few hundred."""
-    results: list[str] = []
-    pending = [pattern]
-    while pending and len(results) < MAX_BRACE_EXPANSIONS:
-        current = pending.pop(0)
-        span = _first_brace(current)
-        if span is None:
-            results.append(current)
-            continue
-        start, end, options = span
-        pending[:0] = [current[:start] + option + current[end + 1:] for option in options]
-        if len(pending) > MAX_BRACE_EXPANSIONS:
-            del pending[MAX_BRACE_EXPANSIONS:]
-    return results
-
-
-def _first_brace(text: str) -> tuple[int, int, list[str]] | None:
-    """The first ``{...}`` group with a top-level comma: (start, end, alternatives)."""
-    start = text.find("{")
-    while start >= 0:
-        depth = 0
-        commas: list[int] = []
-        for i in range(start, len(text)):
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    if commas:
-                        cuts = [start, *commas, i]
-                        return start, i, [text[a + 1:b] for a, b in itertools.pairwise(cuts)]
-                    break
-            elif text[i] == "," and depth == 1:
-                commas.append(i)
-        start = text.find("{", start + 1)
-    return None
-
-
 # --- meaning: global_defs, instances, sync groups, garp groups --------------------------
 
 
@@ -665,6 +372,9 @@ class _Vip:
     address: str
     dev: str | None
     where: str
+    version: int = 4
+    excluded: bool = False
+    use_vmac: bool = False  # the per-address use_vmac option
 
 
 @dataclass(slots=True)
@@ -679,6 +389,8 @@ class _Instance:
     virtual: str | None = None  # "use_vmac" / "use_ipvlan"
     virtual_name: str | None = None
     ipv6: bool | None = None  # the family keepalived deduces, None if it cannot tell
+    family_where: str = ""  # the line that set the family
+    vmac_addr: bool = False  # use_vmac_addr
     unicast: bool = False
     strict: bool | None = None
     own: dict[str, int] = field(default_factory=dict)
@@ -698,19 +410,27 @@ class _GarpGroup:
 class _Importer:
     """Walks the statement tree the way keepalived's handlers would, then builds groups."""
 
-    def __init__(self, reader: _Reader) -> None:
+    def __init__(self, reader: Reader) -> None:
         self.reader = reader
         self.top = reader.finish()
         self.glob = _Globals()
         self.instances: list[_Instance] = []
         self.garp_groups: list[_GarpGroup] = []
         self.garp_by_if: dict[str, _GarpGroup] = {}
+        self.names: set[str] = set()  # instance names seen: a linear duplicate check
+        self.vmac_prefix: str | None = None
+        self.vmac_addr_prefix: str | None = None
+        self.net_namespace: str | None = None
+        self.by_name: dict[str, _Instance] = {}
+        self.used_names: set[str] = set()
+        self.resolved: tuple[Mapping[str, Any], dict[str, Any]] | None = None
+        self.address_vmacs: dict[tuple[int, int, str], str] = {}
 
     def note(self, where: str, text: str) -> None:
         self.reader.note(where, text)
 
     def run(self) -> Imported:
-        sync_groups: list[_Node] = []
+        sync_groups: list[Node] = []
         for node in self.top:
             keyword = node.words[0] if node.words else ""
             if keyword == "global_defs":
@@ -727,14 +447,37 @@ class _Importer:
                     self.garp_group(node)
             elif keyword == "include":
                 self.note(node.where, "include without a file name; ignored")
+            elif keyword == "net_namespace":
+                self.namespace(node)
             elif "garp" in keyword or keyword.startswith("vrrp_gna"):
                 self.note(node.where, f"{keyword} belongs in global_defs or a vrrp_instance; "
                           "keepalived ignores it here")
+            elif not keyword:
+                if node.block is not None:
+                    continue  # '{' without a keyword: the reader noted it
+            elif keyword not in TOP_KEYWORDS:
+                self.note(node.where, f"unknown top-level keyword {keyword!r} (not one of "
+                          "keepalived 2.2's); ignored with its block")
+        self.by_name = {i.name: i for i in self.instances}
         for node in sync_groups:
             self.sync_group(node)
         return self.build()
 
-    def needs_block(self, node: _Node) -> bool:
+    def namespace(self, node: Node) -> None:
+        """Top-level ``net_namespace NAME`` (keepalived 2.2 global_parser.c, a root keyword):
+        keepalived runs in that namespace, so garpd must run there too."""
+        if len(node.words) < 2:
+            self.note(node.where, "net_namespace without a name; keepalived ignores it")
+            return
+        if self.net_namespace is not None:
+            self.note(node.where, "net_namespace given twice; keepalived ignores this one")
+            return
+        self.net_namespace = node.words[1]
+        self.note(node.where, f"net_namespace {node.words[1]}: keepalived's VRRP runs in "
+                  "this network namespace; garpd must run in it too (e.g. ip netns exec "
+                  f"{node.words[1]} garpd run), or it watches the wrong interfaces")
+
+    def needs_block(self, node: Node) -> bool:
         if node.block is None:
             self.note(node.where, f"{node.words[0]} without a {{ }} block; ignored")
             return False
@@ -742,14 +485,14 @@ class _Importer:
 
     # numbers -------------------------------------------------------------------------
 
-    def unsigned(self, node: _Node, low: int, high: int, *, lenient: bool = True) -> int | None:
+    def unsigned(self, node: Node, low: int, high: int, *, lenient: bool = True) -> int | None:
         """read_unsigned_strvec(strvec, 1, ...): the value, or None (noted) if refused."""
         keyword = node.words[0]
         if len(node.words) < 2:
             self.note(node.where, f"{keyword} without a value; ignored")
             return None
         text = node.words[1]
-        body = text.lstrip(_WS)
+        body = text.lstrip(WS)
         if body.startswith("-"):
             self.note(node.where, f"{keyword} {text!r}: negative; ignored")
             return None
@@ -769,14 +512,14 @@ class _Importer:
                       f"reads it as {value}")
         return value
 
-    def decimal(self, node: _Node, low: float, high: float) -> float | None:
+    def decimal(self, node: Node, low: float, high: float) -> float | None:
         """read_double / read_decimal_unsigned: the value in seconds, or None if refused."""
         keyword = node.words[0]
         if len(node.words) < 2:
             self.note(node.where, f"{keyword} without a value; ignored")
             return None
         text = node.words[1]
-        body = text.lstrip(_WS)
+        body = text.lstrip(WS)
         if body.startswith("-"):
             self.note(node.where, f"{keyword} {text!r}: negative; ignored")
             return None
@@ -793,7 +536,7 @@ class _Importer:
                       f"as {value:g}")
         return value
 
-    def flag(self, node: _Node) -> bool | None:
+    def flag(self, node: Node) -> bool | None:
         """check_true_false on the optional argument; no argument means true."""
         if len(node.words) < 2:
             return True
@@ -808,7 +551,7 @@ class _Importer:
 
     # global_defs ---------------------------------------------------------------------
 
-    def global_defs(self, block: list[_Node]) -> None:
+    def global_defs(self, block: list[Node]) -> None:
         g = self.glob
         for node in block:
             keyword = node.words[0] if node.words else ""
@@ -824,13 +567,24 @@ class _Importer:
             elif keyword in ("vrrp_garp_extra_if", "vrrp_vmac_garp_intvl"):
                 self.note(node.where, f"{keyword}: garpd sends no periodic GARPs on extra "
                           "interfaces; not carried over")
+            elif keyword in ("vmac_prefix", "vmac_addr_prefix"):
+                # keepalived 2.2 global_parser.c: the first one given wins.
+                attribute = keyword
+                if len(node.words) < 2:
+                    self.note(node.where, f"{keyword} without a value; ignored")
+                elif getattr(self, attribute) is not None:
+                    self.note(node.where, f"{keyword} already given; keepalived ignores "
+                              "this one")
+                else:
+                    setattr(self, attribute, node.words[1])
             elif keyword == "net_namespace":
-                self.note(node.where, "net_namespace: keepalived runs in another network "
-                          "namespace; run garpd inside it too (not carried over)")
-            elif "garp" in keyword or keyword.startswith("vrrp_gna"):
-                self.note(node.where, f"unknown global_defs keyword {keyword}; ignored")
+                self.note(node.where, "net_namespace belongs at the top level, not in "
+                          "global_defs; keepalived 2.2 does not know it here")
+            elif keyword and keyword not in GLOBAL_DEFS_KEYWORDS:
+                self.note(node.where, f"unknown global_defs keyword {keyword!r} (not one of "
+                          "keepalived 2.2's); ignored")
 
-    def global_value(self, node: _Node, key: str) -> None:
+    def global_value(self, node: Node, key: str) -> None:
         g = self.glob
         if key in ("interval", "na_interval"):
             value = self.decimal(node, MIN_GLOBAL_INTERVAL, MAX_GLOBAL_INTERVAL)
@@ -872,7 +626,7 @@ class _Importer:
 
     # vrrp_instance -------------------------------------------------------------------
 
-    def instance(self, node: _Node) -> None:
+    def instance(self, node: Node) -> None:
         if len(node.words) != 2:
             self.note(node.where, "vrrp_instance needs exactly one name; block ignored")
             return
@@ -881,24 +635,42 @@ class _Importer:
             self.note(node.where, f"vrrp_instance {name!r}: the name has control characters; "
                       "block ignored")
             return
-        if any(i.name == name for i in self.instances):
+        if name in self.names:
             self.note(node.where, f"vrrp_instance {name} is defined twice; keepalived ignores "
                       "this one")
             return
+        self.names.add(name)
         g = self.glob
         inst = _Instance(name, node.where, (g.repeat, g.delay, g.refresh, g.refresh_repeat))
         for child in node.block or []:
             self.instance_statement(inst, child)
+        if inst.ipv6 is None:
+            inst.ipv6 = False  # keepalived 2.2 vrrp.c: "Default to IPv4"
         self.instances.append(inst)
 
-    def instance_statement(self, inst: _Instance, node: _Node) -> None:
+    def family(self, inst: _Instance, version: int, node: Node, what: str) -> bool:
+        """keepalived 2.2 (vrrp_parser.c, vrrp_data.c): the instance's family is set by the
+        first of a VIP, native_ipv6, mcast/unicast_src_ip, mcast_dst_ip or a unicast peer;
+        a later one of the other family is refused. True if ``version`` fits."""
+        if inst.ipv6 is None:
+            inst.ipv6 = version == 6
+            inst.family_where = node.where
+            return True
+        if inst.ipv6 == (version == 6):
+            return True
+        family = "IPv6" if inst.ipv6 else "IPv4"
+        self.note(node.where, f"vrrp_instance {inst.name}: {what} is not {family}, the "
+                  f"instance's family (set at {inst.family_where}); keepalived 2.2 ignores it")
+        return False
+
+    def instance_statement(self, inst: _Instance, node: Node) -> None:
         keyword = node.words[0] if node.words else ""
         label = f"vrrp_instance {inst.name}: {keyword}"
         key = INSTANCE_KEYS.get(keyword)
         if key is not None:
             self.instance_value(inst, node, key)
         elif keyword == "interface":
-            if len(node.words) < 2 or not _valid_ifname(node.words[1]):
+            if len(node.words) < 2 or not valid_ifname(node.words[1]):
                 shown = node.words[1] if len(node.words) > 1 else ""
                 self.note(node.where, f"{label} {shown!r}: not an interface name "
                           f"(1 to {MAX_IFNAME} bytes without '/', ':' or blanks); ignored")
@@ -925,12 +697,24 @@ class _Importer:
         elif keyword in ("use_vmac", "use_ipvlan"):
             self.virtual_interface(inst, node)
         elif keyword == "native_ipv6":
-            inst.ipv6 = True
-        elif keyword in ("mcast_src_ip", "unicast_src_ip"):
-            if len(node.words) > 1 and inst.ipv6 is None:
-                inst.ipv6 = ":" in node.words[1]
+            if inst.ipv6 is False:
+                self.note(node.where, f"{label}: the instance is already IPv4 (set at "
+                          f"{inst.family_where}); keepalived 2.2 refuses native_ipv6 here")
+            elif inst.ipv6 is None:
+                inst.ipv6 = True
+                inst.family_where = node.where
+        elif keyword in ("mcast_src_ip", "unicast_src_ip", "mcast_dst_ip"):
+            address = _ip(node.words[1]) if len(node.words) > 1 else None
+            if address is not None and "/" not in node.words[1]:
+                self.family(inst, address.version, node, f"{keyword} {address}")
         elif keyword == "unicast_peer":
             inst.unicast = inst.unicast or any(line.words for line in node.block or [])
+            for line in node.block or []:
+                peer = _ip(line.words[0]) if line.words else None
+                if peer is not None and "/" not in line.words[0]:
+                    self.family(inst, peer.version, line, f"unicast_peer {peer}")
+        elif keyword == "use_vmac_addr":
+            inst.vmac_addr = True
         elif keyword == "strict_mode":
             value = self.flag(node)
             if value is not None:
@@ -942,7 +726,7 @@ class _Importer:
         elif keyword and keyword not in _INSTANCE_IGNORED:
             self.note(node.where, f"{label}: not a vrrp_instance keyword garpd knows; ignored")
 
-    def instance_value(self, inst: _Instance, node: _Node, key: str) -> None:
+    def instance_value(self, inst: _Instance, node: Node, key: str) -> None:
         label = f"vrrp_instance {inst.name}: "
         if key == "master_refresh":
             number = self.unsigned(node, 0, UINT_MAX)
@@ -961,7 +745,7 @@ class _Importer:
         inst.own[key] = number
         inst.origins[key] = node.where
 
-    def virtual_interface(self, inst: _Instance, node: _Node) -> None:
+    def virtual_interface(self, inst: _Instance, node: Node) -> None:
         """use_vmac [NAME] [MAC] [...] / use_ipvlan [NAME] [ADDRESS] [bridge|private|vepa]."""
         keyword = node.words[0]
         label = f"vrrp_instance {inst.name}: {keyword}"
@@ -993,15 +777,18 @@ class _Importer:
             if inst.virtual_name is not None:
                 self.note(node.where, f"{label}: interface name already given; {arg!r} "
                           "ignored")
-            elif not _valid_ifname(arg):
+            elif not valid_ifname(arg):
                 self.note(node.where, f"{label}: {arg!r} is not a valid interface name; "
                           "ignored")
             else:
                 inst.virtual_name = arg
 
-    def vip(self, inst: _Instance, node: _Node, block: str) -> None:
+    def vip(self, inst: _Instance, node: Node, block: str) -> None:
         """One virtual_ipaddress line: ADDRESS[/LEN] [dev IF] [brd X] [scope S] [label L]..."""
         label = f"vrrp_instance {inst.name}: {block}"
+        if not node.words:
+            # '{ }' with no address before it (a template's '{{ VIP }}' left unrendered).
+            return  # the reader noted the stray '{'
         if node.block is not None:
             self.note(node.where, f"{label}: unexpected {{ }} block after {node.words[0]!r}; "
                       "ignored")
@@ -1019,6 +806,7 @@ class _Importer:
             self.note(node.where, f"{label}: {text}: invalid prefix length; keepalived uses "
                       f"/{address.max_prefixlen}")
         dev: str | None = None
+        use_vmac = False
         words = node.words
         i = 1
         while i < len(words):
@@ -1035,7 +823,7 @@ class _Importer:
                         self.note(node.where, f"{label}: {text}: dev given twice; keepalived "
                                   "skips the address")
                         return
-                    if not _valid_ifname(value):
+                    if not valid_ifname(value):
                         self.note(node.where, f"{label}: {text}: dev {value!r} is not an "
                                   "interface name; skipped")
                         return
@@ -1047,21 +835,24 @@ class _Importer:
                 i += 2
                 continue
             if option == "use_vmac":
-                self.note(node.where, f"{label}: {text}: per-address use_vmac is not "
-                          "supported; announced on the interface as given")
+                use_vmac = True
             elif _ip(option) is not None:
                 self.note(node.where, f"{label}: {option} after {text} is ignored: keepalived "
                           "takes one address per line (put it on a line of its own)")
             elif option not in _VIP_FLAGS:
                 self.note(node.where, f"{label}: {text}: unknown option {option!r}; ignored")
             i += 1
-        if inst.ipv6 is None:
-            inst.ipv6 = address.version == 6
-        inst.vips.append(_Vip(str(address), dev, node.where))
+        excluded = block == "virtual_ipaddress_excluded"
+        # keepalived 2.2 vrrp_data.c alloc_vrrp_vip: a VIP sets the instance's family or
+        # must match it; alloc_vrrp_evip takes an excluded address of either family.
+        if not excluded and not self.family(inst, address.version, node, f"{block} {text}"):
+            return
+        inst.vips.append(_Vip(str(address), dev, node.where, address.version, excluded,
+                              use_vmac))
 
     # vrrp_sync_group, garp_group -----------------------------------------------------
 
-    def sync_group(self, node: _Node) -> None:
+    def sync_group(self, node: Node) -> None:
         if len(node.words) != 2:
             self.note(node.where, "vrrp_sync_group needs exactly one name; block ignored")
             return
@@ -1072,6 +863,9 @@ class _Importer:
             return
         members: list[tuple[str, str]] = []
         for child in node.block or []:
+            if child.words and child.words[0] not in SYNC_GROUP_KEYWORDS:
+                self.note(child.where, f"vrrp_sync_group {name}: unknown keyword "
+                          f"{child.words[0]!r}; ignored")
             if child.words and child.words[0] == "group":
                 if child.block is None:
                     self.note(child.where, f"vrrp_sync_group {name}: group without a {{ }} "
@@ -1080,7 +874,7 @@ class _Importer:
                 members += [(w, line.where) for line in child.block for w in line.words]
         if not members:
             self.note(node.where, f"vrrp_sync_group {name} has no members; ignored")
-        by_name = {i.name: i for i in self.instances}
+        by_name = self.by_name
         for member, where in members:
             inst = by_name.get(member)
             if inst is None:
@@ -1092,7 +886,7 @@ class _Importer:
                 inst.sync_group = name
                 inst.origins["sync_group"] = where
 
-    def garp_group(self, node: _Node) -> None:
+    def garp_group(self, node: Node) -> None:
         group = _GarpGroup(node.where)
         for child in node.block or []:
             keyword = child.words[0] if child.words else ""
@@ -1102,7 +896,7 @@ class _Importer:
                     setattr(group, "interval" if keyword == "garp_interval" else "na_interval",
                             value)
             elif keyword == "interface":
-                if len(child.words) < 2 or not _valid_ifname(child.words[1]):
+                if len(child.words) < 2 or not valid_ifname(child.words[1]):
                     self.note(child.where, "garp_group: interface needs an interface name; "
                               "ignored")
                 else:
@@ -1118,7 +912,7 @@ class _Importer:
                               "interfaces' GARPs on one shared clock; garpd applies the "
                               "interval to each interface separately")
                 for ifname in names:
-                    if _valid_ifname(ifname):
+                    if valid_ifname(ifname):
                         self.garp_interface(group, ifname, child.where)
                     else:
                         self.note(child.where, f"garp_group interfaces: {ifname!r} is not an "
@@ -1200,7 +994,9 @@ class _Importer:
             "lower_prio_delay": float(lower["lower_prio_delay"]),
             "lower_prio_repeat": lower["lower_prio_repeat"],
         }
-        resolved = _resolve(announce)
+        if self.resolved is None or self.resolved[0] is not announce:
+            self.resolved = (announce, _resolve(announce))
+        resolved = self.resolved[1]
         return {key: mine[key] for key in _TIMING
                 if key in own or mine[key] != resolved[key]
                 or (key.startswith("lower") and inst.strict)}
@@ -1236,21 +1032,56 @@ class _Importer:
                 continue
             if inst.vrid is None:
                 continue
-            # vrrp.VRID, then vrrp1.VRID, vrrp2.VRID, ... (IPv6: vrrp6.VRID first, then
-            # vrrp1.VRID .. vrrp5.VRID, vrrp7.VRID, ...).
-            candidate = f"vrrp.{inst.vrid}"
-            number = 0
-            while candidate in used and number < 1000:
-                if inst.ipv6 and number in (0, 6):
-                    number = 6 if number == 0 else 1
-                else:
-                    number += 1
-                    if inst.ipv6 and number == 6:
-                        number += 1
-                candidate = f"vrrp{number}.{inst.vrid}"
+            candidate = _vmac_name(self.vmac_prefix or "vrrp", inst.vrid, bool(inst.ipv6),
+                                   used)
             used.add(candidate)
             names[inst.name] = candidate
+        self.used_names = used
         return names
+
+    def address_vmac(self, inst: _Instance, vip: _Vip, base: str) -> str:
+        """keepalived 2.2 vrrp.c (vrrp_complete_instance): the per-address VMAC on ``base``
+        for ``use_vmac_addr`` / a VIP's own ``use_vmac``; one per (VRID, family, base),
+        named from vmac_addr_prefix, else vmac_prefix, else "vrrp"."""
+        assert inst.vrid is not None
+        key = (inst.vrid, vip.version, base)
+        name = self.address_vmacs.get(key)
+        if name is None:
+            prefix = self.vmac_addr_prefix or self.vmac_prefix or "vrrp"
+            name = _vmac_name(prefix, inst.vrid, vip.version == 6, self.used_names)
+            self.used_names.add(name)
+            self.address_vmacs[key] = name
+        return name
+
+    def place(self, inst: _Instance, vip: _Vip, virtual: str | None) -> str | None:
+        """The interface keepalived 2.2.8 puts ``vip`` on (vrrp.c vrrp_complete_instance,
+        "Check sanity regarding use_vmac"), None if it has none.
+
+        - no ``dev``, or ``dev`` the instance's own interface: with ``use_vmac`` and the
+          instance's family, the VMAC; otherwise the base interface (so an excluded address
+          of the other family stays on the base interface), or a per-address VMAC on it
+          when the address says ``use_vmac`` or (other family) with ``use_vmac_addr``;
+        - another ``dev``: that interface, or a per-address VMAC on it with ``use_vmac``
+          on the address or ``use_vmac_addr`` on the instance.
+
+        ``use_ipvlan`` keeps garpd's earlier rule (the ipvlan interface for addresses of
+        the instance's family without another dev); keepalived's ipvlan placement was not
+        re-checked against its code.
+        """
+        own = vip.dev is None or vip.dev == inst.interface
+        same = (vip.version == 6) == bool(inst.ipv6)
+        if own:
+            if virtual is not None and same:
+                return virtual
+            if inst.interface is None:
+                return None
+            if vip.use_vmac or (inst.vmac_addr and not same):
+                return self.address_vmac(inst, vip, inst.interface)
+            return inst.interface
+        assert vip.dev is not None
+        if vip.use_vmac or inst.vmac_addr:
+            return self.address_vmac(inst, vip, vip.dev)
+        return vip.dev
 
     def build(self) -> Imported:
         announce, announce_origins = self.announce()
@@ -1301,7 +1132,7 @@ class _Importer:
             if primary is not None:
                 by_if[primary] = []
             for vip in inst.vips:
-                ifname = vip.dev or primary
+                ifname = self.place(inst, vip, virtual.get(inst.name))
                 if ifname is None:
                     self.note(vip.where, f"{label}: {vip.address} has no dev and the instance "
                               "no interface; skipped")
@@ -1351,7 +1182,8 @@ class _Importer:
             notes.append(f"... and {self.reader.dropped} more")
         return Imported(groups=groups, announce=announce, unsupported=notes,
                         instances=instances, files=list(self.reader.files),
-                        group_origins=origins, announce_origins=announce_origins)
+                        group_origins=origins, announce_origins=announce_origins,
+                        net_namespace=self.net_namespace)
 
 
 def _in_file_order(notes: list[str], files: list[str]) -> list[str]:
@@ -1398,18 +1230,30 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _valid_ifname(name: str) -> bool:
-    """The kernel's dev_valid_name: 1..15 bytes, not . or .., no '/', ':' or blanks."""
-    try:
-        size = len(name.encode())
-    except UnicodeError:
-        return False
-    if not 0 < size <= MAX_IFNAME or name in (".", ".."):
-        return False
-    return not any(c in "/:" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F
-                   for c in name)
+
+
+def _vmac_name(prefix: str, vrid: int, ipv6: bool, used: set[str]) -> str:
+    """keepalived 2.2.8 vrrp.c create_vmac_name: ``PREFIX.VRID``, then ``PREFIX1.VRID``,
+    ``PREFIX2.VRID``, ... (IPv6: ``PREFIX6.VRID`` first, then 1..5, 7, ...), the prefix cut
+    so that the name fits IFNAMSIZ (15 bytes); the first not in ``used``."""
+    number = 0
+    for _ in range(1000):
+        tail = f"{number if number else ''}.{vrid}"
+        candidate = prefix[:max(MAX_IFNAME - len(tail), 0)] + tail
+        if candidate not in used:
+            return candidate
+        if ipv6 and number in (0, 6):
+            number = 6 if number == 0 else 1
+        else:
+            number += 1
+            if ipv6 and number == 6:
+                number += 1
+    return candidate
 
 
 def _valid_name(name: str) -> bool:
     """What garpd accepts as a group name: no control characters."""
-    return bool(name.strip()) and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
+    return bool(name.strip()) and _CONTROL.search(name) is None
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
