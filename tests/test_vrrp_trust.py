@@ -116,7 +116,7 @@ def test_arbiter_never_trusts_a_bad_checksum() -> None:
     assert arbiter.local("eth0", 51, 4) == (200, None)
     good = parse_ip_packet(v3_ipv4_with_trailer())
     events, _fields = arbiter.advert("eth0", good, outgoing=False)
-        assert [e.group for e in events] == [("VI_1",)]
+    assert [e.group for e in events] == [("VI_1",)]
 
 
 class _Log:
