@@ -133,6 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from garpd.demo import main as demo  # noqa: PLC0415
 
             return demo(args)
+        # --- garpd watch (issue 13) ---
+        if args.command == "watch":
+            from garpd.commands.watch import main as watch  # noqa: PLC0415
+
+            return watch(args)
+        # --- end garpd watch ---
     except UsageError as exc:
         return _fail(EXIT_USAGE, str(exc))
     except RuntimeFailureError as exc:

@@ -1,0 +1,171 @@
+"""Classic BPF programs for AF_PACKET sockets, built by a tiny assembler: pure code.
+
+Owns the instruction encoding (``struct sock_filter``: u16 code, u8 jt, u8 jf, u32 k), a
+label-resolving assembler (conditional jumps are forward-only with 8-bit offsets, so a
+program is written top-down and each jump names a label below it), and the filter of
+``garpd watch`` (:func:`watch_filter`). Nothing here touches a socket: attaching the packed
+program (``SO_ATTACH_FILTER``) is the socket owner's job.
+
+The opcodes are the kernel's (include/uapi/linux/filter.h): class | size | mode for loads,
+``BPF_JMP | BPF_JEQ | BPF_K`` for the comparison, ``BPF_RET | BPF_K`` for the verdict.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+LD_H_ABS: Final = 0x28   # BPF_LD | BPF_H | BPF_ABS: A = u16 at packet[k]
+LD_B_ABS: Final = 0x30   # BPF_LD | BPF_B | BPF_ABS: A = u8 at packet[k]
+JEQ_K: Final = 0x15      # BPF_JMP | BPF_JEQ | BPF_K: A == k ? jt : jf
+RET_K: Final = 0x06      # BPF_RET | BPF_K: keep k bytes (0 = drop)
+
+Insn = tuple[int, int, int, int]
+"""One assembled instruction: (code, jt, jf, k)."""
+
+ACCEPT_BYTES: Final = 0x40000  # keep the whole frame (jumbo frames included)
+ETH_P_IP: Final = 0x0800
+ETH_P_ARP: Final = 0x0806
+ETH_P_IPV6: Final = 0x86DD
+ETH_P_8021Q: Final = 0x8100
+ETH_P_8021AD: Final = 0x88A8
+IPPROTO_ICMPV6: Final = 58
+IPPROTO_VRRP: Final = 112
+ND_NEIGHBOR_SOLICIT: Final = 135
+ND_NEIGHBOR_ADVERT: Final = 136
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A jump target: the next instruction after it."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """An instruction whose jump targets are label names (None: fall through)."""
+
+    code: int
+    k: int
+    yes: str | None = None
+    no: str | None = None
+
+
+Item = Label | Op
+
+
+def ldh(offset: int) -> Op:
+    """A = the 16-bit big-endian word at ``offset``."""
+    return Op(LD_H_ABS, offset)
+
+
+def ldb(offset: int) -> Op:
+    """A = the byte at ``offset``."""
+    return Op(LD_B_ABS, offset)
+
+
+def jeq(value: int, yes: str | None = None, no: str | None = None) -> Op:
+    """If A == ``value`` go to label ``yes``, else to ``no`` (None: the next instruction)."""
+    return Op(JEQ_K, value, yes, no)
+
+
+def ret(size: int) -> Op:
+    """Accept ``size`` bytes of the packet (0: drop it)."""
+    return Op(RET_K, size)
+
+
+class BpfError(ValueError):
+    """A program that cannot be assembled (unknown or backward label, jump too far)."""
+
+
+def assemble(items: Iterable[Item]) -> tuple[Insn, ...]:
+    """Resolve labels into relative jump offsets; raise :class:`BpfError` if impossible."""
+    ops: list[Op] = []
+    where: dict[str, int] = {}
+    for item in items:
+        if isinstance(item, Label):
+            if item.name in where:
+                raise BpfError(f"label {item.name!r} defined twice")
+            where[item.name] = len(ops)
+        else:
+            ops.append(item)
+    if not ops or ops[-1].code != RET_K:
+        raise BpfError("a program must end with a return")
+    if len(ops) > 4096:  # BPF_MAXINSNS
+        raise BpfError(f"{len(ops)} instructions; the kernel takes at most 4096")
+
+    def offset(pc: int, name: str | None) -> int:
+        if name is None:
+            return 0
+        if name not in where:
+            raise BpfError(f"unknown label {name!r}")
+        delta = where[name] - pc - 1
+        if delta < 0:
+            raise BpfError(f"jump to {name!r} goes backwards")
+        if delta > 255:
+            raise BpfError(f"jump to {name!r} is {delta} instructions away (at most 255)")
+        return delta
+
+    out: list[Insn] = []
+    for pc, op in enumerate(ops):
+        if op.code == JEQ_K:
+            out.append((op.code, offset(pc, op.yes), offset(pc, op.no), op.k))
+        else:
+            if op.yes is not None or op.no is not None:
+                raise BpfError(f"instruction {pc} is not a jump but has a target")
+            out.append((op.code, 0, 0, op.k))
+    return tuple(out)
+
+
+def pack(program: Sequence[Insn]) -> bytes:
+    """The program as the kernel's array of ``struct sock_filter`` (native byte order)."""
+    return b"".join(struct.pack("=HBBI", *insn) for insn in program)
+
+
+def _watch_body(base: int, tag: str) -> list[Item]:
+    """ARP, IPv4 proto 112, IPv6 next header 112 or ICMPv6 135/136, with the Ethernet
+    type in A and the network header at ``14 + base``. IPv6 extension headers are not
+    walked: NS/NA and VRRP follow the fixed header directly (RFC 4861 and 5798 packets
+    carry none in practice), so one behind an extension header is not passed."""
+    net = 14 + base
+    return [
+        jeq(ETH_P_ARP, "accept"),
+        jeq(ETH_P_IP, f"ip4{tag}"),
+        jeq(ETH_P_IPV6, f"ip6{tag}", "drop"),
+        Label(f"ip4{tag}"),
+        ldb(net + 9),  # IPv4 protocol
+        jeq(IPPROTO_VRRP, "accept", "drop"),
+        Label(f"ip6{tag}"),
+        ldb(net + 6),  # IPv6 next header
+        jeq(IPPROTO_VRRP, "accept"),
+        jeq(IPPROTO_ICMPV6, None, "drop"),
+        ldb(net + 40),  # ICMPv6 type
+        jeq(ND_NEIGHBOR_SOLICIT, "accept"),
+        jeq(ND_NEIGHBOR_ADVERT, "accept", "drop"),
+    ]
+
+
+def watch_items() -> list[Item]:
+    """The source of :func:`watch_filter` (labels unresolved)."""
+    return [
+        ldh(12),
+        jeq(ETH_P_8021Q, "tagged"),
+        jeq(ETH_P_8021AD, "tagged"),
+        *_watch_body(0, ""),
+        Label("tagged"),  # a tag still in the data (most are moved to metadata first)
+        ldh(16),
+        *_watch_body(4, "_q"),
+        Label("accept"),
+        ret(ACCEPT_BYTES),
+        Label("drop"),
+        ret(0),
+    ]
+
+
+def watch_filter() -> tuple[Insn, ...]:
+    """Pass only ARP, ICMPv6 NS/NA and IP protocol 112 (VRRP, IPv4 and IPv6), untagged
+    or behind one 802.1Q/802.1ad tag left in the frame; drop everything else."""
+    return assemble(watch_items())

@@ -1,0 +1,1 @@
+"""garpd's sub-commands, one module each, imported only when that command runs."""
