@@ -268,6 +268,8 @@ class Decoder:
     def _arp(out: Sighting, arp: Any) -> Sighting:
         hwtype, ptype, hwlen, plen = (int(arp.hwtype), int(arp.ptype), int(arp.hwlen),
                                       int(arp.plen))
+        if not (hwtype and ptype and hwlen and plen):
+            return _bad(out, f"ARP hardware {hwtype}/{hwlen} protocol 0x{ptype:04x}/{plen}")
         if (hwtype, ptype) != (1, bpf.ETH_P_IP):
             return _bad(out, f"ARP hardware {hwtype} protocol 0x{ptype:04x}", kind="unknown")
         if (hwlen, plen) != (6, 4):
