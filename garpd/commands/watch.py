@@ -654,6 +654,7 @@ def main(args: argparse.Namespace) -> int:
         code = EXIT_USAGE if exc.errno == errno.ENODEV else EXIT_RUNTIME
         _say(f"watch: cannot listen on {ifname}: {exc.strerror or exc}")
         return code
+    _say(f"watch: listening on {ifname} (ARP, IPv6 NS/NA, VRRP); Ctrl-C to stop")
     with contextlib.ExitStack() as stack:
         stack.callback(sock.close)
         pcap = None
@@ -681,6 +682,8 @@ def _loop(sock: socket.socket, session: Session, count: int | None,
     deadline = None if timeout is None else started + timeout
     shown = 0
     previous = signal.signal(signal.SIGTERM, _sigterm)
+    # Ctrl-C is how this command ends, even when started with SIGINT ignored (`cmd &`).
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN)
     code = EXIT_OK
@@ -709,6 +712,7 @@ def _loop(sock: socket.socket, session: Session, count: int | None,
         code = EXIT_RUNTIME
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     try:
         session.close(time.monotonic() - started)
     except BrokenPipeError:
