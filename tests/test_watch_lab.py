@@ -191,12 +191,13 @@ def test_failover_and_rogue_seen_by_watch(make_lab: LabFactory, tmp_path: Path,
     poll_until(lambda: sum(k == "garp" and m == mac_b and rest.startswith(VIP)
                            for _t, k, m, rest in map(parse, router.lines())) >= 7,
                30.0, "router sees b's GARPs (keepalived's 1, garpd's 3 + 3)")
-    poll_until(lambda: sum(vrrp_from(mac_b, 100) for _ in (0,)) > 0, 30.0, "b's adverts")
+    poll_until(lambda: vrrp_from(mac_b, 100), 30.0, "b's adverts")
     lab.send_raw("rogue", arp_frame(op=1, sha=mac_rogue, spa=VIP, tpa=VIP,
                                     tha="ff:ff:ff:ff:ff:ff"))
-    for w in (router, on_b):
-        poll_until(lambda w=w: any(m == mac_rogue for _t, _k, m, _r in map(parse, w.lines())),
-                   30.0, "the rogue GARP seen")
+    def rogue_seen(w: Watch) -> bool:
+        return any(m == mac_rogue for _t, _k, m, _r in map(parse, w.lines()))
+
+    poll_until(lambda: rogue_seen(router) and rogue_seen(on_b), 30.0, "the rogue GARP seen")
     poll_until(lambda: any(r.get("mac") == mac_rogue for r in router_json.records()), 30.0,
                "the rogue GARP in JSON")
     assert [w.interrupt() for w in (router, router_json, on_b)] == [0, 0, 0]
@@ -255,6 +256,7 @@ def test_failover_and_rogue_seen_by_watch(make_lab: LabFactory, tmp_path: Path,
 def check_pcap(pcap: Path, shown: list[dict[str, Any]]) -> None:
     """tshark and scapy read back ``pcap`` with one frame per JSON record, same source MAC,
     length and time."""
+    import scapy.layers.l2  # noqa: F401, PLC0415 - registers Ethernet for the reader
     from scapy.utils import rdpcap  # noqa: PLC0415
 
     expected = [(r["eth_src"], r["length"]) for r in shown]
