@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run the whole suite (what CI runs).
 # Debian packages: python3-venv, iproute2 (namespaces), keepalived (integration tests),
-# nftables (to drop VRRP in split-brain tests), procps. Python: garpd with its [test] extra
+# nftables (to drop VRRP in split-brain tests), procps, tshark (reads watch's pcap back),
+# util-linux (setpriv drops privileges for watch's no-CAP_NET_RAW test). Python: garpd with its [test] extra
 # in /opt/garpd-test. Run as root so the namespace lab tests run: sudo bash scripts/test.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,7 +12,7 @@ cd "$here"
 
 if [ "$(id -u)" = 0 ]; then
   missing=()
-  for pkg in python3-venv iproute2 keepalived nftables procps iputils-arping; do
+  for pkg in python3-venv iproute2 keepalived nftables procps iputils-arping tshark util-linux; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -26,6 +26,7 @@ from garpd.commands.watch import (
     KINDS,
     Decoder,
     Pcap,
+    Session,
     Sighting,
     Tally,
     render_line,
@@ -353,6 +354,30 @@ def test_pcap_reads_back_with_scapy(decoder: Decoder) -> None:
     read = rdpcap(io.BytesIO(buf.getvalue()))
     assert [bytes(p) for p in read] == sent
     assert [float(p.time) for p in read] == [1700000000.25 + i for i in range(len(sent))]
+
+
+@pytest.mark.parametrize(("show_all", "expected"), [(False, ["garp"]),
+                                                     (True, ["garp", "arp_request"])])
+def test_config_filters_unless_all(decoder: Decoder, show_all: bool,
+                                   expected: list[str]) -> None:
+    """With -c only frames about configured addresses/VRIDs are shown (JSON, one object a
+    line, the rogue's GARP marked conflict), every frame with --all; the closing object
+    tallies what was shown."""
+    from scapy.layers.l2 import ARP, Ether  # noqa: PLC0415
+
+    args = argparse.Namespace(interface="eth0", json=True, config="x.toml", all=show_all)
+    out = io.StringIO()
+    known = Known(configured=frozenset({VIP}), vrids=frozenset({51}))
+    session = Session(args, known, decoder, out, None, colour=False)
+    session.frame(bytes(wire()["garp"]), 1.0)
+    other = Ether(src=ROGUE) / ARP(hwsrc=ROGUE, psrc="192.0.2.13", pdst="192.0.2.12")
+    session.frame(bytes(other), 2.0)
+    session.close(2.0)
+    *shown, closing = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [r["kind"] for r in shown] == expected
+    assert shown[0]["notes"] == ["conflict"]
+    assert closing["kind"] == "claims"
+    assert closing["frames"] == len(expected)
 
 
 # --------------------------------------------------------------------------- imports
