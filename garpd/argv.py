@@ -111,6 +111,25 @@ def build_parser() -> argparse.ArgumentParser:
                       help="print the outcome as one JSON document (narration on stderr)")
     _log_options(demo, suppress=True)
 
+    # --- garpd watch (issue 13) ---
+    watch = sub.add_parser("watch", help="show ARP, IPv6 NS/NA and VRRP on an interface, "
+                           "live (CAP_NET_RAW)", description=(
+                               "Decode the ARP, IPv6 NS/NA and VRRP frames on IFACE, one line "
+                               "per frame, then print who claimed which address. Ends after "
+                               "--count frames, --timeout seconds or Ctrl-C (exit 0); exit 2 "
+                               "without CAP_NET_RAW."))
+    watch.add_argument("-i", "--interface", required=True, metavar="IFACE")
+    watch.add_argument("-c", "--config", metavar="FILE",
+                       help="mark and keep only frames about its addresses and VRIDs")
+    watch.add_argument("--all", action="store_true",
+                       help="with -c: show every frame, not only the configured ones")
+    watch.add_argument("--json", action="store_true", help="one JSON object per frame")
+    watch.add_argument("--pcap", metavar="FILE", help="also write the frames shown to FILE")
+    watch.add_argument("--count", type=repeat_count, metavar="N", help="stop after N frames")
+    watch.add_argument("--timeout", type=seconds, metavar="S", help="stop after S seconds")
+    _log_options(watch, suppress=True)
+    # --- end garpd watch ---
+
     for p in (run, ann, notify, check, status):
         _log_options(p, suppress=True)
     return parser

@@ -80,6 +80,10 @@ def _run(argv: Sequence[str] | None) -> int:
             from garpd.commands.demo import main as demo  # noqa: PLC0415
 
             return demo(args)
+        if args.command == "watch":
+            from garpd.commands.watch import main as watch  # noqa: PLC0415
+
+            return watch(args)
     except UserError as exc:
         return _fail(exc.exit_code, str(exc))
     except RuntimeFailureError as exc:

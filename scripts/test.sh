@@ -2,7 +2,8 @@
 # Install everything the tests need and run the whole suite (what CI runs).
 # Debian packages: python3-venv, iproute2 (namespaces), keepalived (integration tests),
 # nftables (to drop VRRP in split-brain tests), procps, systemd (a private systemd-journald
-# for the journal tests), util-linux (unshare, setpriv). Python: garpd with its [test] extra
+# for the journal tests), util-linux (unshare, setpriv), tshark (reads watch's pcap back).
+# Python: garpd with its [test] extra
 # in /opt/garpd-test. Run as root so the namespace lab tests run: sudo bash scripts/test.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +13,8 @@ cd "$here"
 
 if [ "$(id -u)" = 0 ]; then
   missing=()
-  for pkg in python3-venv iproute2 keepalived nftables procps iputils-arping systemd util-linux; do
+  for pkg in python3-venv iproute2 keepalived nftables procps iputils-arping systemd util-linux \
+      tshark; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then

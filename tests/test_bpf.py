@@ -14,7 +14,7 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
 from scapy.layers.l2 import Dot1Q, Ether
 
-from garpd.bpf import JA, JEQ, MAX_INSNS, neighbour_filter, pack
+from garpd.bpf import JA_K, JEQ_K, MAX_INSNS, neighbour_filter, pack
 from tests.lab import LabFactory
 from tests.test_neighbour_wire import ANY, arp, na, ns
 
@@ -42,16 +42,16 @@ def test_jumps_stay_short_and_long_lists_fall_back() -> None:
     program = neighbour_filter(many4, many6)
     assert len(program) <= MAX_INSNS
     for index, (code, jt, jf, k) in enumerate(program):
-        targets = [k] if code == JA else [jt, jf] if code == JEQ else []
+        targets = [k] if code == JA_K else [jt, jf] if code == JEQ_K else []
         for offset in targets:
             assert index + 1 + offset < len(program)  # inside the program
-        if code == JEQ:
+        if code == JEQ_K:
             assert max(jt, jf) <= 255
     assert len(pack(program)) == 8 * len(program)
     huge = neighbour_filter([ipaddress.IPv4Address(0xC6120000 + n) for n in range(5000)], [])
     assert len(huge) < 40  # ARP passes whole: no compare per address
-    assert sum(1 for code, *_ in neighbour_filter(v4(HELD4, HELD4), []) if code == JEQ) == \
-        sum(1 for code, *_ in neighbour_filter(v4(HELD4), []) if code == JEQ)
+    assert sum(1 for code, *_ in neighbour_filter(v4(HELD4, HELD4), []) if code == JEQ_K) == \
+        sum(1 for code, *_ in neighbour_filter(v4(HELD4), []) if code == JEQ_K)
 
 
 ROGUE2 = "02:00:00:00:00:67"
