@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("-c", "--config", metavar="FILE")
     status.add_argument("--json", action="store_true", help="print exactly one JSON document")
 
+    metrics = sub.add_parser("metrics", help="print the running daemon's metrics "
+                             "(Prometheus text format)")
+    metrics.add_argument("-c", "--config", metavar="FILE")
+
     demo = sub.add_parser("demo", help="show a failover fixed by garpd in a throwaway "
                           "namespace lab (root)", description=(
                               "As root: build a throwaway lab of network namespaces (a router "
@@ -111,6 +115,6 @@ def build_parser() -> argparse.ArgumentParser:
                       help="print the outcome as one JSON document (narration on stderr)")
     _log_options(demo, suppress=True)
 
-    for p in (run, ann, notify, check, status):
+    for p in (run, ann, notify, check, status, metrics):
         _log_options(p, suppress=True)
     return parser
