@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("-c", "--config", metavar="FILE")
     status.add_argument("--json", action="store_true", help="print exactly one JSON document")
 
+    metrics = sub.add_parser("metrics", help="print the running daemon's metrics "
+                             "(Prometheus text format)")
+    metrics.add_argument("-c", "--config", metavar="FILE")
+
     demo = sub.add_parser("demo", help="show a failover fixed by garpd in a throwaway "
                           "namespace lab (root)", description=(
                               "As root: build a throwaway lab of network namespaces (a router "
@@ -111,7 +115,6 @@ def build_parser() -> argparse.ArgumentParser:
                       help="print the outcome as one JSON document (narration on stderr)")
     _log_options(demo, suppress=True)
 
-    # --- garpd watch (issue 13) ---
     watch = sub.add_parser("watch", help="show ARP, IPv6 NS/NA and VRRP on an interface, "
                            "live (CAP_NET_RAW)", description=(
                                "Decode the ARP, IPv6 NS/NA and VRRP frames on IFACE, one line "
@@ -128,8 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--count", type=repeat_count, metavar="N", help="stop after N frames")
     watch.add_argument("--timeout", type=seconds, metavar="S", help="stop after S seconds")
     _log_options(watch, suppress=True)
-    # --- end garpd watch ---
 
-    for p in (run, ann, notify, check, status):
+    for p in (run, ann, notify, check, status, metrics):
         _log_options(p, suppress=True)
     return parser

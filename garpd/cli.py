@@ -76,6 +76,10 @@ def _run(argv: Sequence[str] | None) -> int:
             from garpd.commands.status import main as status  # noqa: PLC0415
 
             return status(args)
+        if args.command == "metrics":
+            from garpd.commands.metrics import main as metrics  # noqa: PLC0415
+
+            return metrics(args)
         if args.command == "demo":
             from garpd.commands.demo import main as demo  # noqa: PLC0415
 

@@ -234,6 +234,47 @@ class Control(BaseModel):
     socket: SocketPath = DEFAULT_SOCKET
 
 
+def _parse_listen(value: object) -> str:
+    accepted = 'a loopback address and port, "127.0.0.1:PORT" or "[::1]:PORT", or "" (off)'
+    text = _text(value, accepted)
+    if text == "":
+        return text
+    if listen_address(text) is None:
+        raise _fail(f"must be {accepted}")
+    return text
+
+
+def listen_address(text: str) -> tuple[str, int] | None:
+    """``(host, port)`` of a ``[metrics] listen`` value on a loopback address, else None."""
+    host, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        if ":" not in host:
+            return None
+    elif ":" in host:
+        return None  # IPv6 needs its brackets
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not address.is_loopback or "%" in host:
+        return None
+    return str(address), int(port)
+
+
+Listen = Annotated[str, PlainValidator(_parse_listen)]
+
+
+class Metrics(BaseModel):
+    """``[metrics]``: where ``/metrics`` is served (loopback only); "" = off."""
+
+    model_config = _STRICT_SECTION
+
+    listen: Listen = ""
+
+
 class Keepalived(BaseModel):
     """``[keepalived]``: keepalived's notify FIFO and configuration file, both optional."""
 
@@ -313,13 +354,15 @@ class Effective:
 
 
 class Config(BaseModel):
-    """The whole file: ``[announce]``, ``[log]``, ``[control]``, ``[keepalived]``, ``[[group]]``."""
+    """The whole file: ``[announce]``, ``[log]``, ``[control]``, ``[metrics]``, ``[keepalived]``,
+    ``[[group]]``."""
 
     model_config = _STRICT_SECTION
 
     announce: Announce = Announce()
     log: LogSettings = LogSettings()
     control: Control = Control()
+    metrics: Metrics = Metrics()
     keepalived: Keepalived = Keepalived()
     groups: tuple[Group, ...] = Field(default=(), alias="group")
 
@@ -605,6 +648,8 @@ _ACCEPTS: Final[dict[str, str]] = {
     "announce": "a table ([announce])",
     "log": "a table ([log])",
     "control": "a table ([control])",
+    "metrics": "a table ([metrics])",
+    "listen": 'a loopback address and port, "127.0.0.1:PORT" or "[::1]:PORT", or "" (off)',
     "keepalived": "a table ([keepalived])",
     "group": "an array of tables: write [[group]], not [group]",
     "group[]": "a table ([[group]])",
@@ -636,6 +681,7 @@ _ACCEPTS: Final[dict[str, str]] = {
 
 _SECTIONS: Final[dict[str, type[BaseModel]]] = {
     "announce": Announce, "log": LogSettings, "control": Control, "keepalived": Keepalived,
+    "metrics": Metrics,
 }
 
 

@@ -42,8 +42,8 @@ def parse_request(line: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RemoteError("not a JSON object")
     command = data.get("command")
-    if command not in ("status", "notify", "ping"):
-        raise RemoteError("unknown command (expected status, notify or ping)")
+    if command not in ("status", "notify", "ping", "metrics"):
+        raise RemoteError("unknown command (expected status, notify, metrics or ping)")
     if command == "notify":
         kind, name, state = data.get("type"), data.get("name"), data.get("state")
         if kind not in ("INSTANCE", "GROUP"):

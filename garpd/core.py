@@ -44,6 +44,7 @@ from garpd.events import (
     Trigger,
 )
 from garpd.frames import Address, FrameCache, mac_text
+from garpd.histogram import Histogram
 from garpd.pacing import EPSILON, Burst, Pacer
 from garpd.policy import Policy, Watch
 
@@ -159,6 +160,8 @@ class _Addr:
     sent: int = 0
     last_sent: float | None = None
     cohort: _Cohort | None = None
+    first_due: bool = False
+    """Held, announcing, and no frame handed out yet (the first-frame latency is open)."""
     pkey: tuple[str, int] = ("", 0)
     """Its pacer's key: (interface name, address family)."""
 
@@ -224,6 +227,8 @@ class Announcer:
             "frames": 0, "bursts": 0, "takeovers": 0, "released": 0,
             "lower_prio_started": 0, "lower_prio_limited": 0, "notify_merged": 0,
         }
+        #: Address held (the core's ``now``) to its first frame handed out, per takeover.
+        self.first_frame = Histogram()
 
     # --- queries ------------------------------------------------------------------
 
@@ -354,6 +359,8 @@ class Announcer:
                 own(addr.key)
                 addr.sent += 1
                 addr.last_sent = now
+                if addr.first_due:
+                    self._first_frame(addr, now)
             self.counters["frames"] += len(slots)
         self.counters["bursts"] += len(finished)
         return out
@@ -416,10 +423,18 @@ class Announcer:
             burst.sent += pending
             addr.sent += pending
             addr.last_sent = now
+            if addr.first_due:
+                self._first_frame(addr, now)
             total += pending
             burst.pending = 0
         finished.extend(bursts)
         self.counters["frames"] += total
+
+    def _first_frame(self, addr: _Addr, now: float) -> None:
+        """The first frame of ``addr`` since it became held was handed out at ``now``."""
+        addr.first_due = False
+        if addr.since is not None:
+            self.first_frame.observe(now - addr.since)
 
     def _batch(self, out: Output, ifname: str) -> Batch:
         batch = out.frames.get(ifname)
@@ -545,11 +560,13 @@ class Announcer:
                      announce=trigger is not None)
         if trigger is not None:
             self._takeover(addr, now, trigger)
+            addr.first_due = True
 
     def _release(self, addr: _Addr, why: str) -> None:
         """Mark ``addr`` not held and cancel every timer and queued packet it has."""
         addr.held = False
         addr.since = None
+        addr.first_due = False
         addr.epoch += 1
         self._leave_cohort(addr)
         pacer = self._pacers.get(addr.pkey)

@@ -518,8 +518,10 @@ def render_json(config: Config, source: str) -> dict[str, Any]:
     }
 
 
-def _json_paths(values: Mapping[str, object]) -> dict[str, str | None]:
-    return {k: None if v is None else str(v) for k, v in values.items()}
+def _json_paths(values: Mapping[str, object]) -> dict[str, str | bool | int | None]:
+    """Paths as strings; flags and numbers as themselves."""
+    return {k: v if v is None or isinstance(v, (bool, int)) else str(v)
+            for k, v in values.items()}
 
 
 __all__ = [

@@ -48,6 +48,10 @@ class Runner:
         self.loop = loop
         self.counters: dict[str, int] = {"frames_sent": 0, "send_errors": 0,
                                          "frames_dropped": 0, "send_retries": 0}
+        # For the metrics, counted per batch and per record (never per frame):
+        self.if_frames: dict[str, int] = {}
+        self.if_send_errors: dict[str, int] = {}
+        self.announcements: dict[tuple[str, str], int] = {}  # (interface, reason)
         self.alarm = Alarm(loop, self._on_timer)
         self._backlog: dict[str, Batch] = {}
         self._released: set[AddrKey] = set()
@@ -146,6 +150,8 @@ class Runner:
                 self.log.debug("packet", interface=ifname, kind=kind, address=address, mac=mac)
         result = self.sender.send(ifname, batch.ifindex, frames)
         self.counters["frames_sent"] += result.sent
+        if result.sent:
+            self.if_frames[ifname] = self.if_frames.get(ifname, 0) + result.sent
         if result.retry:  # always the tail the device did not take
             self.counters["send_retries"] += 1
             tail = len(batch.owners) - len(result.retry)
@@ -157,6 +163,7 @@ class Runner:
         elif result.error is not None:
             dropped = len(frames) - result.sent
             self.counters["send_errors"] += 1
+            self.if_send_errors[ifname] = self.if_send_errors.get(ifname, 0) + 1
             self.counters["frames_dropped"] += dropped
             self._held_records.append(Record("send_failed", {
                 "interface": ifname, "error": result.error.strerror or str(result.error),
@@ -203,7 +210,11 @@ class Runner:
     def _write_records(self) -> None:
         records, self._held_records = self._held_records, []
         log = self.log
+        announcements = self.announcements
         for record in records:
+            if record.event == "announce":  # written after its frames left: it happened
+                key = (str(record.fields.get("interface")), str(record.fields.get("reason")))
+                announcements[key] = announcements.get(key, 0) + 1
             level = _LEVELS.get(record.event, "info")
             getattr(log, level)(record.event, **record.fields)
 

@@ -319,7 +319,8 @@ def test_booleans_are_not_numbers(where: str, key: str) -> None:
      'allow_no_groups'),
     ({"group": [group(adresses=["192.0.2.1"])]},
      'group[0].adresses = ["192.0.2.1"]: unknown key; did you mean addresses?'),
-    ({"\n": 1}, '"\\n" = 1: unknown key; accepted: announce, log, control, keepalived, group'),
+    ({"\n": 1},
+     '"\\n" = 1: unknown key; accepted: announce, log, control, metrics, keepalived, group'),
     ({"groups": []}, "groups = []: unknown key; did you mean group?"),
 ])
 def test_unknown_keys_rejected_in_every_section(data: dict[str, Any], line: str) -> None:

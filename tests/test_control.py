@@ -73,6 +73,10 @@ class FakeHandler:
         self.calls.append((kind, name, state, priority, source))
         return {"groups": [name], "action": "master" if state == "MASTER" else "none"}
 
+    def metrics_text(self) -> str:
+        """A fixed metrics text."""
+        return "garpd_log_dropped_total 0.0\n"
+
 
 class RecordingLog:
     """A stand-in for the structlog logger: keeps (level, event, fields)."""
@@ -282,6 +286,12 @@ def test_start_refuses_when_another_server_listens(loop_thread: LoopThread,
     assert info.value.errno == 98
     assert served.path.exists()
     assert request(served.path, {"command": "status"})["pid"] == 4242
+
+
+def test_metrics_command_returns_the_handlers_text(served: ControlServer) -> None:
+    """``{"command": "metrics"}`` answers with the handler's metrics text under "text"."""
+    reply = request(served.path, {"command": "metrics"})
+    assert reply == {"ok": True, "text": "garpd_log_dropped_total 0.0\n"}
 
 
 def test_regular_file_at_the_socket_path_is_not_deleted(loop_thread: LoopThread,

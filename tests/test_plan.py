@@ -311,7 +311,8 @@ def test_render_json_of_builtin() -> None:
     data: dict[str, Any] = render_json(Config.builtin(), BUILTIN_SOURCE)
     assert data["builtin"] is True
     assert data["log"] == {"format": None, "level": "info"}
-    assert data["keepalived"] == {"notify_fifo": None, "config": None}
+    assert data["keepalived"] == {"notify_fifo": None, "config": None, "config_id": None,
+                                  "allow_no_groups": False}
     (default,) = data["groups"]
     assert default["name"] == "default"
     assert default["interface"] is None

@@ -89,6 +89,9 @@ class Daemon:
         self.config_policy: Any = None
         self.arbiter: Any = None
         self.fifo: Any = None
+        self.metrics: Any = None
+        self.notify_counts: dict[str, int] = {}
+        self.reload_counts: dict[str, int] = {"ok": 0, "rejected": 0}
 
     def _policy(self, cfg: Any) -> Policy:
         from garpd.config import ConfigPolicy  # noqa: PLC0415
@@ -145,6 +148,7 @@ class Daemon:
                 loop.add_signal_handler(sig, self._stop.set)
             loop.add_signal_handler(signal.SIGHUP, self.reload)
             await self._start_control(loop)
+            await self._start_metrics()
             self._start_vrrp(loop, state.links)
             self._start_fifo(loop)
             held = len(core.held())
@@ -169,6 +173,8 @@ class Daemon:
                 loop.remove_signal_handler(sig)
             if self.control is not None:
                 self.control.close()
+            if self.metrics is not None:
+                self.metrics.close()
             if self.listener is not None:
                 self.listener.close()
             if self.fifo is not None:
@@ -190,6 +196,60 @@ class Daemon:
             return
         self.control = server
 
+    async def _start_metrics(self) -> None:
+        """``[metrics] listen``: serve /metrics (prometheus_client is imported only now)."""
+        from garpd.config import listen_address  # noqa: PLC0415
+
+        where = listen_address(self.cfg.metrics.listen) if self.cfg.metrics.listen else None
+        if where is None:
+            return
+        from garpd.drivers.metrics import MetricsServer  # noqa: PLC0415
+
+        server = MetricsServer(self.metrics_snapshot, where[0], where[1], self.log)
+        try:
+            await server.start()
+        except OSError as exc:
+            self.log.error("metrics_listen_failed", listen=self.cfg.metrics.listen,
+                           error=exc.strerror or str(exc))
+            return
+        self.metrics = server
+        self.log.info("metrics_listening", listen=self.cfg.metrics.listen)
+
+    def metrics_snapshot(self) -> Any:
+        """The counters the metrics are built from (read on the loop's thread)."""
+        from garpd import __version__  # noqa: PLC0415
+        from garpd.drivers.metrics import Snapshot  # noqa: PLC0415
+
+        assert self.core is not None
+        assert self.runner is not None
+        held: dict[tuple[str, str], int] = {}
+        for ifname, address in self.core.held():
+            key = (ifname, f"ipv{address.version}")
+            held[key] = held.get(key, 0) + 1
+        wanted = self.config_policy.interfaces() if self.config_policy is not None else None
+        interfaces = [name for name in self.core.links_known()
+                      if name != "lo" and (wanted is None or name in wanted)]
+        vrrp: dict[str, int] = {}
+        if self.arbiter is not None:
+            c = self.arbiter.counters
+            vrrp.update({"lower": c["vrrp_lower"], "not_lower": c["vrrp_not_lower"],
+                         "own": c["vrrp_own_adverts"], "unmatched": c["vrrp_unmatched"]})
+        if self.listener is not None:
+            vrrp["malformed"] = self.listener.counters["vrrp_malformed"]
+        runner = self.runner
+        return Snapshot(version=__version__, interfaces=interfaces,
+                        frames=dict(runner.if_frames), send_errors=dict(runner.if_send_errors),
+                        announcements=dict(runner.announcements), held=held,
+                        first_frame=self.core.first_frame, vrrp=vrrp,
+                        notify=dict(self.notify_counts), reloads=dict(self.reload_counts),
+                        log_dropped=logging.DROPPED)
+
+    def metrics_text(self) -> str:
+        """``garpd metrics``: the same text ``/metrics`` serves."""
+        from garpd.drivers.metrics import render  # noqa: PLC0415
+
+        return render(self.metrics_snapshot)
+
     # --- VRRP listener and notify FIFO ---------------------------------------------
 
     def _start_vrrp(self, loop: asyncio.AbstractEventLoop, links: list[LinkChanged]) -> None:
@@ -203,7 +263,10 @@ class Daemon:
             families = frozenset({a.version for a in g.addresses} | {n.version for n in g.networks})
             groups.append(VrrpGroup(g.name, g.interface, g.vrid, families or frozenset({4, 6}),
                                     g.priority))
+        old = self.arbiter
         self.arbiter = Arbiter(groups)
+        if old is not None:  # the counters outlive a reload (metrics never go backwards)
+            self.arbiter.counters.update(old.counters)
         if self.listener is None:
             if not groups:
                 return
@@ -296,6 +359,7 @@ class Daemon:
         from garpd.events import LowerPriority, Trigger  # noqa: PLC0415
 
         assert self.runner is not None
+        self.notify_counts[state] = self.notify_counts.get(state, 0) + 1
         if self.cfg.groups:
             groups = [g.name for g in self.config_policy.groups_named(name, group_kind(kind))]
         else:
@@ -347,7 +411,9 @@ class Daemon:
             self.log.error("config_rejected", source=str(self.path or cfgmod.DEFAULT_PATH),
                            errors=exc.lines, kept="running configuration")
             systemd.notify("READY=1", "STATUS=reload rejected; running configuration kept")
+            self.reload_counts["rejected"] += 1
             return
+        self.reload_counts["ok"] += 1
         self.cfg, self.source = cfg, source
         fmt, level = self.explicit_log
         logging.setup(_log_format(fmt) or _file_log_format(cfg), level or cfg.log.level)

@@ -38,6 +38,9 @@ class Handler(Protocol):
                source: str) -> dict[str, Any]:
         """Apply a keepalived notification; returns the reply fields (without ``ok``)."""
 
+    def metrics_text(self) -> str:
+        """The metrics in Prometheus text format."""
+
 
 def peer_uid(sock: socket.socket) -> int | None:
     """The uid of the process at the other end of a Unix socket (SO_PEERCRED)."""
@@ -164,6 +167,8 @@ class ControlServer:
             return {"ok": True}
         if command == "status":
             return {"ok": True, **self.handler.status()}
+        if command == "metrics":
+            return {"ok": True, "text": self.handler.metrics_text()}
         return {"ok": True, **self.handler.notify(
             request["type"], request["name"], request["state"], request.get("priority"),
             "control")}
