@@ -58,14 +58,14 @@ def tagged_items(lines: list[str]) -> list[str]:
 
 def parser_options(parser: argparse.ArgumentParser) -> set[str]:
     """Every option string of a parser, without --help and the options every command has."""
-    return {opt for action in parser._actions for opt in action.option_strings  # noqa: SLF001
+    return {opt for action in parser._actions for opt in action.option_strings
             if opt not in {"-h", "--help"}} - GLOBAL
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
     """The sub-command parsers by name."""
-    for action in build_parser()._actions:  # noqa: SLF001
-        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
     raise AssertionError("no sub-commands")
 
@@ -101,7 +101,7 @@ def test_every_command_is_in_the_parser_the_man_page_and_the_readme() -> None:
 def synopsis_options(parser: argparse.ArgumentParser, text: str) -> list[frozenset[str]]:
     """The options a synopsis names, each as its action's option strings (a synopsis names
     `-c` for `-c, --config`); an option the parser does not know stays on its own."""
-    by_string = {opt: frozenset(action.option_strings) for action in parser._actions  # noqa: SLF001
+    by_string = {opt: frozenset(action.option_strings) for action in parser._actions
                  for opt in action.option_strings}
     return [by_string.get(opt, frozenset({opt})) for opt in OPTION_RE.findall(text)]
 
@@ -112,7 +112,7 @@ def test_every_option_of_a_command_is_documented_everywhere(name: str) -> None:
     its README row."""
     parser = subcommands()[name]
     expected = parser_options(parser)
-    actions = {frozenset(a.option_strings) for a in parser._actions  # noqa: SLF001
+    actions = {frozenset(a.option_strings) for a in parser._actions
                if a.option_strings and not set(a.option_strings) & (GLOBAL | {"--help"})}
     heading, lines = man_commands()[name]
     assert sorted(synopsis_options(parser, heading), key=sorted) == sorted(actions, key=sorted)
@@ -124,7 +124,7 @@ def test_every_option_of_a_command_is_documented_everywhere(name: str) -> None:
 
 def test_global_options_are_documented() -> None:
     """garpd(8)'s GLOBAL OPTIONS are the top-level parser's options; README names them."""
-    top = {opt for action in build_parser()._actions  # noqa: SLF001
+    top = {opt for action in build_parser()._actions
            for opt in action.option_strings if opt not in {"-h", "--help"}}
     lines = roff_sections(MAN8, ".SH")["GLOBAL OPTIONS"]
     assert {OPTION_RE.findall(tag)[0] for tag in tagged_items(lines)} == top
