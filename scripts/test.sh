@@ -3,8 +3,8 @@
 # Debian packages: python3-venv, iproute2 (namespaces), keepalived (integration tests),
 # nftables (to drop VRRP in split-brain tests), procps, util-linux (setpriv, unshare), and
 # for the Debian package's build and install tests: build-essential, debhelper,
-# dh-virtualenv, dpkg-dev, fakeroot, lintian, man-db. Python: garpd with its [test] extra
-# in /opt/garpd-test. Run as root so the namespace lab tests run: sudo bash scripts/test.sh
+# dh-virtualenv, dpkg-dev, fakeroot, lintian, man-db; systemd (systemd-analyze). Python:
+# garpd with its [test] extra in /opt/garpd-test. Run as root so the namespace lab tests run: sudo bash scripts/test.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 venv=${GARPD_TEST_VENV:-/opt/garpd-test}
@@ -14,7 +14,7 @@ cd "$here"
 if [ "$(id -u)" = 0 ]; then
   missing=()
   for pkg in python3-venv iproute2 keepalived nftables procps iputils-arping util-linux \
-             build-essential debhelper dh-virtualenv dpkg-dev fakeroot lintian man-db; do
+             build-essential debhelper dh-virtualenv dpkg-dev fakeroot lintian man-db systemd; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
