@@ -4,7 +4,8 @@
 # nftables (to drop VRRP in split-brain tests), procps, util-linux (setpriv, unshare), and
 # for the Debian package's build and install tests: build-essential, debhelper,
 # dh-virtualenv, dpkg-dev, fakeroot, lintian, man-db; systemd (systemd-analyze). Python:
-# garpd with its [test] extra in /opt/garpd-test. Run as root so the namespace lab tests run: sudo bash scripts/test.sh
+# garpd with its [test] extra in /opt/garpd-test. Run as root so the namespace lab tests
+# run: sudo bash scripts/test.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 venv=${GARPD_TEST_VENV:-/opt/garpd-test}

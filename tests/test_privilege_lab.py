@@ -88,7 +88,8 @@ def test_daemon_runs_as_an_unprivileged_user_with_cap_net_raw_only(
     cfg.chmod(0o644)
     # The NOTIFY_SOCKET the Daemon binds (as root) must be writable by the daemon's user:
     # a root shell opens it up, then drops to the daemon's privileges and execs garpd.
-    wrapper = ["sh", "-c", 'chmod 0666 "$NOTIFY_SOCKET" && exec "$@"', "sh",
+    # (From /: the checkout may sit in a directory only root can read.)
+    wrapper = ["sh", "-c", 'chmod 0666 "$NOTIFY_SOCKET" && cd / && exec "$@"', "sh",
                *setpriv(NOBODY), *garpd_cmd]
     cap = lab.capture("peer")
     daemon = Daemon(lab, wrapper, cfg, workdir, name="garpd-unprivileged")
@@ -133,7 +134,7 @@ def test_daemon_runs_as_an_unprivileged_user_with_cap_net_raw_only(
         assert '"ok": true' in root.stdout.replace('"ok":true', '"ok": true')
         assert VIP4 in root.stdout
         other = subprocess.run([*setpriv(OTHER_UID), *garpd_cmd, "status", "-c", str(cfg)],
-                               env=env, capture_output=True, text=True,
+                               env=env, cwd="/", capture_output=True, text=True,
                                timeout=CMD_TIMEOUT, check=False)
         assert other.returncode == 1, other.stderr
         assert VIP4 not in other.stdout
