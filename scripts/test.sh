@@ -2,9 +2,11 @@
 # Install everything the tests need and run the whole suite (what CI runs).
 # Debian packages: python3-venv, iproute2 (namespaces), keepalived (integration tests),
 # nftables (to drop VRRP in split-brain tests), procps, systemd (a private systemd-journald
-# for the journal tests), util-linux (unshare, setpriv), tshark (reads watch's pcap back).
-# Python: garpd with its [test] extra
-# in /opt/garpd-test. Run as root so the namespace lab tests run: sudo bash scripts/test.sh
+# for the journal tests; systemd-analyze), util-linux (unshare, setpriv), tshark (reads
+# watch's pcap back), frr (the FRR vrrpd lab test), and for the Debian package's build and
+# install tests: build-essential, debhelper, dh-virtualenv, dpkg-dev, fakeroot, lintian,
+# man-db. Python: garpd with its [test] extra in /opt/garpd-test. Run as root so the
+# namespace lab tests run: sudo bash scripts/test.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 venv=${GARPD_TEST_VENV:-/opt/garpd-test}
@@ -14,7 +16,7 @@ cd "$here"
 if [ "$(id -u)" = 0 ]; then
   missing=()
   for pkg in python3-venv iproute2 keepalived nftables procps iputils-arping systemd util-linux \
-      tshark; do
+             tshark frr build-essential debhelper dh-virtualenv dpkg-dev fakeroot lintian man-db; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
