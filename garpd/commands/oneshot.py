@@ -135,8 +135,10 @@ async def run(shot: Oneshot, log: Any) -> Outcome:
                         "(garpd needs root or CAP_NET_RAW)") from None
         watcher.learn(state)
         watcher.start(loop)
-        # The state first (frames are built, nothing starts), then the trigger.
-        runner.feed([*state.events(), *extra])
+        # The state first (frames are built, nothing starts), then the trigger. The chosen
+        # addresses come right after the links, in the order chosen (announce's argument
+        # order is the round-robin order); the rest of the dump after them.
+        runner.feed([*state.links, *extra, *state.addresses])
         runner.feed(list(shot.triggers) or [Trigger(shot.trigger)])
         await _wait(core, runner, changed, loop.time() + shot.dad_timeout)
     finally:
