@@ -62,7 +62,7 @@ from typing import Any, Final, TextIO
 
 from garpd import term
 from garpd.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, RuntimeFailureError, UsageError
-from garpd.lab.common import CommandFailed, LabError, run
+from garpd.lab.common import HOST_DEV, SWITCH, CommandFailed, LabError, run
 from garpd.lab.netns import Lab, sweep_leftovers
 from garpd.lab.watch import Agents
 
@@ -72,8 +72,7 @@ VIP: Final = "192.0.2.100"
 PREFIXLEN: Final = 24
 #: keepalived insists on one virtual_ipaddress; this one lives on lo and never leaves it.
 PLACEHOLDER: Final = "192.0.2.250"
-DEV: Final = "eth0"
-BRIDGE: Final = "br0"
+DEV: Final = HOST_DEV
 NS_PREFIX: Final = "garpd-demo-"
 #: How long the demo watches the router's wrong entry without garpd.
 STALE_WINDOW: Final = 3.0
@@ -102,7 +101,6 @@ ROUTER: Final = Host("router", "router", "192.0.2.1", "02:00:00:00:00:01")
 NODE_A: Final = Host("a", "node a", "192.0.2.10", "02:00:00:00:00:0a")
 NODE_B: Final = Host("b", "node b", "192.0.2.11", "02:00:00:00:00:0b")
 HOSTS: Final = (ROUTER, NODE_A, NODE_B)
-SWITCH: Final = "switch"
 
 
 def who(mac: str | None) -> str:
@@ -595,7 +593,7 @@ class Demo:
         self.out.step("building the lab…" if self.out.unicode else "building the lab...")
         started = time.monotonic()
         self.result["lab"]["namespaces"] = [self.lab.ns(h) for h in
-                                            (SWITCH, *(x.name for x in HOSTS))]
+                                            (SWITCH, *self.lab.hosts)]
         self.lab.open()
         for host in HOSTS:
             self.lab.add_address(host.name, f"{host.ip}/{PREFIXLEN}", DEV)
