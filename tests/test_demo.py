@@ -211,6 +211,8 @@ def test_demo_refuses_without_privileges() -> None:
 # --------------------------------------------------------------------------- pure pieces
 
 
+# The test builds its netlink bytes by hand, apart from garpd.rtnl's encoders on purpose:
+# the decoder under test must not also write its own input.
 def _nlmsg(kind: int, body: bytes) -> bytes:
     data = struct.pack("=IHHII", 16 + len(body), kind, 0, 0, 0) + body
     return data + b"\0" * (-len(data) % 4)
