@@ -24,7 +24,7 @@ from typing import Any
 from bench import cases
 from bench.harness import PEER, SENDER, Bench
 from bench.report import Row, render, to_json
-from tests.lab import Lab, lab_unavailable_reason
+from garpd.lab.netns import Lab, lab_unavailable_reason
 
 _T0 = time.monotonic()
 

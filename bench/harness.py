@@ -1,7 +1,7 @@
 """The benchmark's test bench: owns the lab topology, the tools under comparison (garpd, the
 C floor, keepalived, arping) and the processes it starts, and stops them all by PID.
 
-Topology (tests.lab.Lab): a bridge in its own namespace, a *sender* namespace whose eth0
+Topology (garpd.lab.netns.Lab): a bridge in its own namespace, a *sender* namespace whose eth0
 carries the addresses and runs whichever sender is being measured, and a *peer* namespace
 where one kernel-timestamped capture socket (bench.netns.ArpCapture) sees every frame as
 a neighbour on the LAN would.
@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.netns import AddressClient, ArpCapture, inside
-from tests.lab import BRIDGE, SWITCH, Lab, wait_for
+from bench.netns import AddressClient, ArpCapture
+from garpd.lab.common import BRIDGE, SWITCH, wait_for
+from garpd.lab.netns import Lab, inside
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SENDER = "sender"

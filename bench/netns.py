@@ -1,9 +1,9 @@
-"""Namespace plumbing for the benchmark: owns entering a lab namespace from the bench process
-itself, a kernel-timestamped ARP capture socket, and a minimal rtnetlink client that adds and
-removes addresses with a timestamp taken right before the kernel call.
+"""The benchmark's measuring instruments in a lab namespace: owns a kernel-timestamped ARP
+capture socket and a minimal rtnetlink client that adds and removes addresses with a
+timestamp taken right before the kernel call. The lab itself is garpd's (:mod:`garpd.lab`).
 
 A socket belongs to the network namespace it was created in, whatever namespace its owner
-moves to later. So the bench process enters a namespace (``setns`` on the calling thread),
+moves to later. So the bench process enters a namespace (:func:`garpd.lab.netns.inside`),
 opens its sockets there and comes back; a child started while inside inherits the namespace
 without the cost of ``ip netns exec``.
 
@@ -16,8 +16,6 @@ competes with the sender for the CPU while it runs. Drops are counted (PACKET_ST
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import errno
 import ipaddress
 import os
@@ -25,11 +23,11 @@ import select
 import socket
 import struct
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-CLONE_NEWNET = 0x40000000
+from garpd import rtnl
+from garpd.lab.netns import inside
+
 ETH_P_ARP = 0x0806
 SOL_PACKET = 263
 PACKET_STATISTICS = 6
@@ -37,31 +35,6 @@ SO_TIMESTAMPNS = 35
 SO_RCVBUFFORCE = 33
 #: Large enough to hold the biggest burst (10,000 x 5 frames, ~1 KiB of truesize each).
 CAPTURE_RCVBUF = 256 << 20
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _setns(fd: int) -> None:
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"setns: {os.strerror(err)}")
-
-
-@contextlib.contextmanager
-def inside(namespace: str) -> Iterator[None]:
-    """Run the body with the calling thread in network namespace ``namespace``."""
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(Path("/run/netns") / namespace, os.O_RDONLY)
-    try:
-        _setns(target)
-        try:
-            yield
-        finally:
-            _setns(home)
-    finally:
-        os.close(target)
-        os.close(home)
-
 
 # --------------------------------------------------------------------------- capture
 
@@ -185,15 +158,9 @@ class ArpCapture:
 
 # --------------------------------------------------------------------------- rtnetlink
 
-RTM_NEWADDR = 20
-RTM_DELADDR = 21
-NLMSG_ERROR = 2
-NLM_F_REQUEST = 0x1
-NLM_F_ACK = 0x4
-NLM_F_EXCL = 0x200
-NLM_F_CREATE = 0x400
-IFA_ADDRESS = 1
-IFA_LOCAL = 2
+RTM_NEWADDR, RTM_DELADDR, NLMSG_ERROR = rtnl.RTM_NEWADDR, rtnl.RTM_DELADDR, rtnl.NLMSG_ERROR
+NLM_F_REQUEST, NLM_F_ACK = rtnl.NLM_F_REQUEST, rtnl.NLM_F_ACK
+NLM_F_EXCL, NLM_F_CREATE = rtnl.NLM_F_EXCL, rtnl.NLM_F_CREATE
 
 
 class AddressClient:
@@ -208,23 +175,21 @@ class AddressClient:
 
     def _message(self, kind: int, flags: int, address: str) -> bytes:
         packed = ipaddress.IPv4Address(address).packed
-        attrs = b"".join(struct.pack("=HH", 8, t) + packed for t in (IFA_LOCAL, IFA_ADDRESS))
-        body = struct.pack("=BBBBI", socket.AF_INET, 32, 0, 0, self.ifindex) + attrs
+        attrs = b"".join(rtnl.rtattr(t, packed) for t in (rtnl.IFA_LOCAL, rtnl.IFA_ADDRESS))
+        body = rtnl.IFADDRMSG.pack(socket.AF_INET, 32, 0, 0, self.ifindex) + attrs
         self.seq += 1
-        return struct.pack("=IHHII", 16 + len(body), kind, flags, self.seq, 0) + body
+        return rtnl.nlmsg(kind, flags, self.seq, body)
 
     def _ack(self) -> None:
         while True:
             data = self.sock.recv(65536)
-            offset = 0
-            while offset + 16 <= len(data):
-                length, kind, _flags, seq, _pid = struct.unpack_from("=IHHII", data, offset)
+            for offset, _length, kind in rtnl.messages(data):
+                seq = rtnl.NLMSGHDR.unpack_from(data, offset)[3]
                 if kind == NLMSG_ERROR and seq == self.seq:
-                    (code,) = struct.unpack_from("=i", data, offset + 16)
+                    code = rtnl.error_code(data, offset)
                     if code:
                         raise OSError(-code, os.strerror(-code))
                     return
-                offset += max(length, 16)
 
     def add(self, address: str) -> float:
         """Add ``address``/32; return time.monotonic() taken right before the kernel call."""

@@ -37,6 +37,8 @@ import re
 import struct
 from typing import Literal
 
+from garpd.inet import checksum, ipv6_pseudo_header
+
 Mode = Literal["request", "reply", "both"]
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -85,18 +87,9 @@ def _na_template(mac: bytes, router: bool) -> bytes:
     return struct.pack("!6s6sH", ALL_NODES_MAC, mac, ETH_P_IPV6) + ipv6 + icmp
 
 
-def _checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071) of ``data`` (even length)."""
-    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total > 0xFFFF:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def _na_checksum(src: bytes, icmp: bytes) -> int:
     """ICMPv6 checksum over the pseudo-header (src, ff02::1, length, 58) and the message."""
-    pseudo = src + ALL_NODES.packed + struct.pack("!IxxxB", len(icmp), 58)
-    return _checksum(pseudo + icmp)
+    return checksum(ipv6_pseudo_header(src, ALL_NODES.packed, 58, len(icmp)) + icmp)
 
 
 class FrameCache:

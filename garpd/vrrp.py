@@ -72,6 +72,8 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from garpd.errors import RemoteError
+from garpd.inet import checksum, ipv4_pseudo_header, ipv6_pseudo_header
+from garpd.inet import residue as _residue
 
 __all__ = [
     "IPPROTO_VRRP",
@@ -172,19 +174,6 @@ class Advert:
 # --- checksums -------------------------------------------------------------------------------
 
 
-def _residue(data: bytes) -> int:
-    """The RFC 1071 one's complement sum of ``data`` (16-bit big-endian words, odd length
-    padded with a zero byte), reduced modulo 0xffff.
-
-    2**16 == 1 (mod 0xffff), so the number ``data`` spells in base 2**16 is congruent to the
-    sum of its words: one big-int remainder replaces the word loop. 0 means the folded sum
-    is 0xffff (or all of ``data`` is zero), i.e. a checksum over it verifies.
-    """
-    if len(data) % 2:
-        data += b"\0"
-    return int.from_bytes(data, "big") % 0xFFFF
-
-
 def _pseudo_header(source: Address, destination: Address, length: int) -> bytes:
     """The pseudo-header a VRRPv3 checksum covers before the message.
 
@@ -192,16 +181,9 @@ def _pseudo_header(source: Address, destination: Address, length: int) -> bytes:
     length(2). IPv6 (RFC 8200 8.1): source(16) destination(16) length(4) zero(3)
     next header 112(1).
     """
-    addresses = source.packed + destination.packed
     if isinstance(source, ipaddress.IPv4Address):
-        return addresses + bytes((0, IPPROTO_VRRP)) + length.to_bytes(2)
-    return addresses + length.to_bytes(4) + bytes((0, 0, 0, IPPROTO_VRRP))
-
-
-def _checksum_field(residue: int) -> int:
-    """The checksum to write, given the residue of everything it covers (field zeroed)."""
-    folded = residue or 0xFFFF  # the data is never all zero: the version nibble is 2 or 3
-    return 0xFFFF - folded
+        return ipv4_pseudo_header(source.packed, destination.packed, IPPROTO_VRRP, length)
+    return ipv6_pseudo_header(source.packed, destination.packed, IPPROTO_VRRP, length)
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -505,4 +487,4 @@ def build_advert(
         covered = _pseudo_header(source, destination, len(covered)) + covered
     elif version == 3 and family == 6:
         raise ValueError("v3 over IPv6 always uses the pseudo-header checksum")
-    return head + _checksum_field(_residue(covered)).to_bytes(2) + body
+    return head + checksum(covered).to_bytes(2) + body

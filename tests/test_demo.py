@@ -25,8 +25,9 @@ from typing import Any
 
 import pytest
 
-from garpd import term
+from garpd import rtnl, term
 from garpd.commands import demo
+from garpd.lab import agent
 from tests.lab import require_lab
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -210,6 +211,8 @@ def test_demo_refuses_without_privileges() -> None:
 # --------------------------------------------------------------------------- pure pieces
 
 
+# The test builds its netlink bytes by hand, apart from garpd.rtnl's encoders on purpose:
+# the decoder under test must not also write its own input.
 def _nlmsg(kind: int, body: bytes) -> bytes:
     data = struct.pack("=IHHII", 16 + len(body), kind, 0, 0, 0) + body
     return data + b"\0" * (-len(data) % 4)
@@ -227,17 +230,17 @@ def test_parse_rtnetlink_reports_only_the_vip() -> None:
     neigh = struct.pack("=BBHiHBB", socket.AF_INET, 0, 0, 2, 0x04, 0, 1)
     addr = struct.pack("=BBBBI", socket.AF_INET, 24, 0, 0, 2)
     mac = bytes.fromhex("02000000000b")
-    data = (_nlmsg(demo.RTM_NEWNEIGH, neigh + _rtattr(demo.NDA_DST, vip)
-                   + _rtattr(demo.NDA_LLADDR, mac))
-            + _nlmsg(demo.RTM_NEWNEIGH, neigh + _rtattr(demo.NDA_DST, other)
-                     + _rtattr(demo.NDA_LLADDR, mac))
-            + _nlmsg(demo.RTM_DELADDR, addr + _rtattr(demo.IFA_LOCAL, vip))
-            + _nlmsg(demo.RTM_NEWADDR, addr + _rtattr(demo.IFA_LOCAL, other)))
-    assert demo.parse_rtnetlink(data, vip) == [
+    data = (_nlmsg(rtnl.RTM_NEWNEIGH, neigh + _rtattr(rtnl.NDA_DST, vip)
+                   + _rtattr(rtnl.NDA_LLADDR, mac))
+            + _nlmsg(rtnl.RTM_NEWNEIGH, neigh + _rtattr(rtnl.NDA_DST, other)
+                     + _rtattr(rtnl.NDA_LLADDR, mac))
+            + _nlmsg(rtnl.RTM_DELADDR, addr + _rtattr(rtnl.IFA_LOCAL, vip))
+            + _nlmsg(rtnl.RTM_NEWADDR, addr + _rtattr(rtnl.IFA_LOCAL, other)))
+    assert agent.parse_rtnetlink(data, vip) == [
         {"e": "neigh", "op": "new", "lladdr": NODE_B_MAC, "state": "STALE", "ifindex": 2},
         {"e": "addr", "op": "del", "ifindex": 2},
     ]
-    assert demo.parse_rtnetlink(data[:20], vip) == []  # truncated: nothing, no exception
+    assert agent.parse_rtnetlink(data[:20], vip) == []  # truncated: nothing, no exception
 
 
 def test_parse_garp_accepts_gratuitous_arp_only() -> None:
@@ -249,15 +252,15 @@ def test_parse_garp_accepts_gratuitous_arp_only() -> None:
         return (b"\xff" * 6 + mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, op)
                 + mac + spa + tha + tpa).ljust(60, b"\0")
 
-    garp = demo.parse_garp(arp(1, vip, vip, b"\xff" * 6), vip)
+    garp = agent.parse_garp(arp(1, vip, vip, b"\xff" * 6), vip)
     assert garp == {"e": "frame", "op": 1, "sha": NODE_B_MAC, "tha": "ff:ff:ff:ff:ff:ff",
                     "eth_src": NODE_B_MAC, "eth_dst": "ff:ff:ff:ff:ff:ff"}
     assert demo.frame_type(garp) == "GARP request"
-    reply = demo.parse_garp(arp(2, vip, vip, mac), vip)
+    reply = agent.parse_garp(arp(2, vip, vip, mac), vip)
     assert reply is not None
     assert demo.frame_type(reply) == "GARP reply"
-    assert demo.parse_garp(arp(1, socket.inet_aton("192.0.2.1"), vip, b"\0" * 6), vip) is None
-    assert demo.parse_garp(b"\0" * 20, vip) is None
+    assert agent.parse_garp(arp(1, socket.inet_aton("192.0.2.1"), vip, b"\0" * 6), vip) is None
+    assert agent.parse_garp(b"\0" * 20, vip) is None
 
 
 def test_timeline_pairs_frames_with_reasons_in_time_order() -> None:

@@ -1,4 +1,4 @@
-"""Tests of the namespace lab itself (tests/lab.py, tests/capture_helper.py): building and
+"""Tests of the namespace lab itself (garpd.lab through tests/lab.py, and its agent): building and
 tearing down namespaces, connectivity over the bridge, capture, neighbour helpers, process
 cleanup, and the frame decoder."""
 

@@ -32,10 +32,6 @@ import pytest
 from garpd.core import Announcer
 from garpd.drivers import netlink
 from garpd.drivers.netlink import (
-    RTM_DELADDR,
-    RTM_DELLINK,
-    RTM_NEWADDR,
-    RTM_NEWLINK,
     RTM_NEWNETCONF,
     State,
     Watcher,
@@ -44,6 +40,7 @@ from garpd.drivers.netlink import (
 )
 from garpd.events import AddressChanged, AddressRemoved, Event, LinkChanged, LinkRemoved
 from garpd.policy import StaticPolicy, Timing
+from garpd.rtnl import RTM_DELADDR, RTM_DELLINK, RTM_NEWADDR, RTM_NEWLINK
 from tests.lab import require_lab
 from tests.sim import Sim
 

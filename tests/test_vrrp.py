@@ -61,6 +61,8 @@ FUZZ = settings(max_examples=300, deadline=None)
 # --- packet helpers (independent of garpd.vrrp) ----------------------------------------------
 
 
+# A second Internet checksum, on purpose: garpd's one lives in garpd/inet.py, and this test
+# oracle is written separately (the slow, obvious loop) so that a bug there cannot hide here.
 def rfc1071(data: bytes) -> int:
     """RFC 1071 Internet checksum, the slow obvious way (0 when ``data`` verifies)."""
     if len(data) % 2:

@@ -33,31 +33,26 @@ outright are removed by the next run. Exit codes: 0 the router's entry moved wit
 1 it did not (or the lab failed), 2 not enough privileges (one line, no traceback),
 128 + the signal number when interrupted.
 
-Inside the namespaces the demo runs this module as a small agent (``python -m garpd.commands.demo
-agent``, standard library only) that reports, with CLOCK_MONOTONIC times, the VIP's
-address and neighbour changes (rtnetlink) and gratuitous ARP frames (AF_PACKET), and pings
-on request; the times of the VIP appearing on node b and of the router's entry changing
-come from those reports.
+The lab is garpd's namespace lab (:mod:`garpd.lab`); this module holds the demo's own story:
+the scenario, the narration, the timeline and the verdict. Inside the namespaces the lab's
+agent watches (``python -m garpd.lab.agent watch``): it reports, with CLOCK_MONOTONIC times,
+the VIP's address and neighbour changes (rtnetlink) and gratuitous ARP frames (AF_PACKET),
+and pings on request; the times of the VIP appearing on node b and of the router's entry
+changing come from those reports.
 """
 
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import json
 import os
-import queue
 import re
-import select
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -67,6 +62,9 @@ from typing import Any, Final, TextIO
 
 from garpd import term
 from garpd.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, RuntimeFailureError, UsageError
+from garpd.lab.common import HOST_DEV, SWITCH, CommandFailed, LabError, run
+from garpd.lab.netns import Lab, sweep_leftovers
+from garpd.lab.watch import Agents
 
 # --------------------------------------------------------------------------- the lab's plan
 
@@ -74,8 +72,7 @@ VIP: Final = "192.0.2.100"
 PREFIXLEN: Final = 24
 #: keepalived insists on one virtual_ipaddress; this one lives on lo and never leaves it.
 PLACEHOLDER: Final = "192.0.2.250"
-DEV: Final = "eth0"
-BRIDGE: Final = "br0"
+DEV: Final = HOST_DEV
 NS_PREFIX: Final = "garpd-demo-"
 #: How long the demo watches the router's wrong entry without garpd.
 STALE_WINDOW: Final = 3.0
@@ -86,9 +83,7 @@ VRID: Final = 51
 ADVERT_INT: Final = 0.2
 GROUP: Final = "VI_1"
 
-_CMD_TIMEOUT: Final = 15.0
 _TERM_TIMEOUT: Final = 3.0
-_NS_LINE: Final = re.compile(rf"^({re.escape(NS_PREFIX)}(\d+)-[A-Za-z0-9_-]+)")
 _CAPS: Final = {"CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13, "CAP_SYS_ADMIN": 21}
 
 
@@ -106,7 +101,6 @@ ROUTER: Final = Host("router", "router", "192.0.2.1", "02:00:00:00:00:01")
 NODE_A: Final = Host("a", "node a", "192.0.2.10", "02:00:00:00:00:0a")
 NODE_B: Final = Host("b", "node b", "192.0.2.11", "02:00:00:00:00:0b")
 HOSTS: Final = (ROUTER, NODE_A, NODE_B)
-SWITCH: Final = "switch"
 
 
 def who(mac: str | None) -> str:
@@ -148,431 +142,20 @@ def missing_privileges() -> str | None:
     return None
 
 
-class NoPrivilegeError(Exception):
-    """The kernel refused to build the lab (EPERM): exit 2 with one line."""
-
-
-# --------------------------------------------------------------------------- the agent
-# Runs inside a namespace as `python -m garpd.commands.demo agent`. Standard library only.
-
-NETLINK_ROUTE: Final = 0
-RTMGRP_NEIGH: Final = 0x4
-RTMGRP_IPV4_IFADDR: Final = 0x10
-RTM_NEWADDR, RTM_DELADDR, RTM_NEWNEIGH, RTM_DELNEIGH = 20, 21, 28, 29
-IFA_ADDRESS, IFA_LOCAL = 1, 2
-NDA_DST, NDA_LLADDR = 1, 2
-ETH_P_ARP: Final = 0x0806
-PACKET_OUTGOING: Final = 4
-NUD_STATES: Final = {0x01: "INCOMPLETE", 0x02: "REACHABLE", 0x04: "STALE", 0x08: "DELAY",
-                     0x10: "PROBE", 0x20: "FAILED", 0x40: "NOARP", 0x80: "PERMANENT"}
-
-
-def _mac(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
-
-
-def nud_state(value: int) -> str:
-    """The kernel's neighbour state bits as ip-neighbour(8) names them ("REACHABLE")."""
-    names = [name for bit, name in NUD_STATES.items() if value & bit]
-    return ",".join(names) if names else "NONE"
-
-
-def _rtattrs(data: bytes, offset: int) -> dict[int, bytes]:
-    attrs: dict[int, bytes] = {}
-    while offset + 4 <= len(data):
-        length, kind = struct.unpack_from("=HH", data, offset)
-        if length < 4:
-            break
-        attrs[kind & 0x3FFF] = data[offset + 4: offset + length]
-        offset += (length + 3) & ~3
-    return attrs
-
-
-def parse_rtnetlink(data: bytes, vip: bytes) -> list[dict[str, Any]]:
-    """The address and neighbour messages in ``data`` that concern IPv4 ``vip``.
-
-    Address: ``{"e": "addr", "op": "add"|"del", "ifindex"}``; neighbour: ``{"e": "neigh",
-    "op": "new"|"del", "lladdr": MAC or None, "state": "REACHABLE", "ifindex"}``.
-    """
-    events: list[dict[str, Any]] = []
-    offset = 0
-    while offset + 16 <= len(data):
-        length, kind = struct.unpack_from("=IH", data, offset)
-        if length < 16:
-            break
-        body = data[offset + 16: offset + length]
-        offset += (length + 3) & ~3
-        if kind in (RTM_NEWNEIGH, RTM_DELNEIGH) and len(body) >= 12:
-            # struct ndmsg: family u8, pad u8, pad u16, ifindex s32, state u16, flags u8, type u8
-            family, _pad1, _pad2, ifindex, state, _flags, _type = struct.unpack_from(
-                "=BBHiHBB", body)
-            attrs = _rtattrs(body, 12)
-            if family != socket.AF_INET or attrs.get(NDA_DST) != vip:
-                continue
-            lladdr = attrs.get(NDA_LLADDR)
-            events.append({"e": "neigh", "op": "new" if kind == RTM_NEWNEIGH else "del",
-                           "lladdr": _mac(lladdr) if lladdr and len(lladdr) == 6 else None,
-                           "state": nud_state(state), "ifindex": ifindex})
-        elif kind in (RTM_NEWADDR, RTM_DELADDR) and len(body) >= 8:
-            # struct ifaddrmsg: family u8, prefixlen u8, flags u8, scope u8, index u32
-            family, _plen, _flags, _scope, ifindex = struct.unpack_from("=BBBBI", body)
-            attrs = _rtattrs(body, 8)
-            if family != socket.AF_INET or attrs.get(IFA_LOCAL, attrs.get(IFA_ADDRESS)) != vip:
-                continue
-            events.append({"e": "addr", "op": "add" if kind == RTM_NEWADDR else "del",
-                           "ifindex": ifindex})
-    return events
-
-
-def parse_garp(frame: bytes, vip: bytes) -> dict[str, Any] | None:
-    """A gratuitous ARP for ``vip`` (sender IP = target IP = vip) as a dict, else None."""
-    if len(frame) < 42 or frame[12:14] != b"\x08\x06":
-        return None
-    htype, ptype, hlen, plen, op = struct.unpack_from("!HHBBH", frame, 14)
-    if (htype, ptype, hlen, plen) != (1, 0x0800, 6, 4):
-        return None
-    if frame[28:32] != vip or frame[38:42] != vip:
-        return None
-    return {"e": "frame", "op": op, "sha": _mac(frame[22:28]), "tha": _mac(frame[32:38]),
-            "eth_src": _mac(frame[6:12]), "eth_dst": _mac(frame[0:6])}
+def _command_failed(exc: CommandFailed) -> tuple[str, int]:
+    """The one-line error and exit code for a lab command that failed: exit 2 if the kernel
+    refused it (EPERM: not enough privileges), else 1."""
+    argv = exc.cmd if isinstance(exc.cmd, list) else [str(exc.cmd)]
+    err = str(exc.stderr or exc.stdout or "").strip()
+    if "Operation not permitted" in err or "Permission denied" in err:
+        return (f"demo: `{' '.join(argv)}` was refused: {err} "
+                "(root with CAP_SYS_ADMIN and CAP_NET_ADMIN is needed)"), EXIT_USAGE
+    return f"demo: `{' '.join(argv)}` failed: {err}", EXIT_RUNTIME
 
 
 def frame_type(event: dict[str, Any]) -> str:
-    """"GARP request" / "GARP reply" for a parse_garp() result."""
+    """"GARP request" / "GARP reply" for a GARP event of the lab's watcher."""
     return {1: "GARP request", 2: "GARP reply"}.get(int(event.get("op", 0)), "ARP")
-
-
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\x00"
-    total = sum(int(x) for x in struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-class _Pinger:
-    """One ICMP echo at a time over a raw socket; the answer or the timeout is reported."""
-
-    def __init__(self) -> None:
-        self.sock: socket.socket | None = None
-        self.ident = os.getpid() & 0xFFFF
-        self.seq = 0
-        self.pending: tuple[str, str, float, float] | None = None  # tag, target, sent, deadline
-
-    def send(self, tag: str, target: str, timeout: float, emit: Callable[[dict[str, Any]], None]
-             ) -> None:
-        if self.pending is not None:
-            self.finish(False, emit)
-        if self.sock is None:
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        self.seq = (self.seq + 1) & 0xFFFF
-        body = struct.pack("!HH", self.ident, self.seq) + b"garpd-demo"
-        header = struct.pack("!BBH", 8, 0, _checksum(struct.pack("!BBH", 8, 0, 0) + body))
-        now = time.monotonic()
-        self.pending = (tag, target, now, now + timeout)
-        try:
-            self.sock.sendto(header + body, (target, 0))
-        except OSError:
-            self.finish(False, emit)
-
-    def receive(self, emit: Callable[[dict[str, Any]], None]) -> None:
-        assert self.sock is not None
-        data, peer = self.sock.recvfrom(4096)
-        data = data[(data[0] & 0x0F) * 4:]
-        if (self.pending is not None and len(data) >= 8 and data[0] == 0
-                and struct.unpack("!HH", data[4:8]) == (self.ident, self.seq)
-                and peer[0] == self.pending[1]):
-            self.finish(True, emit)
-
-    def finish(self, ok: bool, emit: Callable[[dict[str, Any]], None]) -> None:
-        assert self.pending is not None
-        tag, target, sent, _ = self.pending
-        self.pending = None
-        emit({"e": "ping", "tag": tag, "target": target, "ok": ok,
-              "rtt_ms": round((time.monotonic() - sent) * 1000, 3) if ok else None})
-
-    def timeout(self) -> float | None:
-        return None if self.pending is None else max(0.0, self.pending[3] - time.monotonic())
-
-
-def agent_main(argv: list[str]) -> int:
-    """The in-namespace agent: report VIP address, neighbour and GARP events; ping on request.
-
-    Writes one JSON object per line to stdout (``{"e": "ready"}`` first, then events with
-    ``t`` = time.monotonic()); reads ``ping TAG ADDRESS TIMEOUT`` lines on stdin and exits
-    when stdin closes (its parent is gone) or on SIGTERM.
-    """
-    parser = argparse.ArgumentParser(prog="garpd.commands.demo agent")
-    parser.add_argument("--dev", required=True)
-    parser.add_argument("--vip", required=True)
-    parser.add_argument("--capture", action="store_true", help="report GARPs seen on --dev")
-    parser.add_argument("--lab", default="", help="the lab's prefix (names it in ps)")
-    args = parser.parse_args(argv)
-    vip = socket.inet_aton(args.vip)
-
-    def emit(event: dict[str, Any]) -> None:
-        event.setdefault("t", time.monotonic())
-        data = (json.dumps(event) + "\n").encode()
-        while data:
-            data = data[os.write(1, data):]
-
-    nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
-    nl.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    nl.bind((0, RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR))
-    packet: socket.socket | None = None
-    if args.capture:
-        packet = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
-        packet.bind((args.dev, ETH_P_ARP))
-    pinger = _Pinger()
-    stdin = sys.stdin.fileno()
-    pending_input = b""
-    try:
-        emit({"e": "ready"})
-        while True:
-            # The packet socket first: the kernel hands a frame to it before ARP processes
-            # the frame and announces the neighbour change over netlink.
-            readers: list[Any] = [nl, stdin] if packet is None else [packet, nl, stdin]
-            if pinger.sock is not None:
-                readers.append(pinger.sock)
-            readable, _, _ = select.select(readers, [], [], pinger.timeout())
-            for source in readable:
-                if source is nl:
-                    with contextlib.suppress(OSError):  # ENOBUFS: events lost, carry on
-                        for event in parse_rtnetlink(nl.recv(1 << 16), vip):
-                            emit(event)
-                elif source is packet:
-                    data, addr = packet.recvfrom(65536)
-                    garp = parse_garp(data, vip) if addr[2] != PACKET_OUTGOING else None
-                    if garp is not None:
-                        emit(garp)
-                elif source == stdin:
-                    chunk = os.read(stdin, 4096)
-                    if not chunk:
-                        return 0
-                    pending_input += chunk
-                    while b"\n" in pending_input:
-                        line, pending_input = pending_input.split(b"\n", 1)
-                        words = line.decode(errors="replace").split()
-                        if len(words) == 4 and words[0] == "ping":
-                            pinger.send(words[1], words[2], float(words[3]), emit)
-                else:
-                    pinger.receive(emit)
-            if pinger.pending is not None and pinger.timeout() == 0.0:
-                pinger.finish(False, emit)
-    except (BrokenPipeError, KeyboardInterrupt):
-        return 0
-
-
-# --------------------------------------------------------------------------- the lab
-
-
-def _run(argv: list[str], *, check: bool = True, timeout: float = _CMD_TIMEOUT
-         ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
-    if check and proc.returncode != 0:
-        err = (proc.stderr or proc.stdout).strip()
-        if "Operation not permitted" in err or "Permission denied" in err:
-            raise NoPrivilegeError(f"demo: `{' '.join(argv)}` was refused: {err} "
-                                   "(root with CAP_SYS_ADMIN and CAP_NET_ADMIN is needed)")
-        raise RuntimeFailureError(f"demo: `{' '.join(argv)}` failed: {err}")
-    return proc
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is gone for every purpose but its exit status
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def _netns_list() -> list[str]:
-    out = _run(["ip", "netns", "list"], check=False).stdout
-    return [line.split()[0] for line in out.splitlines() if line.strip()]
-
-
-def _netns_pids(name: str) -> list[int]:
-    out = _run(["ip", "netns", "pids", name], check=False).stdout
-    return [int(p) for p in out.split() if p.isdigit() and int(p) != os.getpid()]
-
-
-def _kill_pids(pids: list[int], timeout: float) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + timeout
-        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        pids = [p for p in pids if _alive(p)]
-        if not pids:
-            return
-
-
-def sweep_leftovers() -> list[str]:
-    """Remove namespaces of earlier demos whose process is gone (killed with SIGKILL)."""
-    removed: list[str] = []
-    for name in _netns_list():
-        match = _NS_LINE.match(name)
-        if match is None or int(match.group(2)) == os.getpid() or _alive(int(match.group(2))):
-            continue
-        _kill_pids(_netns_pids(name), 1.0)
-        _run(["ip", "netns", "del", name], check=False)
-        removed.append(name)
-    tmp = Path(tempfile.gettempdir())
-    for path in tmp.glob(f"{NS_PREFIX}*"):
-        match = re.match(rf"{re.escape(NS_PREFIX)}(\d+)-", path.name)
-        if match and int(match.group(1)) != os.getpid() and not _alive(int(match.group(1))):
-            shutil.rmtree(path, ignore_errors=True)
-    return removed
-
-
-@dataclass
-class Cleanup:
-    """What closing the lab did, and anything that survived it."""
-
-    namespaces: list[str] = field(default_factory=list)
-    pids: list[int] = field(default_factory=list)
-    namespaces_left: list[str] = field(default_factory=list)
-    processes_left: list[int] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """Nothing survived."""
-        return not self.namespaces_left and not self.processes_left
-
-    def as_json(self) -> dict[str, Any]:
-        """The cleanup report for --json."""
-        return {"ok": self.ok, "namespaces_removed": self.namespaces,
-                "processes_stopped": len(self.pids),
-                "namespaces_left": self.namespaces_left, "processes_left": self.processes_left}
-
-
-class Lab:
-    """The namespaces, the processes started in them, and a temporary directory.
-
-    :meth:`close` is idempotent and runs from ``finally``, from atexit and after signals:
-    it stops every process this lab started (SIGTERM to its process group, then SIGKILL),
-    kills by PID whatever else still runs in a lab namespace, deletes the namespaces and
-    the directory, and reports what (if anything) survived.
-    """
-
-    def __init__(self) -> None:
-        self.prefix = f"{NS_PREFIX}{os.getpid()}"
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
-        self.namespaces: list[str] = []
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.pids: set[int] = set()
-        self.report: Cleanup | None = None
-        package_root = str(Path(__file__).resolve().parent.parent)
-        path = os.environ.get("PYTHONPATH")
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS")}
-        self.env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, path) if p)
-
-    def ns(self, host: str) -> str:
-        """The namespace name of ``host`` ("router", "a", "b" or "switch")."""
-        return f"{self.prefix}-{host}"
-
-    def ip(self, host: str, *args: str) -> subprocess.CompletedProcess[str]:
-        """``ip -n NS ARGS``; RuntimeFailureError if it fails."""
-        return _run(["ip", "-n", self.ns(host), *args])
-
-    def build(self) -> None:
-        """Namespaces, the bridge, one veth per host, MACs and addresses; wait for carrier."""
-        for name in (SWITCH, *(h.name for h in HOSTS)):
-            self.namespaces.append(self.ns(name))  # recorded first: close() deletes it
-            _run(["ip", "netns", "add", self.ns(name)])
-        self.ip(SWITCH, "link", "add", BRIDGE, "type", "bridge", "forward_delay", "0",
-                "stp_state", "0", "mcast_snooping", "0")
-        self.ip(SWITCH, "link", "set", BRIDGE, "addrgenmode", "none", "up")
-        for host in HOSTS:
-            port = f"p-{host.name}"
-            self.ip(SWITCH, "link", "add", port, "type", "veth", "peer", "name", DEV,
-                    "netns", self.ns(host.name))
-            self.ip(SWITCH, "link", "set", port, "addrgenmode", "none", "master", BRIDGE, "up")
-            self.ip(host.name, "link", "set", "lo", "up")
-            self.ip(host.name, "link", "set", DEV, "address", host.mac, "addrgenmode", "none",
-                    "up")
-            self.ip(host.name, "addr", "add", f"{host.ip}/{PREFIXLEN}", "dev", DEV)
-        deadline = time.monotonic() + 10.0
-        for host in HOSTS:
-            while not self._carrier(host.name):
-                if time.monotonic() > deadline:
-                    raise RuntimeFailureError(f"demo: {self.ns(host.name)}/{DEV} has no carrier")
-                time.sleep(0.02)
-
-    def _carrier(self, host: str) -> bool:
-        links = json.loads(self.ip(host, "-j", "link", "show", "dev", DEV).stdout or "[]")
-        return bool(links) and links[0].get("operstate") == "UP"
-
-    def has_vip(self, host: str) -> bool:
-        """Whether ``host``'s eth0 holds the VIP now."""
-        links = json.loads(self.ip(host, "-j", "addr", "show", "dev", DEV).stdout or "[]")
-        return any(info.get("local") == VIP for link in links
-                   for info in link.get("addr_info", []))
-
-    def popen(self, host: str, argv: list[str], *, stdin: Any = subprocess.DEVNULL,
-              stdout: Any = subprocess.DEVNULL, stderr: Any = subprocess.DEVNULL,
-              env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """Start ``argv`` in ``host``'s namespace, in its own session; close() stops it."""
-        proc = subprocess.Popen(["ip", "netns", "exec", self.ns(host), *argv], stdin=stdin,
-                                stdout=stdout, stderr=stderr, env=env or self.env,
-                                start_new_session=True, cwd=self.workdir)
-        self.procs.append(proc)
-        self.pids.add(proc.pid)
-        return proc
-
-    def _signal(self, proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, sig)
-
-    def close(self) -> Cleanup:
-        """Stop everything, delete the namespaces and files; see the class docstring."""
-        if self.report is not None:
-            return self.report
-        report = self.report = Cleanup()
-        for proc in self.procs:
-            if proc.stdin is not None:
-                with contextlib.suppress(OSError):
-                    proc.stdin.close()
-            self._signal(proc, signal.SIGTERM)
-        deadline = time.monotonic() + _TERM_TIMEOUT
-        for proc in self.procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(max(0.0, deadline - time.monotonic()))
-        for proc in self.procs:
-            self._signal(proc, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(_TERM_TIMEOUT)
-            if proc.stdout is not None:
-                with contextlib.suppress(OSError):
-                    proc.stdout.close()
-        listed = set(_netns_list())
-        for name in reversed(self.namespaces):
-            if name in listed:
-                pids = _netns_pids(name)
-                self.pids.update(pids)
-                _kill_pids(pids, _TERM_TIMEOUT)
-        for name in reversed(self.namespaces):
-            if name in listed or Path("/run/netns", name).exists():
-                _run(["ip", "netns", "del", name], check=False)
-                report.namespaces.append(name)
-        listed = set(_netns_list())
-        report.namespaces_left = [n for n in self.namespaces
-                                  if n in listed or Path("/run/netns", n).exists()]
-        report.pids = sorted(self.pids)
-        report.processes_left = [p for p in report.pids if _alive(p)]
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        return report
 
 
 # --------------------------------------------------------------------------- observing
@@ -588,110 +171,6 @@ class Entry:
     def as_json(self) -> dict[str, Any]:
         """lladdr, state and which host that MAC is."""
         return {"lladdr": self.lladdr, "state": self.state, "node": who(self.lladdr)}
-
-
-class Agents:
-    """The agents in the router and the nodes, and everything they reported so far."""
-
-    def __init__(self, lab: Lab) -> None:
-        self.lab = lab
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.inbox: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        self._tags = 0
-
-    def start(self, host: str, *, capture: bool) -> None:
-        """Start the agent in ``host`` (capturing GARPs there if ``capture``)."""
-        argv = [sys.executable, "-m", "garpd.commands.demo", "agent", "--lab", self.lab.prefix,
-                "--dev", DEV, "--vip", VIP]
-        with (self.lab.workdir / f"agent-{host}.log").open("wb") as errors:
-            proc = self.lab.popen(host, [*argv, *(["--capture"] if capture else [])],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
-        self.procs[host] = proc
-        threading.Thread(target=self._read, args=(host, proc), daemon=True).start()
-
-    def _read(self, host: str, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None
-        with contextlib.suppress(OSError, ValueError):
-            for line in proc.stdout:
-                with contextlib.suppress(ValueError):
-                    event = json.loads(line)
-                    if isinstance(event, dict):
-                        self.inbox.put((host, event))
-        self.inbox.put((host, {"e": "eof", "t": time.monotonic()}))
-
-    def pump(self, timeout: float = 0.0) -> list[tuple[str, dict[str, Any]]]:
-        """Collect what arrived (waiting up to ``timeout`` for the first); return it."""
-        new: list[tuple[str, dict[str, Any]]] = []
-        try:
-            new.append(self.inbox.get(timeout=timeout) if timeout > 0
-                       else self.inbox.get_nowait())
-            while True:
-                new.append(self.inbox.get_nowait())
-        except queue.Empty:
-            pass
-        self.events.extend(new)
-        return new
-
-    def read(self, cursor: int, timeout: float = 0.0
-             ) -> tuple[list[tuple[str, dict[str, Any]]], int]:
-        """Every event from position ``cursor`` on (waiting up to ``timeout`` if there is
-        none yet), and the cursor for the next call."""
-        if len(self.events) <= cursor:
-            self.pump(timeout)
-        else:
-            self.pump()
-        return self.events[cursor:], len(self.events)
-
-    def wait(self, predicate: Callable[[str, dict[str, Any]], bool], timeout: float,
-             what: str) -> dict[str, Any]:
-        """The first event (already seen or arriving within ``timeout``) matching."""
-        for host, event in self.events:
-            if predicate(host, event):
-                return event
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            for host, event in self.pump(min(left, 0.1)):
-                if predicate(host, event):
-                    return event
-                if event.get("e") == "eof":
-                    raise RuntimeFailureError(f"demo: the agent in {self.lab.ns(host)} exited: "
-                                              f"{self._errors(host)}")
-        raise RuntimeFailureError(f"demo: {what} did not happen within {timeout:.0f} s")
-
-    def _errors(self, host: str) -> str:
-        try:
-            lines = (self.lab.workdir / f"agent-{host}.log").read_text(errors="replace")
-        except OSError:
-            return "(no output)"
-        return " | ".join(lines.strip().splitlines()[-3:]) or "(no output)"
-
-    def wait_ready(self, timeout: float = 20.0) -> None:
-        """Wait until every agent has its sockets open."""
-        for host in self.procs:
-            def started(h: str, e: dict[str, Any], host: str = host) -> bool:
-                return h == host and e.get("e") == "ready"
-
-            self.wait(started, timeout, f"the agent in {self.lab.ns(host)} starting")
-
-    def ping(self, host: str, target: str, timeout: float) -> str:
-        """Ask ``host``'s agent to ping ``target``; the tag to wait for with ping_result."""
-        self._tags += 1
-        tag = f"p{self._tags}"
-        stdin = self.procs[host].stdin
-        assert stdin is not None
-        stdin.write(f"ping {tag} {target} {timeout}\n".encode())
-        stdin.flush()
-        return tag
-
-    def ping_result(self, tag: str, timeout: float) -> dict[str, Any]:
-        """The answer of ping ``tag``."""
-        return self.wait(lambda _h, e: e.get("e") == "ping" and e.get("tag") == tag,
-                         timeout, "a ping's answer")
-
-    def after(self, cursor: int, kind: str, host: str) -> list[dict[str, Any]]:
-        """Events of ``kind`` from ``host`` since position ``cursor``, oldest first."""
-        return [e for h, e in self.events[cursor:] if e.get("e") == kind and h == host]
 
 
 class GarpdDaemon:
@@ -738,9 +217,9 @@ class GarpdDaemon:
             notify.bind(str(notify_path))
             env = {**self.lab.env, "NOTIFY_SOCKET": str(notify_path)}
             self.proc = self.lab.popen(
-                self.host.name, [sys.executable, "-m", "garpd", "--log-format", "json",
-                                 "--log-level", "info", "run", "-c", str(self.config)],
-                stdout=log, stderr=log, env=env)
+                self.host.name, sys.executable, "-m", "garpd", "--log-format", "json",
+                "--log-level", "info", "run", "-c", str(self.config),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=self.lab.workdir)
             deadline = started + timeout
             while True:
                 if self.proc.poll() is not None:
@@ -792,7 +271,7 @@ def keepalived_binary() -> tuple[str, str] | None:
     if path is None:
         return None
     try:
-        proc = _run([path, "--version"], check=False, timeout=5.0)
+        proc = run([path, "--version"], check=False, timeout=5.0)
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = re.search(r"Keepalived v(\S+)", proc.stderr + proc.stdout)
@@ -859,11 +338,13 @@ class Keepalived:
         self.runs += 1
         base = self.lab.workdir / f"keepalived-{self.host.name}-{self.runs}"
         with self.log.open("ab") as log:
-            self.proc = self.lab.popen(self.host.name, [
+            self.proc = self.lab.popen(
+                self.host.name,
                 self.binary, "--dont-fork", "--log-console", "--log-detail", "--no-syslog",
                 "--vrrp", "--use-file", str(self.conf), "--pid", f"{base}.pid",
                 "--vrrp_pid", f"{base}-vrrp.pid", "--checkers_pid", f"{base}-checkers.pid",
-                "--bfd_pid", f"{base}-bfd.pid"], stdout=log, stderr=log)
+                "--bfd_pid", f"{base}-bfd.pid", stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                env=self.lab.env, cwd=self.lab.workdir)
 
     def terminate(self) -> None:
         """SIGTERM by PID: keepalived sends a priority-0 advert (the backup takes over at
@@ -1018,7 +499,7 @@ class Demo:
     def __init__(self, lab: Lab, out: Narrator, keepalived: tuple[str, str] | None) -> None:
         self.lab = lab
         self.out = out
-        self.agents = Agents(lab)
+        self.agents = Agents(lab, VIP, DEV)
         self.keepalived = keepalived
         self.nodes: dict[str, Keepalived] = {}
         self.result: dict[str, Any] = {
@@ -1034,13 +515,8 @@ class Demo:
 
     def entry(self) -> Entry | None:
         """The router's neighbour entry for the VIP (``ip -j neigh``), None if none."""
-        out = self.lab.ip(ROUTER.name, "-j", "neigh", "show", VIP, "dev", DEV).stdout
-        for item in json.loads(out or "[]"):
-            if item.get("dst") == VIP:
-                state = item.get("state", [])
-                return Entry(item.get("lladdr"), ",".join(state) if isinstance(state, list)
-                             else str(state))
-        return None
+        found = self.lab.neighbours(ROUTER.name, DEV).get(VIP)
+        return None if found is None else Entry(*found)
 
     def ping(self, timeout: float) -> dict[str, Any]:
         """Ping the VIP from the router and wait: ``{"ok": bool, "rtt_ms": float|None}``."""
@@ -1064,12 +540,12 @@ class Demo:
             else:                        # fail over: stop keepalived on the master
                 self.nodes[src.name].terminate()
         else:
-            self.lab.ip(src.name, "addr", "del", f"{VIP}/{PREFIXLEN}", "dev", DEV)
-            self.lab.ip(dst.name, "addr", "add", f"{VIP}/{PREFIXLEN}", "dev", DEV)
+            self.lab.del_address(src.name, f"{VIP}/{PREFIXLEN}", DEV)
+            self.lab.add_address(dst.name, f"{VIP}/{PREFIXLEN}", DEV)
         event = self.agents.wait(self._vip_event(dst, "add", start), 15.0,
                                  f"the VIP appearing on {dst.label}")
         deadline = time.monotonic() + 5.0
-        while self.lab.has_vip(src.name):
+        while VIP in self.lab.addresses(src.name, DEV):
             if time.monotonic() > deadline:
                 raise RuntimeFailureError(f"demo: the VIP stayed on {src.label}")
             time.sleep(0.02)
@@ -1117,8 +593,10 @@ class Demo:
         self.out.step("building the lab…" if self.out.unicode else "building the lab...")
         started = time.monotonic()
         self.result["lab"]["namespaces"] = [self.lab.ns(h) for h in
-                                            (SWITCH, *(x.name for x in HOSTS))]
-        self.lab.build()
+                                            (SWITCH, *self.lab.hosts)]
+        self.lab.open()
+        for host in HOSTS:
+            self.lab.add_address(host.name, f"{host.ip}/{PREFIXLEN}", DEV)
         self.agents.start(ROUTER.name, capture=True)
         self.agents.start(NODE_A.name, capture=False)
         self.agents.start(NODE_B.name, capture=False)
@@ -1137,19 +615,20 @@ class Demo:
         try:
             self.agents.wait(self._vip_event(NODE_A, "add", start), 15.0,
                              "keepalived making node a master")
-        except RuntimeFailureError as exc:
+        except LabError as error:
+            exc = f"demo: {error}"
             for node in self.nodes.values():
                 node.stop()
             for host in (NODE_A, NODE_B):
-                if self.lab.has_vip(host.name):
-                    self.lab.ip(host.name, "addr", "del", f"{VIP}/{PREFIXLEN}", "dev", DEV)
+                if VIP in self.lab.addresses(host.name, DEV):
+                    self.lab.del_address(host.name, f"{VIP}/{PREFIXLEN}", DEV)
             self.out.done(self.out.bad, f"keepalived did not elect node a ({exc}; keepalived "
                           f"said: {self.nodes[NODE_A.name].tail()}); moving the VIP with "
                           "plain `ip addr` instead")
             self.nodes = {}
             self.keepalived = None
             self.result["mode"] = "plain"
-            self.result["keepalived_failed"] = str(exc)
+            self.result["keepalived_failed"] = exc
             return False
         self.out.done(self.out.good, f"keepalived elected node a in "
                       f"{time.monotonic() - start:.1f} s; its notify script added the VIP")
@@ -1158,7 +637,7 @@ class Demo:
     def before(self) -> None:
         """The VIP on node a; the router learns a's MAC by pinging it."""
         if not (self.keepalived and self._start_keepalived()):
-            self.lab.ip(NODE_A.name, "addr", "add", f"{VIP}/{PREFIXLEN}", "dev", DEV)
+            self.lab.add_address(NODE_A.name, f"{VIP}/{PREFIXLEN}", DEV)
         self.out.step("the router pings the VIP…" if self.out.unicode
                       else "the router pings the VIP...")
         reply = self.ping(3.0)
@@ -1367,12 +846,12 @@ def main(args: argparse.Namespace) -> int:
     if previous[signal.SIGINT] in (signal.SIG_IGN, None):  # e.g. started with `nohup ... &`
         signal.signal(signal.SIGINT, _raise_signalled)
     try:
-        leftovers = sweep_leftovers()
-    except RuntimeFailureError as exc:
+        leftovers = sweep_leftovers(NS_PREFIX)
+    except (OSError, subprocess.SubprocessError) as exc:
         leftovers = []
         out.line(f"(could not look for leftovers of earlier demos: {exc})")
-    lab = Lab()
-    atexit.register(lab.close)
+    lab = Lab([h.name for h in HOSTS], macs={h.name: h.mac for h in HOSTS},
+              prefix=f"{NS_PREFIX}{os.getpid()}", link_local=False, term_timeout=_TERM_TIMEOUT)
     if leftovers:
         out.line(f"removed {len(leftovers)} namespaces left by an earlier demo that was "
                  f"killed: {', '.join(leftovers)}")
@@ -1387,8 +866,10 @@ def main(args: argparse.Namespace) -> int:
         interrupted = signal.SIGINT
     except _Signalled as exc:
         interrupted = exc.signum
-    except NoPrivilegeError as exc:
-        error, code = str(exc), EXIT_USAGE
+    except CommandFailed as exc:
+        error, code = _command_failed(exc)
+    except LabError as exc:
+        error = f"demo: {exc}"
     except (RuntimeFailureError, OSError, subprocess.SubprocessError) as exc:
         error = str(exc)
     except Exception as exc:  # a bug: still clean up, and say what broke in one line
@@ -1400,8 +881,7 @@ def main(args: argparse.Namespace) -> int:
         if interrupted is not None:
             out.line(f"interrupted ({signal.Signals(interrupted).name}): removing the lab…"
                      if out.unicode else "interrupted: removing the lab...")
-        report = lab.close()
-        atexit.unregister(lab.close)
+        report = lab.teardown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     result = demo.result
@@ -1431,16 +911,3 @@ def main(args: argparse.Namespace) -> int:
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(f"garpd: {error}\n")
     return code
-
-
-def _helper_main(argv: list[str]) -> int:
-    if argv[:1] == ["agent"]:
-        return agent_main(argv[1:])
-    sys.stderr.write("usage: python -m garpd.commands.demo agent --dev DEV --vip ADDRESS "
-                     "[--capture]\n"
-                     "(the demo itself is `garpd demo`)\n")
-    return EXIT_USAGE
-
-
-if __name__ == "__main__":
-    sys.exit(_helper_main(sys.argv[1:]))

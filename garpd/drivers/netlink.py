@@ -2,8 +2,9 @@
 
 Thin driver. :func:`snapshot` dumps every link and address; :class:`Watcher` subscribes to
 RTM_NEWLINK / RTM_DELLINK / RTM_NEWADDR / RTM_DELADDR (and IPv6 netconf, for the NA Router
-flag) on a non-blocking netlink socket read from the event loop: no polling. Messages are
-decoded by pyroute2's rtnetlink marshal and turned into :mod:`garpd.core` events. When the
+flag) on a non-blocking netlink socket read from the event loop: no polling. Address
+messages are decoded by hand (:mod:`garpd.rtnl`, for speed), the rest by pyroute2's rtnetlink
+marshal, and turned into :mod:`garpd.core` events. When the
 kernel reports that the socket overflowed (ENOBUFS), the watcher says so and the runner
 re-reads the whole state and reconciles (:func:`reconcile`), losing no takeover.
 """
@@ -22,19 +23,34 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from garpd import rtnl
 from garpd.events import AddressChanged, AddressRemoved, Event, LinkChanged, LinkRemoved
 from garpd.frames import Address
+from garpd.rtnl import (
+    IFA_F_DADFAILED,
+    IFA_F_TENTATIVE,
+    NLM_F_DUMP,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    RTM_DELADDR,
+    RTM_DELLINK,
+    RTM_GETADDR,
+    RTM_GETLINK,
+    RTM_NEWADDR,
+    RTM_NEWLINK,
+    RTMGRP_IPV4_IFADDR,
+    RTMGRP_IPV6_IFADDR,
+    RTMGRP_LINK,
+)
 
-RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR, RTM_DELADDR = 16, 17, 20, 21
 RTM_NEWNETCONF = 80
-RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR = 0x1, 0x10, 0x100
 RTNLGRP_IPV6_NETCONF = 25
 SOL_NETLINK = 270
 NETLINK_ADD_MEMBERSHIP = 1
 
 IFF_UP, IFF_LOOPBACK, IFF_NOARP, IFF_LOWER_UP = 0x1, 0x8, 0x80, 0x10000
 ARPHRD_ETHER = 1
-IFA_F_DADFAILED, IFA_F_TENTATIVE = 0x08, 0x40
 RCVBUF = 8 << 20
 
 
@@ -115,11 +131,6 @@ class State:
         return [*self.links, *self.addresses]
 
 
-NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
-NLMSG_ERROR, NLMSG_DONE = 2, 3
-RTM_GETLINK, RTM_GETADDR = 18, 22
-
-
 def _dump(kind: int, body: bytes) -> list[Any]:
     """One rtnetlink dump request; the answer decoded by pyroute2's marshal."""
     from pyroute2.netlink.rtnl.marshal import MarshalRtnl  # noqa: PLC0415
@@ -127,24 +138,18 @@ def _dump(kind: int, body: bytes) -> list[Any]:
     marshal = MarshalRtnl()
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as sock:
         sock.bind((0, 0))
-        header = struct.pack("=IHHII", 16 + len(body), kind, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
-        sock.send(header + body)
+        sock.send(rtnl.nlmsg(kind, NLM_F_REQUEST | NLM_F_DUMP, 1, body))
         out: list[Any] = []
         while True:
             data = sock.recv(1 << 20)
             done = False
-            offset = 0
-            while offset + 16 <= len(data):
-                length, mtype = struct.unpack_from("=IH", data, offset)
+            for offset, _length, mtype in rtnl.messages(data):
                 if mtype == NLMSG_DONE:
                     done = True
                 elif mtype == NLMSG_ERROR:
-                    (code,) = struct.unpack_from("=i", data, offset + 16)
+                    code = rtnl.error_code(data, offset)
                     if code:
                         raise OSError(-code, os.strerror(-code))
-                if length < 16:
-                    break
-                offset += (length + 3) & ~3
             out.extend(m for m in marshal.parse(data)
                        if m["header"]["type"] not in (NLMSG_DONE, NLMSG_ERROR))
             if done:
@@ -182,43 +187,24 @@ def reconcile(state: State, known_links: dict[str, int],
     return events
 
 
-IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
-
-
 def parse_addr_message(data: bytes, offset: int, length: int, names: dict[int, str]
                        ) -> AddressChanged | AddressRemoved | None:
     """One RTM_NEWADDR / RTM_DELADDR message as a core event (None if not usable).
 
-    Layout: nlmsghdr (16 bytes: len, type, flags, seq, pid), ifaddrmsg (8 bytes: family,
-    prefixlen, flags, scope, index), then attributes (len u16, type u16, value, padded to
-    4): IFA_LOCAL is the local address (IFA_ADDRESS the peer's on point-to-point links),
-    IFA_FLAGS the 32-bit flags that supersede the 8-bit ones.
+    Decoded by :func:`garpd.rtnl.ifaddr` (layout there): IFA_LOCAL is the local address
+    (IFA_ADDRESS the peer's on point-to-point links), IFA_FLAGS the 32-bit flags that
+    supersede the 8-bit ones.
     """
-    if length < 24:
+    msg = rtnl.ifaddr(data, offset, length)
+    if msg is None:
         return None
-    kind = struct.unpack_from("=H", data, offset + 4)[0]
-    family, _plen, flags8, _scope, index = struct.unpack_from("=BBBBI", data, offset + 16)
+    kind, family, flags, index, local, peer = msg
     ifname = names.get(index)
     if ifname is None or family not in (socket.AF_INET, socket.AF_INET6):
         return None
     size = 4 if family == socket.AF_INET else 16
-    local = peer = None
-    flags = flags8
-    pos, end = offset + 24, offset + length
-    while pos + 4 <= end:
-        alen, atype = struct.unpack_from("=HH", data, pos)
-        if alen < 4 or pos + alen > end:
-            break
-        value = data[pos + 4:pos + alen]
-        if atype == IFA_LOCAL and len(value) == size:
-            local = value
-        elif atype == IFA_ADDRESS and len(value) == size:
-            peer = value
-        elif atype == IFA_FLAGS and len(value) == 4:
-            flags = struct.unpack("=I", value)[0]
-        pos += (alen + 3) & ~3
-    raw = local or peer
-    if raw is None:
+    raw = local if local is not None and len(local) == size else peer
+    if raw is None or len(raw) != size:
         return None
     address: Address = (ipaddress.IPv4Address(raw) if family == socket.AF_INET
                         else ipaddress.IPv6Address(raw))
@@ -308,23 +294,19 @@ class Watcher:
         """Core events for one netlink datagram.
 
         Address messages, the ones a takeover waits for, are decoded here with ``struct``
-        (:func:`parse_addr_message`): pyroute2's generic decoder costs ~0.3 ms a message,
-        most of garpd's first-frame latency. Link and netconf messages go to pyroute2.
+        (:func:`parse_addr_message`, :mod:`garpd.rtnl`): pyroute2's generic decoder costs
+        ~0.3 ms a message, most of garpd's first-frame latency. Link and netconf messages go
+        to pyroute2.
         """
         out: list[Event] = []
         names = self._names
-        offset = 0
-        while offset + 16 <= len(data):
-            length, kind = struct.unpack_from("=IH", data, offset)
-            if length < 16 or offset + length > len(data):
-                break
+        for offset, length, kind in rtnl.messages(data):
             if kind in (RTM_NEWADDR, RTM_DELADDR):
                 event = parse_addr_message(data, offset, length, names)
                 if event is not None:
                     out.append(event)
             else:  # in order: a link message names the addresses that follow it
                 out.extend(self._decode_other(data[offset:offset + length]))
-            offset += (length + 3) & ~3
         return out
 
     def _decode_other(self, data: bytes) -> list[Event]:
