@@ -23,18 +23,20 @@ import asyncio
 import gc
 from typing import Any
 
-from garpd.core import Announcer, Batch, Output, Record
+from garpd.core import Announcer, Batch, Output
 from garpd.drivers.alarm import Alarm
 from garpd.drivers.sender import Sender
 from garpd.events import AddrKey, Event
 from garpd.frames import describe
+from garpd.records import Record
 
 #: How soon a batch the device refused (queue full) is retried.
 RETRY_DELAY = 0.001
 #: A device that stays full this long has its backlog dropped (and counted).
 RETRY_GIVE_UP = 2.0
 
-_LEVELS = {"dad_failed": "warning", "send_failed": "error"}
+_LEVELS = {"dad_failed": "warning", "send_failed": "error", "conflict": "warning",
+           "unconfirmed": "warning"}
 
 
 class Runner:
