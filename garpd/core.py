@@ -245,6 +245,10 @@ class Announcer:
         }
         #: Address held (the core's ``now``) to its first frame handed out, per takeover.
         self.first_frame = Histogram()
+        #: Per interface: schedule start to a gateway's answer (``confirmed``, after_ms).
+        self.confirm_seconds: dict[str, Histogram] = {}
+        #: Per interface: ``unconfirmed`` records.
+        self.unconfirmed: dict[str, int] = {}
 
     # --- queries ------------------------------------------------------------------
 
@@ -486,7 +490,13 @@ class Announcer:
                     # One packet per address (two in "both" mode), paced like any burst.
                     self._pacer(addr).request(addr, len(addr.frames), "defend")
             if self._confirming:
-                records.extend(self.confirm.handle_answer(ifname, claim, now))
+                for record in self.confirm.handle_answer(ifname, claim, now):
+                    records.append(record)
+                    after_ms = record.fields["after_ms"]
+                    hist = self.confirm_seconds.get(ifname)
+                    if hist is None:
+                        hist = self.confirm_seconds[ifname] = Histogram()
+                    hist.observe(float(after_ms) / 1000 if isinstance(after_ms, int) else 0.0)
 
     def _confirm_after(self, finished: list[Burst[_Addr]], now: float) -> None:
         """Start confirming the addresses whose schedule's first burst just went out."""
@@ -506,6 +516,9 @@ class Announcer:
         if out.finished:
             self._confirm_after(out.finished, now)
         probes, records = self.confirm.poll(now)
+        for record in records:  # all "unconfirmed"
+            ifname = str(record.fields["interface"])
+            self.unconfirmed[ifname] = self.unconfirmed.get(ifname, 0) + 1
         out.events.extend(records)
         for probe in probes:
             if probe.interface not in self._links:
