@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
 from typing import Any
 
 from garpd.core import Announcer, Batch, Output
@@ -62,6 +63,9 @@ class Runner:
         self._held_records: list[Record] = []
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._debug = debug_enabled(log)
+        #: Called after events are applied and before their frames are sent (the daemon
+        #: opens neighbour listeners there, so a gateway's instant answer is not missed).
+        self.on_handled: Callable[[list[Event]], None] | None = None
 
     def set_debug(self, debug: bool) -> None:
         """Log every frame at debug level (costly with large bursts); by default, when the
@@ -75,6 +79,8 @@ class Runner:
         now = self.loop.time()
         for event in events:
             self.core.handle(event, now)
+        if self.on_handled is not None:
+            self.on_handled(events)
         self._pump(now)
 
     def idle(self) -> bool:

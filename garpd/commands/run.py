@@ -113,9 +113,10 @@ class Daemon:
         sender = Sender()
         runner = self.runner = Runner(core, sender, self.log, loop)
 
+        runner.on_handled = self._sync_lan
+
         def on_events(events: list[Event]) -> None:
             runner.feed(events)
-            self._sync_lan(events)
             if self.listener is not None:
                 self._follow_links(events)
             if len(events) >= 500:
@@ -127,7 +128,6 @@ class Daemon:
             watcher.learn(state)
             events = netlink.reconcile(state, core.links_known(), core.addresses_known())
             runner.feed(events)
-            self._sync_lan(events)
             if self.listener is not None:
                 self._follow_links(events)
 
@@ -147,9 +147,10 @@ class Daemon:
             watcher.learn(state)
             watcher.start(loop)
             log_loaded(self.log, self.cfg, self.source, reload=False)
+            # Routes and neighbours first: the takeovers of what is held now already know
+            # their gateways and the gateways' MACs.
+            self._start_gateways(loop, {link.ifindex: link.ifname for link in state.links})
             runner.feed(state.events())
-            self._start_gateways(loop)
-            self._sync_lan([])
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._stop.set)
             loop.add_signal_handler(signal.SIGHUP, self.reload)
@@ -301,9 +302,9 @@ class Daemon:
     def _on_gateway_events(self, events: list[Event]) -> None:
         assert self.runner is not None
         self.runner.feed(events)
-        self._sync_lan([])
 
-    def _start_gateways(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _start_gateways(self, loop: asyncio.AbstractEventLoop,
+                        names: dict[int, str] | None = None) -> None:
         """Follow neighbours (and routes, for ["auto"]) once some group has gateways."""
         groups = list(self.cfg.groups) or [None]
         specs = [self.cfg.effective(g).timing.gateways for g in groups]
@@ -323,7 +324,8 @@ class Daemon:
         try:
             watcher = GatewayWatcher(
                 self._on_gateway_events,
-                lambda: {index: name for name, index in core.links_known().items()},
+                lambda: {index: name for name, index in core.links_known().items()} or names
+                or {},
                 self.log, routes=routes)
         except OSError as exc:
             self.log.error("netlink_failed", error=exc.strerror, socket="gateways")
