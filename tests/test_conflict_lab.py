@@ -20,9 +20,15 @@ import pytest
 
 from garpd.frames import FrameCache, mac_bytes
 from garpd.neighbour_wire import Claim, parse
-from tests.daemon_helpers import DaemonFactory, TomlValue, config_text, status_rows
+from tests.daemon_helpers import (
+    DaemonFactory,
+    TomlValue,
+    config_text,
+    control_request,
+    status_rows,
+)
 from tests.lab import Frame, Lab, LabFactory, wait_for
-from tests.test_neighbour_wire import arp
+from tests.test_neighbour_wire import arp, na
 
 pytestmark = pytest.mark.lab
 
@@ -287,3 +293,31 @@ def test_flood_of_conflicting_frames_leaves_other_schedules_on_time(
     assert 1 <= len(defences) <= 4, defences  # 5 s / 2 s: at most 3, +1 for edges
     counters = status_rows(tmp_path / "run" / "garpd.sock")[VIP]["conflicts"]
     assert counters["count"] >= 1000
+
+
+def test_malformed_frames_are_counted_and_dropped_and_metrics_count(
+        make_lab: LabFactory, daemons: DaemonFactory, tmp_path: Path) -> None:
+    """An ARP with op 3 and an NA with hop limit 64 for held addresses: counted, logged
+    once, dropped; the daemon goes on and still defends; the metrics count conflicts and
+    defences."""
+    lab = lan(make_lab)
+    lab.add_address("a", f"{VIP}/24")
+    lab.add_address("a", f"{VIP6}/64")
+    daemon = daemons(lab, write(tmp_path, {}, group(VIP, VIP6)))
+    rogue = lab.mac("rogue")
+    bad_op = bytearray(arp(1, rogue, VIP, VIP))
+    bad_op[21] = 3
+    bad_hop = na("2001:db8::66", "ff02::1", VIP6, hlim=64)
+    lab.send_raw("rogue", [bytes(bad_op), bad_hop] * 5)
+    [warning] = daemon.wait_records("neighbour_malformed")
+    assert warning["level"] == "warning"
+    sock = tmp_path / "run" / "garpd.sock"
+    counters = wait_for(lambda: (c := control_request(sock, {"command": "status"})["counters"])
+                        and c["neighbour_malformed"] >= 10 and c, message="10 malformed")
+    assert counters["neighbour_malformed"] == 10
+    lab.send_raw("rogue", garp(rogue))
+    daemon.wait_records("announce", reason="defend")
+    assert len(daemon.records("neighbour_malformed")) == 1
+    text = str(control_request(sock, {"command": "metrics"})["text"])
+    assert 'garpd_conflicts_total{interface="eth0"} 1.0' in text
+    assert 'garpd_defences_total{interface="eth0"} 1.0' in text
