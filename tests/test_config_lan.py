@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,16 @@ def test_a_gateway_may_not_be_one_of_the_groups_addresses() -> None:
                                         gateways=["192.0.2.100"])]})
     assert line == (f"{SRC}: group[0].gateways: 192.0.2.100 is one of the group's own "
                     "addresses; a gateway is another host")
+
+
+def test_watch_reads_auto_and_addresses(tmp_path: Path) -> None:
+    """``garpd watch -c`` takes the same gateways: listed ones, and ["auto"] means the
+    routes' next hops (none for an interface that does not exist)."""
+    from garpd.commands.watch import known_from_config  # noqa: PLC0415
+
+    path = tmp_path / "garpd.toml"
+    path.write_text('[announce]\ngateways = ["auto"]\n[[group]]\nname = "A"\n'
+                    'interface = "eth0"\naddresses = ["192.0.2.100"]\n'
+                    'gateways = ["192.0.2.1"]\n')
+    known = known_from_config(str(path), "garpd-none0")
+    assert known.gateways == {ipaddress.ip_address("192.0.2.1")}

@@ -34,8 +34,10 @@ def attr(kind: int, value: bytes) -> bytes:
 
 def test_multipath_route_and_replace_flag() -> None:
     """RTA_MULTIPATH next hops, RTA_PRIORITY, RTA_TABLE and NLM_F_REPLACE are read."""
-    hop = lambda gw, oif: (  # noqa: E731
-        struct.pack("=HBBi", 8 + 8, 0, 0, oif) + attr(rtnl.RTA_GATEWAY, socket.inet_aton(gw)))
+    def hop(gw: str, oif: int) -> bytes:
+        return (struct.pack("=HBBi", 8 + 8, 0, 0, oif)
+                + attr(rtnl.RTA_GATEWAY, socket.inet_aton(gw)))
+
     body = struct.pack("=8BI", socket.AF_INET, 0, 0, 0, 254, 3, 0, rtnl.RTN_UNICAST, 0)
     body += attr(rtnl.RTA_PRIORITY, struct.pack("=I", 20))
     body += attr(rtnl.RTA_MULTIPATH, hop("192.0.2.1", 2) + hop("192.0.2.2", 3))
