@@ -257,3 +257,21 @@ def test_auto_gateways_follow_route_events() -> None:
     s.at(5.002, router_reply())
     assert frames == [(0.0, "garp"), (5.0, f"ask {GW} via ff:ff:ff:ff:ff:ff")]
     assert [f["after_ms"] for _, f in s.events("confirmed")] == [2]
+
+
+def test_one_shots_neither_confirm_nor_listen() -> None:
+    """run --oneshot / announce / the notify fallback: the bursts only; no directed
+    request, nothing to wait for afterwards, no listener wanted."""
+    from garpd.commands.oneshot import OneshotPolicy  # noqa: PLC0415
+    from garpd.events import Trigger  # noqa: PLC0415
+
+    inner = StaticPolicy(Timing(master_repeat=1, master_delay=0.0, gateways=(GW,)),
+                         group="VI_1")
+    s = Sim(OneshotPolicy(inner))
+    frames = wire(s)
+    start(s, 0.0)
+    s.at(0.0, AddressChanged("eth0", VIP, initial=True))
+    s.at(1.0, Trigger("oneshot"))
+    assert frames == [(1.0, "garp")]
+    assert s.core.next_deadline() is None
+    assert s.core.neighbour_watch("eth0") is None
