@@ -6,6 +6,8 @@
 3. hand-off: ``garpd notify ... MASTER``, ``garpd announce`` and ``arping -U`` -> first frame
 4. storm: 10,000 addresses in one ``ip -batch`` -> every one announced
 5. idle: CPU and wakeups of a daemon holding 1,000 addresses; RSS with 10,000
+6. confirm: address added -> ``confirmed`` (the peer namespace as the gateway answering the
+   directed ARP request), daemon running
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bench.harness import (
     ARPING,
     DEV,
     KEEPALIVED,
+    PEER,
     SENDER,
     Bench,
     addresses,
@@ -40,6 +43,9 @@ STORM_FIRST = "198.19.0.1"
 STORM_NET = "198.19.0.0/18"
 IDLE_FIRST = "198.19.64.1"
 IDLE_NET = "198.19.64.0/18"
+CONFIRM_FIRST = "198.19.208.1"
+CONFIRM_NET = "198.19.208.0/24"
+CONFIRM_GW = "198.19.208.254"
 VIP = "192.0.2.100"
 REPEAT = 5
 
@@ -51,6 +57,7 @@ class Settings:
     sizes: tuple[int, ...] = (1_000, 10_000)
     rounds: int = 3
     latency_trials: int = 200
+    confirm_trials: int = 100
     handoff_trials: int = 20
     storm: int = 10_000
     idle_held: int = 1_000
@@ -60,7 +67,7 @@ class Settings:
     def quick(cls) -> Settings:
         """Tiny sizes, few trials, a short idle window: proves the bench runs, nothing more."""
         return cls(sizes=(20, 100), rounds=1, latency_trials=10, handoff_trials=2,
-                   storm=200, idle_held=50, idle_window=3.0)
+                   storm=200, idle_held=50, idle_window=3.0, confirm_trials=10)
 
 
 def _n(value: int) -> str:
@@ -565,3 +572,78 @@ def idle(bench: Bench, settings: Settings, storm_daemon: Any) -> list[Row]:
         Row(case, f"RSS with {held} held", f"{rss_idle:.1f} MB", rss_idle, "MB"),
     ]
 
+
+
+# --------------------------------------------------------------------------- 6 confirm
+
+
+def _confirmed_at(log: Any, address: str, seen: int) -> tuple[float | None, int]:
+    """The wall-clock time of the ``confirmed`` record for ``address`` in the daemon's log
+    (reading from line ``seen`` on), and how many lines were read."""
+    lines = log.read_text(errors="replace").splitlines()
+    for line in lines[seen:]:
+        if '"confirmed"' not in line or f'"{address}"' not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        from datetime import datetime  # noqa: PLC0415
+
+        return datetime.fromisoformat(str(record["timestamp"])).timestamp(), len(lines)
+    return None, max(seen, len(lines) - 1)
+
+
+def confirm(bench: Bench, settings: Settings) -> list[Row]:
+    """Case 6: address added (wall clock right before the rtnetlink call) -> the daemon's
+    ``confirmed`` record (its timestamp), the peer namespace answering as the gateway."""
+    case = "6 confirm"
+    bench.say(f"confirm: {settings.confirm_trials} takeovers against a gateway namespace")
+    bench.lab.add_address(PEER, f"{CONFIRM_GW}/24")
+    toml = _config({"master_delay": 0.0, "master_repeat": 1, "confirm_retries": 0},
+                   {"name": "VI_C", "interface": DEV, "networks": [CONFIRM_NET],
+                    "gateways": [CONFIRM_GW]})
+    daemon = bench.start_daemon("confirm", toml)
+    warmup = 3
+    values: list[float] = []
+    garps: list[float] = []
+    missed = 0
+    seen = 0
+    try:
+        for i, address in enumerate(addresses(CONFIRM_FIRST, settings.confirm_trials + warmup)):
+            bench.capture.clear()
+            stamp = time.time()
+            mono = bench.nl.add(address)
+            frame = bench.capture.wait_for(address, mono, timeout=2.0)
+            deadline = time.monotonic() + 3.0
+            at: float | None = None
+            while at is None and time.monotonic() < deadline:
+                at, seen = _confirmed_at(daemon.log, address, seen)
+                if at is None:
+                    time.sleep(0.001)
+            bench.nl.remove(address)
+            if i >= warmup:
+                if at is None:
+                    missed += 1
+                else:
+                    values.append(at - stamp)
+                if frame is not None:
+                    garps.append(frame.t - mono)
+            time.sleep(0.01)
+    finally:
+        bench.stop_daemon(daemon)
+    bench.capture.clear()
+    detail: dict[str, Any] = {"trials": len(values), "missed": missed,
+                              "warmup_discarded": warmup, "values": values,
+                              "first_garp_values": garps}
+    if not values:
+        return [Row(case, "takeover -> confirmed", "no confirmed record", details=detail)]
+    trials = f"{len(values)} trials, {missed} missed"
+    rows = []
+    for label, q in (("p50", 0.5), ("p99", 0.99)):
+        base = f"{fmt_ms(percentile(garps, q))} first GARP, same trials" if garps else ""
+        rows.append(Row(case, f"address add -> confirmed record, {label}"
+                        + (f" ({trials})" if q == 0.5 else ""),
+                        fmt_ms(percentile(values, q)), percentile(values, q), "s",
+                        baseline=base, details=detail if q == 0.5 else {}))
+    return rows

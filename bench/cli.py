@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, few trials, a 3 s idle window (the smoke test)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
-    parser.add_argument("--only", metavar="N,N", default="1,2,3,4,5",
+    parser.add_argument("--only", metavar="N,N", default="1,2,3,4,5,6",
                         help="run only these cases (numbers; 5 needs 4)")
     parser.add_argument("--keep", metavar="DIR",
                         help="keep the scratch files (configs, daemon logs) in DIR")
@@ -127,6 +127,8 @@ def _run_all(bench: Bench, settings: cases.Settings, rows: list[Row],
             failures.append("3 hand-off: not run (latency failed)")
         for daemon in daemons:
             bench.stop_daemon(daemon)
+    if 6 in only:
+        attempt(cases_label(5), lambda: cases.confirm(bench, settings))
     if not only & {4, 5}:
         return
     held: list[object] = []

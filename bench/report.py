@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: The case labels every full or quick run prints, in order (the smoke test checks them).
-CASES: tuple[str, ...] = ("1 burst", "2 latency", "3 hand-off", "4 storm", "5 idle")
+CASES: tuple[str, ...] = ("1 burst", "2 latency", "3 hand-off", "4 storm", "5 idle",
+                          "6 confirm")
 
 
 @dataclass

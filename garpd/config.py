@@ -64,6 +64,11 @@ MAX_REFRESH: Final = 4294967295.0
 #: keepalived accepts up to INT_MAX packets per burst; garpd stops at 10000, because a burst
 #: with no interval leaves in one go and millions of frames per address help nobody.
 MAX_REPEAT: Final = 10000
+#: At most this many gateways per group (each costs a directed request per schedule).
+MAX_GATEWAYS: Final = 64
+#: confirm_timeout is at most a minute (doubled per retry: 10 retries of 60 s is 17 h).
+MAX_CONFIRM_TIMEOUT: Final = 60.0
+MAX_CONFIRM_RETRIES: Final = 10
 #: Linux IFNAMSIZ is 16 including the terminating NUL.
 MAX_IFNAME: Final = 15
 #: sun_path is 108 bytes including the terminating NUL.
@@ -75,7 +80,8 @@ MAX_FILE_SIZE: Final = 1 << 20
 ANNOUNCE_KEYS: Final = (
     "master_delay", "master_repeat", "master_refresh", "master_refresh_repeat",
     "lower_prio_delay", "lower_prio_repeat", "interval", "na_interval", "mode",
-    "announce_on_start",
+    "announce_on_start", "conflict", "defend_interval", "gateways", "confirm_timeout",
+    "confirm_retries",
 )
 
 
@@ -96,6 +102,11 @@ Delay = Annotated[float, Strict(), Field(ge=0, le=MAX_DELAY, allow_inf_nan=False
 Refresh = Annotated[float, Strict(), Field(ge=0, le=MAX_REFRESH, allow_inf_nan=False)]
 Interval = Annotated[float, Strict(), Field(ge=0, le=MAX_INTERVAL, allow_inf_nan=False)]
 Flag = Annotated[bool, Strict()]
+ConfirmTimeout = Annotated[float, Strict(), Field(gt=0, le=MAX_CONFIRM_TIMEOUT,
+                                                  allow_inf_nan=False)]
+ConfirmRetries = Annotated[int, Strict(), Field(ge=0, le=MAX_CONFIRM_RETRIES)]
+ConflictPolicy = Literal["defend", "log", "off"]
+GatewaySpec = tuple[Address, ...] | Literal["auto"]
 VrrpByte = Annotated[int, Strict(), Field(ge=1, le=255)]
 
 
@@ -147,6 +158,37 @@ def _parse_address(value: object) -> Address:
     return address
 
 
+def _parse_gateways(value: object) -> GatewaySpec:
+    accepted = 'must be a list of IP addresses, or ["auto"]'
+    if not isinstance(value, list | tuple):
+        raise _fail(accepted)
+    if "auto" in value:
+        if len(value) != 1:
+            raise _fail(f'{accepted}: "auto" cannot be mixed with addresses')
+        return "auto"
+    if len(value) > MAX_GATEWAYS:
+        raise _fail(f"{accepted}; at most {MAX_GATEWAYS} gateways")
+    out: list[Address] = []
+    for i, item in enumerate(value):
+        text = item.strip() if isinstance(item, str) else None
+        if text is None:
+            raise _fail(f"{accepted}; entry {i} is not a string")
+        if "%" in text:
+            raise _fail(f"{accepted}; entry {i} ({text}): a %zone suffix is not accepted "
+                        "(the group's interface is the zone)")
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            raise _fail(f"{accepted}; entry {i} ({text}) is not an IP address") from None
+        if (address.is_multicast or address.is_unspecified or address.is_loopback
+                or address == ipaddress.IPv4Address("255.255.255.255")):
+            raise _fail(f"{accepted}; entry {i} ({text}) is not a unicast address")
+        if address in out:
+            raise _fail(f"{accepted}; entry {i} ({text}) is listed twice")
+        out.append(address)
+    return tuple(out)
+
+
 def _parse_network(value: object) -> Network:
     accepted = "must be a network in CIDR form, e.g. 198.51.100.0/24 or 2001:db8:1::/64"
     text = _text(value, accepted.removeprefix("must be ")).strip()
@@ -187,6 +229,8 @@ Name = Annotated[str, PlainValidator(_parse_name)]
 Ifname = Annotated[str, PlainValidator(_parse_ifname)]
 IpAddress = Annotated[Address, PlainValidator(_parse_address)]
 IpNetwork = Annotated[Network, PlainValidator(_parse_network)]
+Gateways = Annotated[GatewaySpec, PlainValidator(_parse_gateways)]
+DefendInterval = Delay
 AbsPath = Annotated[Path, PlainValidator(_parse_path)]
 SocketPath = Annotated[Path, PlainValidator(_parse_socket)]
 
@@ -215,6 +259,11 @@ class Announce(BaseModel):
     na_interval: Interval = 0.0
     mode: Mode = "request"
     announce_on_start: Flag = True
+    conflict: ConflictPolicy = "defend"
+    defend_interval: DefendInterval = 10.0
+    gateways: Gateways = ()
+    confirm_timeout: ConfirmTimeout = 1.0
+    confirm_retries: ConfirmRetries = 3
 
 
 class LogSettings(BaseModel):
@@ -316,6 +365,11 @@ class Group(BaseModel):
     na_interval: Interval | None = None
     mode: Mode | None = None
     announce_on_start: Flag | None = None
+    conflict: ConflictPolicy | None = None
+    defend_interval: DefendInterval | None = None
+    gateways: Gateways | None = None
+    confirm_timeout: ConfirmTimeout | None = None
+    confirm_retries: ConfirmRetries | None = None
 
     @model_validator(mode="after")
     def _watches_something(self) -> Group:
@@ -350,7 +404,12 @@ class Effective:
         """The effective value of the ``[announce]`` key ``key``."""
         if key in ("interval", "na_interval"):
             return float(getattr(self, key))
-        return getattr(self.timing, key)
+        value = getattr(self.timing, key)
+        if key == "gateways" and value != "auto":
+            return [str(g) for g in value]
+        if key == "gateways":
+            return ["auto"]
+        return value
 
 
 class Config(BaseModel):
@@ -425,6 +484,11 @@ class Config(BaseModel):
             lower_prio_repeat=values["lower_prio_repeat"],
             mode=values["mode"],
             announce_on_start=values["announce_on_start"],
+            conflict=values["conflict"],
+            defend_interval=float(values["defend_interval"]),
+            gateways=values["gateways"],
+            confirm_timeout=float(values["confirm_timeout"]),
+            confirm_retries=values["confirm_retries"],
         )
         return Effective(timing, float(values["interval"]), float(values["na_interval"]),
                          sources)
@@ -663,6 +727,11 @@ _ACCEPTS: Final[dict[str, str]] = {
     "na_interval": f"a number of seconds from 0 to {MAX_INTERVAL} (0 = no spacing)",
     "mode": 'one of "request", "reply", "both"',
     "announce_on_start": "true or false",
+    "conflict": 'one of "defend", "log", "off"',
+    "defend_interval": f"a number of seconds from 0 to {MAX_DELAY:g} (0 = defend every conflict)",
+    "gateways": 'a list of IP addresses, or ["auto"]',
+    "confirm_timeout": f"a number of seconds above 0, at most {MAX_CONFIRM_TIMEOUT:g}",
+    "confirm_retries": f"an integer from 0 to {MAX_CONFIRM_RETRIES}",
     "format": 'one of "json", "console"',
     "level": 'one of "debug", "info", "warning", "error"',
     "socket": f"an absolute path of at most {MAX_SOCKET_PATH} bytes",
@@ -784,6 +853,14 @@ def _error_lines(exc: ValidationError, data: Mapping[str, Any], source: str) -> 
 def _cross_check(config: Config, source: str) -> list[str]:
     """Rules across groups: unique names, no address listed twice on one interface."""
     lines: list[str] = []
+    for i, group in enumerate(config.groups):
+        gateways = config.effective(group).timing.gateways
+        if gateways == "auto":
+            continue
+        for gateway in gateways:
+            if gateway in group.addresses:
+                lines.append(f"{source}: group[{i}].gateways: {gateway} is one of the "
+                             "group's own addresses; a gateway is another host")
     names: dict[str, int] = {}
     listed: dict[tuple[str, Address], tuple[int, str]] = {}
     for i, group in enumerate(config.groups):

@@ -299,6 +299,10 @@ class Confirmer:
             for addr in self._addrs.values() for gw in addr.gateways.values()
         ]
 
+    def auto_gateways(self, ifname: str, family: int) -> frozenset[Address]:
+        """The ``auto`` gateways of (``ifname``, ``family``) as last set."""
+        return self._auto.get((ifname, family), frozenset())
+
     def gateways(self, ifname: str, address: Address) -> list[Address]:
         """The gateways ``address`` is being confirmed with (for ``garpd check``/status)."""
         addr = self._addrs.get((ifname, address))

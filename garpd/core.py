@@ -15,7 +15,13 @@ behaviour on the wire lives here and in :mod:`garpd.pacing`:
   once a second per group;
 - *MAC change*: ``master_repeat`` at once from the new MAC; queued frames use it too;
 - *release*: everything pending for the address is cancelled, including its queued packets
-  and its refresh.
+  and its refresh, and its pending confirmations;
+- *seeing the LAN* (SPEC): frames the neighbour listener read (:class:`NeighbourFrames`)
+  go to the conflict guard (:mod:`garpd.conflicts`: a ``conflict`` record, and a
+  ``defend`` burst of one packet per address through the pacer like any burst) and to the
+  confirmer (:mod:`garpd.confirm`), which the core starts after the first burst of every
+  schedule (``master``, ``notify``, ``lower_prio``, ``link_up``, ``mac_change``...) of a
+  group with ``gateways``; its directed requests are not paced (a handful per takeover).
 
 Timers are kept in one heap; a timer carries the address's *epoch*, and bumping the epoch
 cancels every timer of that address at once (stale entries are skipped when popped).
@@ -33,33 +39,36 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from garpd.confirm import Confirmer, ConfirmTiming, GatewayStatus
+from garpd.conflicts import ConflictGuard, ConflictStatus
 from garpd.events import (
     AddressChanged,
     AddressRemoved,
     AddrKey,
     Event,
+    GatewaysChanged,
     LinkChanged,
     LinkRemoved,
     LowerPriority,
+    NeighbourChanged,
+    NeighbourFrames,
     Trigger,
 )
 from garpd.frames import Address, FrameCache, mac_text
 from garpd.histogram import Histogram
+from garpd.neighbour_wire import ProbeCache
 from garpd.pacing import EPSILON, Burst, Pacer
-from garpd.policy import Policy, Watch
+from garpd.policy import Policy, Timing, Watch
+from garpd.records import Record
 
 #: A notify for an address whose takeover began less than this long ago is merged into it.
 NOTIFY_MERGE_WINDOW = 1.0
 #: At most one lower-priority schedule per group per this many seconds.
 LOWER_PRIO_MIN_GAP = 1.0
 
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A log record the driver writes: an event name and its fields."""
-
-    event: str
-    fields: dict[str, object]
+#: The reasons of the first burst of a schedule: confirmation starts once it is out.
+FIRST_BURSTS = frozenset({"master", "link_up", "notify", "oneshot", "lower_prio",
+                          "mac_change"})
 
 
 @dataclass(slots=True)
@@ -164,6 +173,8 @@ class _Addr:
     """Held, announcing, and no frame handed out yet (the first-frame latency is open)."""
     pkey: tuple[str, int] = ("", 0)
     """Its pacer's key: (interface name, address family)."""
+    began: float = 0.0
+    """When its latest schedule (takeover, lower priority, MAC change) began."""
 
     def __post_init__(self) -> None:
         self.pkey = (self.key[0], self.key[1].version)
@@ -223,12 +234,21 @@ class Announcer:
         self._records: list[Record] = []
         self._released: list[AddrKey] = []
         self._lower_prio_last: dict[str, float] = {}
+        self.conflicts = ConflictGuard()
+        self.confirm = Confirmer()
+        self.probes = ProbeCache()
+        self._confirming = False  # some held address has gateways (checked per poll)
+        self._listen_dirty: set[str] = set()
         self.counters: dict[str, int] = {
             "frames": 0, "bursts": 0, "takeovers": 0, "released": 0,
             "lower_prio_started": 0, "lower_prio_limited": 0, "notify_merged": 0,
         }
         #: Address held (the core's ``now``) to its first frame handed out, per takeover.
         self.first_frame = Histogram()
+        #: Per interface: schedule start to a gateway's answer (``confirmed``, after_ms).
+        self.confirm_seconds: dict[str, Histogram] = {}
+        #: Per interface: ``unconfirmed`` records.
+        self.unconfirmed: dict[str, int] = {}
 
     # --- queries ------------------------------------------------------------------
 
@@ -280,6 +300,49 @@ class Announcer:
             ))
         return out
 
+    def conflict_status(self) -> list[ConflictStatus]:
+        """Every held address's conflict counts (policy not ``off``), for ``garpd status``."""
+        return self.conflicts.status()
+
+    def recent_conflicts(self) -> list[Record]:
+        """The last ``conflict`` records, oldest first (bounded)."""
+        return self.conflicts.recent()
+
+    def confirm_status(self) -> list[GatewayStatus]:
+        """Every (held address, gateway) being or last confirmed, for ``garpd status``."""
+        return self.confirm.status()
+
+    def take_listen_changes(self) -> set[str]:
+        """The interfaces whose neighbour-listening set (:meth:`neighbour_watch`) may have
+        changed since the last call."""
+        dirty, self._listen_dirty = self._listen_dirty, set()
+        return dirty
+
+    def neighbour_watch(self, ifname: str) -> tuple[list[Address], list[Address]] | None:
+        """What the neighbour listener of ``ifname`` must pass, (IPv4, IPv6) addresses: the
+        held addresses with a conflict policy other than ``off`` or with gateways, and their
+        gateways (the listener's kernel filter passes ARP by sender, NS/NA by target). None
+        when nothing on ``ifname`` needs listening."""
+        wanted: dict[Address, None] = {}
+        auto = False
+        for addr in self._by_link.get(ifname, {}).values():
+            if not addr.held or addr.watch is None:
+                continue
+            timing = addr.watch.timing
+            if timing.conflict == "off" and not timing.gateways:
+                continue
+            wanted[addr.key[1]] = None
+            if timing.gateways == "auto":
+                auto = True
+            else:
+                wanted.update(dict.fromkeys(timing.gateways))
+        if not wanted:
+            return None
+        if auto:
+            for family in (4, 6):
+                wanted.update(dict.fromkeys(self.confirm.auto_gateways(ifname, family)))
+        return ([a for a in wanted if a.version == 4], [a for a in wanted if a.version == 6])
+
     def next_deadline(self) -> float | None:
         """The earliest time ``poll`` has frames to send, or None when idle.
 
@@ -301,6 +364,10 @@ class Announcer:
             deadline = pacer.next_deadline()
             if deadline is not None and (best is None or deadline < best):
                 best = deadline
+        if self._confirming:
+            deadline = self.confirm.next_deadline()
+            if deadline is not None and (best is None or deadline < best):
+                best = deadline
         return best
 
     # --- events -------------------------------------------------------------------
@@ -320,6 +387,13 @@ class Announcer:
                 self._trigger(event, now)
             case LowerPriority():
                 self._lower_priorities(event, now)
+            case NeighbourFrames():
+                self._neighbour_frames(event, now)
+            case GatewaysChanged():
+                self.confirm.set_gateways(event.ifname, event.family, event.gateways, now)
+                self._listen_dirty.add(event.ifname)
+            case NeighbourChanged():
+                self.confirm.set_neighbour(event.ifname, event.ip, event.mac)
 
     def poll(self, now: float) -> Output:
         """Fire due timers, drain the pacers and return the frames and records due."""
@@ -363,6 +437,8 @@ class Announcer:
                     self._first_frame(addr, now)
             self.counters["frames"] += len(slots)
         self.counters["bursts"] += len(finished)
+        if self._confirming:
+            self._confirm_poll(now, out)
         return out
 
     def reconfigure(self, policy: Policy, now: float) -> None:
@@ -392,9 +468,87 @@ class Announcer:
             elif old is not None and new is not None and old != new:
                 addr.watch = new
                 if addr.held:
+                    self._listening(addr)
                     self._refresh_frames(addr)
                     if old.timing.master_refresh != new.timing.master_refresh:
                         self._start_refresh(addr, now + new.timing.master_refresh)
+
+    # --- seeing the LAN ------------------------------------------------------------
+
+    def _neighbour_frames(self, ev: NeighbourFrames, now: float) -> None:
+        """Frames the listener read on ``ev.ifname``: conflicts (and defences), answers."""
+        ifname = ev.ifname
+        decide = self.conflicts.decide
+        records = self._records
+        for claim in ev.claims:
+            decision = decide(ifname, claim, now)
+            if decision.record is not None:
+                records.append(decision.record)
+            if decision.defend and decision.key is not None:
+                addr = self._addrs.get(decision.key)
+                if addr is not None and addr.held and addr.frames:
+                    # One packet per address (two in "both" mode), paced like any burst.
+                    self._pacer(addr).request(addr, len(addr.frames), "defend")
+            if self._confirming:
+                for record in self.confirm.handle_answer(ifname, claim, now):
+                    records.append(record)
+                    after_ms = record.fields["after_ms"]
+                    hist = self.confirm_seconds.get(ifname)
+                    if hist is None:
+                        hist = self.confirm_seconds[ifname] = Histogram()
+                    hist.observe(float(after_ms) / 1000 if isinstance(after_ms, int) else 0.0)
+
+    def _confirm_after(self, finished: list[Burst[_Addr]], now: float) -> None:
+        """Start confirming the addresses whose schedule's first burst just went out."""
+        for burst in finished:
+            addr = burst.key
+            if not addr.held or addr.watch is None or not addr.watch.timing.gateways:
+                continue
+            if burst.reason not in FIRST_BURSTS and FIRST_BURSTS.isdisjoint(burst.merged):
+                continue
+            timing = addr.watch.timing
+            self.confirm.start(addr.key[0], addr.key[1], addr.mac, timing.gateways,
+                               _confirm_timing(timing), now, began=addr.began,
+                               group=addr.watch.group)
+
+    def _confirm_poll(self, now: float, out: Output) -> None:
+        """Confirmation after the bursts of this poll: start it, send the requests due."""
+        if out.finished:
+            self._confirm_after(out.finished, now)
+        probes, records = self.confirm.poll(now)
+        for record in records:  # all "unconfirmed"
+            ifname = str(record.fields["interface"])
+            self.unconfirmed[ifname] = self.unconfirmed.get(ifname, 0) + 1
+        out.events.extend(records)
+        for probe in probes:
+            if probe.interface not in self._links:
+                continue
+            batch = self._batch(out, probe.interface)
+            batch.frames.append(self.probes.frame(probe.mac, probe.address, probe.gateway,
+                                                  probe.gateway_mac))
+            batch.owners.append((probe.interface, probe.address))
+
+    def _listening(self, addr: _Addr) -> None:
+        """``addr`` was acquired, released or changed policy: tell the guard, mark its link."""
+        watch = addr.watch
+        ifname, address = addr.key
+        if addr.held and watch is not None:
+            timing = watch.timing
+            if timing.gateways:
+                self._confirming = True
+            if timing.conflict != "off":
+                self.conflicts.hold(ifname, address, timing.conflict, timing.defend_interval,
+                                    watch.group)
+            else:
+                self.conflicts.release(ifname, address)
+            if timing.conflict != "off" or timing.gateways:
+                self._listen_dirty.add(ifname)
+            if not timing.gateways:
+                self.confirm.cancel(ifname, address)
+            return
+        self.conflicts.release(ifname, address)
+        self.confirm.cancel(ifname, address)
+        self._listen_dirty.add(ifname)
 
     # --- internals ----------------------------------------------------------------
 
@@ -528,6 +682,7 @@ class Announcer:
         timing = addr.watch.timing
         addr.epoch += 1
         addr.since = now
+        addr.began = now
         epoch = addr.epoch
         self._push(now, addr, epoch, timing.master_repeat, trigger)
         if timing.master_delay > 0:
@@ -555,6 +710,7 @@ class Announcer:
         """Mark ``addr`` held; start a takeover named ``trigger`` unless it is None."""
         addr.held = True
         self._refresh_frames(addr)
+        self._listening(addr)
         self._record("vip_acquired", interface=addr.key[0], address=addr.text,
                      group=addr.watch.group if addr.watch else None,
                      announce=trigger is not None)
@@ -573,6 +729,7 @@ class Announcer:
         cancelled = pacer.cancel(addr) if pacer is not None else 0
         self.counters["released"] += 1
         self._released.append(addr.key)
+        self._listening(addr)
         self._record("vip_released", interface=addr.key[0], address=addr.text,
                      group=addr.watch.group if addr.watch else None, why=why,
                      cancelled=cancelled)
@@ -592,6 +749,11 @@ class Announcer:
             # Re-created under the same name without us seeing the removal.
             self._link_removed(LinkRemoved(ev.ifname, link.ifindex), now)
             link = None
+        if link is None or link.mac != ev.mac:
+            self.conflicts.link(ev.ifname, ev.mac)
+            macs = {ev.mac} | {other.mac for other in self._links.values()
+                               if other.ifname != ev.ifname}
+            self.conflicts.set_own_macs({m for m in macs if m})
         if link is None:
             self._links[ev.ifname] = _Link(ev.ifname, ev.ifindex, ev.mac, usable, ev.forwarding)
             for addr in self._on_link(ev.ifname):
@@ -609,6 +771,7 @@ class Announcer:
             elif usable and not was_usable:
                 self._update(addr, now, "link_up", "link_down")
             elif mac_changed and addr.held and addr.watch is not None:
+                addr.began = now
                 self._push(now, addr, addr.epoch, addr.watch.timing.master_repeat,
                            "mac_change")
         if frames_changed:
@@ -625,6 +788,9 @@ class Announcer:
         del self._links[ev.ifname]
         for family in (4, 6):
             self._pacers.pop((ev.ifname, family), None)
+        self.conflicts.forget_link(ev.ifname)
+        self.conflicts.set_own_macs({other.mac for other in self._links.values() if other.mac})
+        self._listen_dirty.add(ev.ifname)
 
     def _on_link(self, ifname: str) -> list[_Addr]:
         return list(self._by_link.get(ifname, {}).values())
@@ -715,6 +881,7 @@ class Announcer:
             timing = addr.watch.timing
             if timing.lower_prio_repeat <= 0:
                 continue
+            addr.began = now
             self._push(now, addr, addr.epoch, timing.lower_prio_repeat, "lower_prio")
             if timing.lower_prio_delay > 0:
                 self._push(now + timing.lower_prio_delay, addr, addr.epoch,
@@ -733,6 +900,10 @@ def _runs(members: dict[_Addr, None]) -> list[tuple[tuple[str, int], int, list[_
             runs[(addr.pkey, packets)] = run = []
         run.append(addr)
     return [(pkey, packets, addrs) for (pkey, packets), addrs in runs.items()]
+
+
+def _confirm_timing(timing: Timing) -> ConfirmTiming:
+    return ConfirmTiming(timing.confirm_timeout, timing.confirm_retries)
 
 
 def _live(addr: _Addr, epoch: int) -> bool:

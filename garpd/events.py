@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from garpd.frames import Address
+from garpd.neighbour_wire import Claim
 
 AddrKey = tuple[str, Address]
 """An address is known by (interface name, address); interfaces are followed by name."""
@@ -90,4 +91,33 @@ class LowerPriority:
     always: bool = False
 
 
-Event = LinkChanged | LinkRemoved | AddressChanged | AddressRemoved | Trigger | LowerPriority
+@dataclass(frozen=True, slots=True)
+class NeighbourFrames:
+    """ARP / NS / NA frames the neighbour listener read on an interface, parsed, in order
+    (one event per wake-up of the listener, not per frame)."""
+
+    ifname: str
+    claims: tuple[Claim, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaysChanged:
+    """``["auto"]``: the main table's next hops out of ``ifname`` of IP ``family`` (4|6)."""
+
+    ifname: str
+    family: int
+    gateways: frozenset[Address]
+
+
+@dataclass(frozen=True, slots=True)
+class NeighbourChanged:
+    """The kernel's neighbour entry for ``ip`` on ``ifname``: its MAC, or None when gone or
+    not valid (directed requests then go to broadcast / solicited-node multicast)."""
+
+    ifname: str
+    ip: Address
+    mac: bytes | None
+
+
+Event = (LinkChanged | LinkRemoved | AddressChanged | AddressRemoved | Trigger | LowerPriority
+         | NeighbourFrames | GatewaysChanged | NeighbourChanged)

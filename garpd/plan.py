@@ -134,6 +134,7 @@ def simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: fl
     """
     if trigger == "lower_prio" and timing.lower_prio_repeat <= 0:
         return Timeline(trigger, (), "ignored: lower_prio_repeat = 0")
+    timing = replace(timing, gateways=())  # directed requests are shown as a note
     quiet = replace(timing, announce_on_start=False)
     policy = StaticPolicy(timing if trigger == "master" else quiet, group=group,
                           interval=spacing, na_interval=spacing)
@@ -289,7 +290,36 @@ def _notes(config: Config, group: Group | None, eff: Effective,
                          "(MASTER_RX_LOWER_PRI): no vrid")
     notes.append(f"link_up and oneshot follow the takeover schedule; a MAC change sends "
                  f"x{timing.master_repeat} at once from the new MAC")
+    notes.append(_conflict_note(timing))
+    if timing.gateways:
+        notes.append(_confirm_note(timing, group))
     return notes
+
+
+def _conflict_note(timing: Timing) -> str:
+    """What another MAC claiming a held address causes (SPEC *Seeing the LAN*)."""
+    if timing.conflict == "off":
+        return "conflict: off (no listening for other claimants)"
+    if timing.conflict == "log":
+        return (f"conflict: log (a conflict record at most every "
+                f"{number(timing.defend_interval)}s per address, no defence)")
+    return (f"conflict: defend (one packet per address, at most one defence per "
+            f"{number(timing.defend_interval)}s)")
+
+
+def _confirm_note(timing: Timing, group: Group | None) -> str:
+    """The gateways and the directed requests after each schedule's first burst."""
+    if timing.gateways == "auto":
+        where = group.interface if group is not None else "the address's interface"
+        gateways = f"auto (the main table's next hops out of {where}, followed as routes change)"
+    else:
+        gateways = ", ".join(str(g) for g in timing.gateways)
+    waits = [timing.confirm_timeout * (1 << n) for n in range(timing.confirm_retries + 1)]
+    times = [sum(waits[:n]) for n in range(len(waits) + 1)]
+    retries = ", ".join(f"+{number(t)}" for t in times[1:-1])
+    retry_text = f"retries at {retries}, " if retries else ""
+    return (f"gateways: {gateways}; after the first burst of each schedule a directed "
+            f"request to each, {retry_text}unconfirmed at +{number(times[-1])}s")
 
 
 # --- rendering ----------------------------------------------------------------------------

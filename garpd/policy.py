@@ -9,7 +9,7 @@ field of :class:`Timing`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from garpd.events import AddrKey
 from garpd.frames import Address, Mode
@@ -27,6 +27,14 @@ class Timing:
     lower_prio_repeat: int = 5
     mode: Mode = "request"
     announce_on_start: bool = True
+    conflict: Literal["defend", "log", "off"] = "defend"
+    """Another MAC claims a held address: defend it, log it, or do not listen."""
+    defend_interval: float = 10.0
+    """At most one defence per address per this many seconds."""
+    gateways: tuple[Address, ...] | Literal["auto"] = ()
+    """Directed announcements and confirmation: these gateways, or the routes' ("auto")."""
+    confirm_timeout: float = 1.0
+    confirm_retries: int = 3
 
 
 @dataclass(frozen=True, slots=True)

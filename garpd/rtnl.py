@@ -1,10 +1,13 @@
-"""rtnetlink bytes by hand: the message walk, the attribute walk, ifaddrmsg and ndmsg. Pure.
+"""rtnetlink bytes by hand: the message walk, the attribute walk, and the messages garpd
+decodes itself (ifaddrmsg, ndmsg, rtmsg). Pure; hostile-safe.
 
 garpd's one hand-written rtnetlink codec. The netlink driver decodes address messages with
 it (:mod:`garpd.drivers.netlink`: pyroute2's generic decoder costs ~0.3 ms a message, most
 of a takeover's first-frame latency, so the hot path is ``struct`` and this module; link and
-netconf messages still go to pyroute2), and the lab's in-namespace agent decodes address and
-neighbour events with it (:mod:`garpd.lab.agent`). Standard library only, no socket.
+netconf messages still go to pyroute2); the gateway driver decodes routes (a router's table
+can hold a million routes) into :mod:`garpd.routes` events and neighbour entries into
+:class:`Neighbour` (:mod:`garpd.drivers.gateways`); the lab's in-namespace agent decodes
+address and neighbour events (:mod:`garpd.lab.agent`). No socket.
 
 Layouts (native byte order, everything padded to 4 bytes)::
 
@@ -12,28 +15,46 @@ Layouts (native byte order, everything padded to 4 bytes)::
     nlmsgerr  16 error s32 (0 = ACK, else -errno), then the request's header
     ifaddrmsg 16 family u8  17 prefixlen u8  18 flags u8  19 scope u8  20 index u32
     ndmsg     16 family u8  17-19 pad  20 ifindex s32  24 state u16  26 flags u8  27 type u8
+    rtmsg     16 family, dst_len, src_len, tos, table, protocol, scope, type u8; flags u32
     rtattr    0 length u16 (header included)  2 type u16 (top two bits are flags)  4 value
+    rtnexthop 0 length u16  2 flags u8  3 hops u8  4 ifindex s32, then rtattrs (RTA_GATEWAY)
 
-Nothing here trusts a length: a walk stops at the first header that does not fit.
+Nothing here trusts a length: a walk stops at the first header that does not fit; a
+truncated or odd message is skipped, never raised on.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Final, NamedTuple
+
+from garpd.frames import Address
+from garpd.routes import Hop, RouteAdded, RouteEvent, RouteRemoved
 
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
 RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
-RTM_NEWNEIGH, RTM_DELNEIGH = 28, 29
+RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
+RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH = 28, 29, 30
+NLM_F_REPLACE: Final = 0x100
+RTN_UNICAST: Final = 1
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_MULTIPATH, RTA_TABLE, RTA_VIA = (
+    1, 4, 5, 6, 9, 15, 18)
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE, NLM_F_DUMP = 0x1, 0x4, 0x200, 0x400, 0x300
 RTMGRP_LINK, RTMGRP_NEIGH, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR = 0x1, 0x4, 0x10, 0x100
+RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE = 0x40, 0x400
 IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
 IFA_F_DADFAILED, IFA_F_TENTATIVE = 0x08, 0x40
 NDA_DST, NDA_LLADDR = 1, 2
 NUD_STATES: Final = {0x01: "INCOMPLETE", 0x02: "REACHABLE", 0x04: "STALE", 0x08: "DELAY",
                      0x10: "PROBE", 0x20: "FAILED", 0x40: "NOARP", 0x80: "PERMANENT"}
+#: NUD states whose link-layer address can be used (REACHABLE, STALE, DELAY, PROBE,
+#: NOARP, PERMANENT).
+NUD_VALID: Final = 0x02 | 0x04 | 0x08 | 0x10 | 0x40 | 0x80
 
 NLMSG_HDRLEN: Final = 16
 #: nlmsghdr: length, type, flags, seq, pid.
@@ -60,18 +81,22 @@ def messages(data: bytes) -> Iterator[tuple[int, int, int]]:
         offset += (length + 3) & ~3
 
 
-def attributes(data: bytes, start: int, end: int) -> dict[int, bytes]:
-    """type -> value of the rtattrs between ``start`` and ``end`` (the last one of a type
-    wins; the nested / byte-order flag bits are not part of the type)."""
-    attrs: dict[int, bytes] = {}
+def walk_attributes(data: bytes, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+    """(type, value) of each rtattr between ``start`` and ``end``, in order (the nested /
+    byte-order flag bits are not part of the type)."""
     unpack = _RTA.unpack_from
     while start + 4 <= end:
         length, kind = unpack(data, start)
         if length < 4 or start + length > end:
-            break
-        attrs[kind & _NLA_TYPE_MASK] = data[start + 4:start + length]
+            return
+        yield kind & _NLA_TYPE_MASK, data[start + 4:start + length]
         start += (length + 3) & ~3
-    return attrs
+
+
+def attributes(data: bytes, start: int, end: int) -> dict[int, bytes]:
+    """type -> value of the rtattrs between ``start`` and ``end`` (the last one of a type
+    wins)."""
+    return dict(walk_attributes(data, start, end))
 
 
 def error_code(data: bytes, offset: int) -> int:
@@ -150,3 +175,120 @@ def rtattr(kind: int, value: bytes) -> bytes:
 def nlmsg(kind: int, flags: int, seq: int, body: bytes) -> bytes:
     """One netlink message (pid 0: the kernel fills in the sender)."""
     return NLMSGHDR.pack(NLMSG_HDRLEN + len(body), kind, flags, seq, 0) + body
+
+
+# --- routes and neighbours, decoded (the gateway driver) -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """A usable neighbour table entry: ``mac`` None when it is gone or not valid."""
+
+    ifindex: int
+    ip: Address
+    mac: bytes | None
+
+
+def _address(family: int, raw: bytes) -> Address | None:
+    if family == socket.AF_INET and len(raw) == 4:
+        return ipaddress.IPv4Address(raw)
+    if family == socket.AF_INET6 and len(raw) == 16:
+        return ipaddress.IPv6Address(raw)
+    return None
+
+
+def _via(raw: bytes) -> Address | None:
+    """RTA_VIA: family u16, then the address (RFC 5549 next hops)."""
+    if len(raw) < 2:
+        return None
+    return _address(struct.unpack_from("=H", raw)[0], raw[2:])
+
+
+def _multipath(family: int, raw: bytes) -> tuple[Hop, ...]:
+    hops: list[Hop] = []
+    pos = 0
+    while pos + 8 <= len(raw):
+        nlen, _flags, _hops, ifindex = struct.unpack_from("=HBBi", raw, pos)
+        if nlen < 8 or pos + nlen > len(raw):
+            break
+        for atype, value in walk_attributes(raw, pos + 8, pos + nlen):
+            gateway = (_address(family, value) if atype == RTA_GATEWAY
+                       else _via(value) if atype == RTA_VIA else None)
+            if gateway is not None:
+                hops.append((gateway, ifindex))
+        pos += (nlen + 3) & ~3
+    return tuple(hops)
+
+
+def route_event(data: bytes, offset: int, length: int) -> RouteEvent | None:
+    """One RTM_NEWROUTE / RTM_DELROUTE as a :mod:`garpd.routes` event (None: not unicast,
+    not IP, or malformed)."""
+    if length < 28:
+        return None
+    kind, flags = struct.unpack_from("=HH", data, offset + 4)
+    family, dst_len, _src, _tos, table, _proto, _scope, rtype = struct.unpack_from(
+        "=8B", data, offset + 16)
+    if rtype != RTN_UNICAST or family not in (socket.AF_INET, socket.AF_INET6):
+        return None
+    dst: Address | None = None
+    oif: int | None = None
+    gateway: Address | None = None
+    metric = 0
+    multipath: tuple[Hop, ...] = ()
+    for atype, value in walk_attributes(data, offset + 28, offset + length):
+        if atype == RTA_DST:
+            dst = _address(family, value)
+        elif atype == RTA_OIF and len(value) == 4:
+            oif = struct.unpack("=i", value)[0]
+        elif atype == RTA_GATEWAY:
+            gateway = _address(family, value)
+        elif atype == RTA_VIA:
+            gateway = _via(value)
+        elif atype == RTA_PRIORITY and len(value) == 4:
+            metric = struct.unpack("=I", value)[0]
+        elif atype == RTA_TABLE and len(value) == 4:
+            table = struct.unpack("=I", value)[0]
+        elif atype == RTA_MULTIPATH:
+            multipath = _multipath(family, value)
+    version = 4 if family == socket.AF_INET else 6
+    if kind == RTM_DELROUTE:
+        return RouteRemoved(version, table, dst, dst_len, oif, gateway, multipath, metric)
+    if kind != RTM_NEWROUTE:
+        return None
+    return RouteAdded(version, table, dst, dst_len, oif, gateway, multipath, metric,
+                      replace=bool(flags & NLM_F_REPLACE))
+
+
+def neighbour(data: bytes, offset: int, length: int) -> Neighbour | None:
+    """One RTM_NEWNEIGH / RTM_DELNEIGH as a usable entry (None: not IP, or malformed);
+    ``mac`` None when the entry is gone or not valid."""
+    entry = neigh(data, offset, length)
+    if entry is None or entry.dst is None:
+        return None
+    ip = _address(entry.family, entry.dst)
+    if ip is None:
+        return None
+    mac = entry.lladdr if entry.lladdr is not None and len(entry.lladdr) == 6 else None
+    if entry.kind != RTM_NEWNEIGH or not entry.state & NUD_VALID:
+        mac = None
+    return Neighbour(entry.ifindex, ip, mac)
+
+
+def decode(data: bytes) -> Iterator[RouteEvent | Neighbour]:
+    """Every route event and neighbour entry of one netlink datagram, in order."""
+    for offset, length, kind in messages(data):
+        if kind in (RTM_NEWROUTE, RTM_DELROUTE):
+            route = route_event(data, offset, length)
+            if route is not None:
+                yield route
+        elif kind in (RTM_NEWNEIGH, RTM_DELNEIGH):
+            entry = neighbour(data, offset, length)
+            if entry is not None:
+                yield entry
+
+
+def dump_request(kind: int, family: int = socket.AF_UNSPEC, seq: int = 1) -> bytes:
+    """An NLM_F_DUMP request for RTM_GETROUTE or RTM_GETNEIGH."""
+    body = (struct.pack("=BBBBBBBBI", family, 0, 0, 0, 0, 0, 0, 0, 0) if kind == RTM_GETROUTE
+            else struct.pack("=BxxxiHBB", family, 0, 0, 0, 0))
+    return nlmsg(kind, NLM_F_REQUEST | NLM_F_DUMP, seq, body)

@@ -21,20 +21,23 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
 from typing import Any
 
-from garpd.core import Announcer, Batch, Output, Record
+from garpd.core import Announcer, Batch, Output
 from garpd.drivers.alarm import Alarm
 from garpd.drivers.sender import Sender
 from garpd.events import AddrKey, Event
 from garpd.frames import describe
+from garpd.records import Record
 
 #: How soon a batch the device refused (queue full) is retried.
 RETRY_DELAY = 0.001
 #: A device that stays full this long has its backlog dropped (and counted).
 RETRY_GIVE_UP = 2.0
 
-_LEVELS = {"dad_failed": "warning", "send_failed": "error"}
+_LEVELS = {"dad_failed": "warning", "send_failed": "error", "conflict": "warning",
+           "unconfirmed": "warning"}
 
 
 class Runner:
@@ -60,6 +63,9 @@ class Runner:
         self._held_records: list[Record] = []
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._debug = debug_enabled(log)
+        #: Called after events are applied and before their frames are sent (the daemon
+        #: opens neighbour listeners there, so a gateway's instant answer is not missed).
+        self.on_handled: Callable[[list[Event]], None] | None = None
 
     def set_debug(self, debug: bool) -> None:
         """Log every frame at debug level (costly with large bursts); by default, when the
@@ -73,6 +79,8 @@ class Runner:
         now = self.loop.time()
         for event in events:
             self.core.handle(event, now)
+        if self.on_handled is not None:
+            self.on_handled(events)
         self._pump(now)
 
     def idle(self) -> bool:

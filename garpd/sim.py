@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from garpd.core import Announcer, Output, Record
+from garpd.core import Announcer, Output
 from garpd.events import Event
 from garpd.frames import FrameCache
 from garpd.policy import Policy
+from garpd.records import Record
 
 OutputWatcher = Callable[[float, Output], None]
 

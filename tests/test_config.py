@@ -107,7 +107,9 @@ def test_override_precedence_group_then_announce_then_default() -> None:
         "master_delay": "default", "master_repeat": "group", "master_refresh": "default",
         "master_refresh_repeat": "default", "lower_prio_delay": "group",
         "lower_prio_repeat": "announce", "interval": "announce", "na_interval": "group",
-        "mode": "announce", "announce_on_start": "group",
+        "mode": "announce", "announce_on_start": "group", "conflict": "default",
+        "defend_interval": "default", "gateways": "default", "confirm_timeout": "default",
+        "confirm_retries": "default",
     }
     assert config.groups[0].overrides() == {"master_repeat", "lower_prio_delay",
                                             "na_interval", "announce_on_start"}

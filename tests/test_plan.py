@@ -196,6 +196,11 @@ group "default": every address on every interface (no [[group]])
   na_interval           = 0.0        # default
   mode                  = "request"  # default
   announce_on_start     = false      # built-in default
+  conflict              = "defend"   # default
+  defend_interval       = 10.0       # default
+  gateways              = []         # default
+  confirm_timeout       = 1.0        # default
+  confirm_retries       = 3          # default
   timeline of any IPv4 address (GARP request)
     and of any IPv6 address (unsolicited NA):
     takeover   t=0.000s master x5
@@ -208,6 +213,7 @@ group "default": every address on every interface (no [[group]])
   note: lower_prio needs a [[group]] (with a vrid, or keepalived's notify_fifo)
   note: link_up and oneshot follow the takeover schedule; a MAC change sends x5 at once \
 from the new MAC
+  note: conflict: defend (one packet per address, at most one defence per 10s)
 """
 
 

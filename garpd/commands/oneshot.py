@@ -41,7 +41,8 @@ events to feed besides the kernel's state."""
 @dataclasses.dataclass(frozen=True, slots=True)
 class OneshotPolicy:
     """A policy seen through a one-shot: refresh off, nothing started on the initial dump,
-    only the chosen ``keys`` (if given) of the chosen ``groups`` (if given)."""
+    no conflict listening nor gateway confirmation (a one-shot does not stay to hear the
+    answers), only the chosen ``keys`` (if given) of the chosen ``groups`` (if given)."""
 
     inner: Policy
     keys: frozenset[AddrKey] | None = None
@@ -54,8 +55,9 @@ class OneshotPolicy:
         watch = self.inner.watch(ifname, address)
         if watch is None or (self.groups is not None and watch.group not in self.groups):
             return None
+        # A one-shot neither listens nor waits for gateways: no conflicts, no confirmation.
         timing = dataclasses.replace(watch.timing, master_refresh=0.0,
-                                     announce_on_start=False)
+                                     announce_on_start=False, conflict="off", gateways=())
         return Watch(watch.group, timing)
 
     def pacing(self, ifname: str) -> tuple[float, float]:

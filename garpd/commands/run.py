@@ -90,6 +90,8 @@ class Daemon:
         self.arbiter: Any = None
         self.fifo: Any = None
         self.metrics: Any = None
+        self.neighbours: Any = None
+        self.gateways: Any = None
         self.notify_counts: dict[str, int] = {}
         self.reload_counts: dict[str, int] = {"ok": 0, "rejected": 0}
 
@@ -110,6 +112,8 @@ class Daemon:
         core = self.core = Announcer(self._policy(self.cfg), trigger="master")
         sender = Sender()
         runner = self.runner = Runner(core, sender, self.log, loop)
+
+        runner.on_handled = self._sync_lan
 
         def on_events(events: list[Event]) -> None:
             runner.feed(events)
@@ -143,6 +147,9 @@ class Daemon:
             watcher.learn(state)
             watcher.start(loop)
             log_loaded(self.log, self.cfg, self.source, reload=False)
+            # Routes and neighbours first: the takeovers of what is held now already know
+            # their gateways and the gateways' MACs.
+            self._start_gateways(loop, {link.ifindex: link.ifname for link in state.links})
             runner.feed(state.events())
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._stop.set)
@@ -177,6 +184,10 @@ class Daemon:
                 self.metrics.close()
             if self.listener is not None:
                 self.listener.close()
+            if self.neighbours is not None:
+                self.neighbours.close()
+            if self.gateways is not None:
+                self.gateways.close()
             if self.fifo is not None:
                 self.fifo.close()
             runner.close()
@@ -242,13 +253,85 @@ class Daemon:
                         announcements=dict(runner.announcements), held=held,
                         first_frame=self.core.first_frame, vrrp=vrrp,
                         notify=dict(self.notify_counts), reloads=dict(self.reload_counts),
-                        log_dropped=logging.DROPPED)
+                        log_dropped=logging.DROPPED,
+                        conflicts={i: c["conflicts"]
+                                   for i, c in self.core.conflicts.counters.items()},
+                        defences={i: c["defences"]
+                                  for i, c in self.core.conflicts.counters.items()},
+                        unconfirmed=dict(self.core.unconfirmed),
+                        confirm=dict(self.core.confirm_seconds))
 
     def metrics_text(self) -> str:
         """``garpd metrics``: the same text ``/metrics`` serves."""
         from garpd.drivers.metrics import render  # noqa: PLC0415
 
         return render(self.metrics_snapshot)
+
+    # --- seeing the LAN: neighbour listener, routes and neighbours ------------------
+
+    def _sync_lan(self, events: list[Event]) -> None:
+        """Open, re-filter or close the neighbour listeners the core's changes call for,
+        and tell the gateway watcher about interfaces gone down (their IPv4 routes go)."""
+        assert self.core is not None
+        if self.gateways is not None:
+            for ev in events:
+                if isinstance(ev, LinkRemoved) or (isinstance(ev, LinkChanged) and not ev.up):
+                    self.gateways.link_gone(ev.ifindex)
+        dirty = self.core.take_listen_changes()
+        if not dirty:
+            return
+        if self.neighbours is None:
+            from garpd.drivers.neighbour_listener import NeighbourListener  # noqa: PLC0415
+
+            self.neighbours = NeighbourListener(self._on_claims, self.log,
+                                                asyncio.get_running_loop())
+        for ifname in sorted(dirty):
+            watch = self.core.neighbour_watch(ifname)
+            ifindex = self.core.ifindex(ifname)
+            if watch is None or ifindex is None:
+                self.neighbours.close_interface(ifname)
+            else:
+                self.neighbours.watch(ifname, ifindex, *watch)
+
+    def _on_claims(self, ifname: str, claims: tuple[Any, ...]) -> None:
+        from garpd.events import NeighbourFrames  # noqa: PLC0415
+
+        assert self.runner is not None
+        self.runner.feed([NeighbourFrames(ifname, claims)])
+
+    def _on_gateway_events(self, events: list[Event]) -> None:
+        assert self.runner is not None
+        self.runner.feed(events)
+
+    def _start_gateways(self, loop: asyncio.AbstractEventLoop,
+                        names: dict[int, str] | None = None) -> None:
+        """Follow neighbours (and routes, for ["auto"]) once some group has gateways."""
+        groups = list(self.cfg.groups) or [None]
+        specs = [self.cfg.effective(g).timing.gateways for g in groups]
+        if not any(specs):
+            return
+        routes = any(spec == "auto" for spec in specs)
+        if self.gateways is not None:
+            if routes and not self.gateways.routes:  # a reload asks for routes now
+                self.gateways.close()
+                self.gateways = None
+            else:
+                return
+        from garpd.drivers.gateways import GatewayWatcher  # noqa: PLC0415
+
+        assert self.core is not None
+        core = self.core
+        try:
+            watcher = GatewayWatcher(
+                self._on_gateway_events,
+                lambda: {index: name for name, index in core.links_known().items()} or names
+                or {},
+                self.log, routes=routes)
+        except OSError as exc:
+            self.log.error("netlink_failed", error=exc.strerror, socket="gateways")
+            return
+        self.gateways = watcher
+        watcher.start(loop)
 
     # --- VRRP listener and notify FIFO ---------------------------------------------
 
@@ -323,6 +406,21 @@ class Daemon:
         assert self.core is not None
         assert self.runner is not None
         now = asyncio.get_running_loop().time()
+
+        def ago(t: float | None) -> float | None:
+            return round(now - t, 3) if t is not None else None
+
+        conflicts = {(c.interface, c.address): {
+            "policy": c.policy, "count": c.conflicts, "defences": c.defences,
+            "last_seen_ago": ago(c.last_seen), "last_mac": c.last_mac,
+            "last_defence_ago": ago(c.last_defence)} for c in self.core.conflict_status()}
+        gateways: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for g in self.core.confirm_status():
+            gateways.setdefault((g.interface, g.address), []).append({
+                "gateway": g.gateway, "state": g.state, "attempts": g.attempts,
+                "after_ms": g.after_ms, "gateway_mac": g.gateway_mac,
+                "next_try_in": round(max(0.0, g.next_try - now), 3)
+                if g.next_try is not None else None})
         rows = []
         for st in self.core.status():
             rows.append({
@@ -338,10 +436,12 @@ class Daemon:
                 "schedule": [{"in": round(max(0.0, due - now), 3), "reason": reason,
                               "packets": packets} for due, reason, packets in st.upcoming],
                 "refresh_every": st.refresh_every,
+                "conflicts": conflicts.get((st.ifname, st.address)),
+                "gateways": gateways.get((st.ifname, st.address), []),
             })
         counters: dict[str, int] = {**self.core.counters, **self.runner.counters,
                                     "log_dropped": logging.DROPPED}
-        for part in (self.listener, self.arbiter, self.fifo):
+        for part in (self.listener, self.arbiter, self.fifo, self.neighbours, self.gateways):
             if part is not None:
                 counters.update(part.counters)
         if self.control is not None:
@@ -350,6 +450,7 @@ class Daemon:
 
         return {"pid": os.getpid(), "config": self.source,
                 "uptime": round(now - self.started, 3), "addresses": rows,
+                "recent_conflicts": [dict(r.fields) for r in self.core.recent_conflicts()],
                 "counters": counters}
 
     def notify(self, kind: str, name: str, state: str, priority: int | None,
@@ -431,6 +532,8 @@ class Daemon:
         self._start_fifo(loop)
         log_loaded(self.log, self.cfg, self.source, reload=True)
         self.runner.feed([])
+        self._start_gateways(loop)
+        self._sync_lan([])
         systemd.notify("READY=1", f"STATUS=watching; {len(self.core.held())} addresses held")
 
 

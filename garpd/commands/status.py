@@ -56,6 +56,31 @@ def _next_text(row: dict[str, Any]) -> str:
     return ", ".join(parts) if parts else "nothing scheduled"
 
 
+def _lan_lines(row: dict[str, Any], colour: bool) -> list[str]:
+    """Per gateway: ``gw 192.0.2.1 confirmed 3ms 02:00:...``; and the conflicts seen."""
+    out: list[str] = []
+    gateways = row.get("gateways")
+    for gw in gateways if isinstance(gateways, list) else []:
+        if not isinstance(gw, dict):
+            continue
+        state = str(gw.get("state"))
+        code = {"confirmed": "32", "unconfirmed": "31"}.get(state, "33")
+        text = f"    gw {gw.get('gateway')!s:<24} {_paint(f'{state:<11}', code, colour)}"
+        if state == "confirmed":
+            text += f" {gw.get('after_ms')}ms {gw.get('gateway_mac')}"
+        else:
+            text += f" attempts {gw.get('attempts')}"
+            if gw.get("next_try_in") is not None:
+                text += f", next in {_ago(gw.get('next_try_in'))}"
+        out.append(text)
+    conflicts = row.get("conflicts")
+    if isinstance(conflicts, dict) and conflicts.get("count"):
+        out.append(f"    conflicts {conflicts.get('count')} (policy {conflicts.get('policy')}, "
+                   f"defences {conflicts.get('defences')}), last from "
+                   f"{conflicts.get('last_mac')} {_ago(conflicts.get('last_seen_ago'))} ago")
+    return out
+
+
 def render_status(doc: dict[str, Any], colour: bool = False) -> str:
     """The status document as a timeline a person reads at a glance.
 
@@ -88,6 +113,16 @@ def render_status(doc: dict[str, Any], colour: bool = False) -> str:
             schedule = row.get("schedule")
             if row.get("held") and isinstance(schedule, list) and schedule:
                 lines.append(" " * 42 + _status_bar(schedule, colour))
+            lines.extend(_lan_lines(row, colour))
+    recent = doc.get("recent_conflicts")
+    if isinstance(recent, list) and recent:
+        lines.append("recent conflicts:")
+        for item in recent:
+            if isinstance(item, dict):
+                lines.append(f"  {item.get('interface')} {item.get('address')} claimed by "
+                             f"{item.get('other_mac')} ({item.get('frame')}), "
+                             f"{'defended' if item.get('defended') else 'not defended'}, "
+                             f"{item.get('suppressed')} more since the previous record")
     counters = doc.get("counters")
     if isinstance(counters, dict):
         lines.append("counters: " + ", ".join(f"{k}={v}" for k, v in sorted(counters.items())))

@@ -511,7 +511,7 @@ def known_from_config(path: str | None, ifname: str) -> Known:
     vrids: set[int] = set()
     gateways: set[Address] = set()
     auto = False
-    for value in getattr(cfg.announce, "gateways", None) or ():
+    for value in _gateway_values(getattr(cfg.announce, "gateways", None)):
         auto |= str(value) == "auto"
         gateways.update(a for a in (_ip(value),) if a is not None)
     for group in cfg.groups:
@@ -519,13 +519,23 @@ def known_from_config(path: str | None, ifname: str) -> Known:
         networks.extend(group.networks)
         if group.vrid is not None:
             vrids.add(int(group.vrid))
-        for value in getattr(group, "gateways", None) or ():
+        for value in _gateway_values(getattr(group, "gateways", None)):
             auto |= str(value) == "auto"
             gateways.update(a for a in (_ip(value),) if a is not None)
     if auto:
         gateways.update(route_gateways(ifname))
     return Known(configured=frozenset(addresses), networks=tuple(networks),
                  vrids=frozenset(vrids), gateways=frozenset(gateways))
+
+
+def _gateway_values(spec: object) -> tuple[object, ...]:
+    """A ``gateways`` value as a sequence: ``"auto"`` (the configuration's ["auto"]) alone,
+    or the addresses."""
+    if spec is None or spec == ():
+        return ()
+    if isinstance(spec, str):
+        return (spec,)
+    return tuple(spec) if isinstance(spec, tuple | list) else ()
 
 
 def route_gateways(ifname: str) -> set[Address]:

@@ -58,6 +58,11 @@ class Snapshot:
     notify: dict[str, int] = field(default_factory=dict)
     reloads: dict[str, int] = field(default_factory=dict)
     log_dropped: int = 0
+    conflicts: dict[str, int] = field(default_factory=dict)
+    defences: dict[str, int] = field(default_factory=dict)
+    unconfirmed: dict[str, int] = field(default_factory=dict)
+    confirm: dict[str, Histogram] = field(default_factory=dict)
+    """Per interface: schedule start to a gateway's confirmation."""
 
 
 def _histogram(family: HistogramMetricFamily, labels: list[str], hist: Histogram) -> None:
@@ -99,24 +104,22 @@ class GarpdCollector(Collector):
             for fam_name in ("ipv4", "ipv6"):
                 gauge.add_metric([iface, fam_name], snap.held.get((iface, fam_name), 0))
         yield gauge
-        # No source yet: conflict detection, defence and gateway confirmation (SPEC,
-        # *Seeing the LAN*) come with a later piece of work. The families are exported now,
-        # at zero and empty, so dashboards and alerts can be written against them.
-        for name, text in (("garpd_conflicts", "Frames from another MAC claiming a held "
-                            "address (not counted yet: conflict detection is not built)"),
-                           ("garpd_defences", "Defence bursts sent after a conflict (not "
-                            "counted yet)"),
-                           ("garpd_unconfirmed", "Gateways that never confirmed a move (not "
-                            "counted yet)")):
+        # SPEC *Seeing the LAN*: conflicts, defences, gateway confirmation.
+        for name, text, counts in (
+                ("garpd_conflicts", "Frames from another MAC claiming a held address",
+                 snap.conflicts),
+                ("garpd_defences", "Defence bursts after a conflict (one per address)",
+                 snap.defences),
+                ("garpd_unconfirmed", "Gateways that did not answer a directed request "
+                 "after every retry", snap.unconfirmed)):
             fam = CounterMetricFamily(name, text, labels=["interface"])
             for iface in ifaces:
-                fam.add_metric([iface], 0)
+                fam.add_metric([iface], counts.get(iface, 0))
             yield fam
         hist = HistogramMetricFamily("garpd_confirm_seconds", "Schedule start to a gateway's "
-                                     "confirmation (empty: confirmation is not built yet)",
-                                     labels=["interface"])
+                                     "answer to the directed request", labels=["interface"])
         for iface in ifaces:
-            _histogram(hist, [iface], Histogram())
+            _histogram(hist, [iface], snap.confirm.get(iface, Histogram()))
         yield hist
         hist = HistogramMetricFamily("garpd_first_frame_seconds", "Address held (as the core "
                                      "saw it) to its first frame handed to the sender")

@@ -1,0 +1,159 @@
+"""The neighbour listener: ARP and IPv6 NS/NA on the interfaces holding watched addresses.
+
+Thin driver (SPEC *Seeing the LAN*). One AF_PACKET socket per interface, opened only while
+the core says something there needs listening (a held address whose ``conflict`` is not
+``off``, or one with ``gateways``), with the kernel filter of :func:`garpd.bpf.
+neighbour_filter`: it drops this host's outgoing frames and tagged frames and passes only
+ARP whose sender, or NS/NA whose target, is one of the interface's held addresses or their
+gateways, so a busy LAN's other traffic never reaches Python. The filter is attached before
+``bind`` (nothing unfiltered is ever queued) and attached again, atomically, when that set
+changes.
+
+Reading is non-blocking from the event loop, at most :data:`BATCH` frames per wake-up, so a
+flood cannot starve the loop (the kernel drops what the socket buffer cannot hold). Each
+frame is parsed by :func:`garpd.neighbour_wire.parse`; a malformed one is counted by reason
+and logged at most every :data:`MALFORMED_LOG_EVERY` seconds per interface; the claims of
+one wake-up go to ``on_claims`` together (one core event).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from garpd.bpf import neighbour_filter, sock_fprog
+from garpd.frames import Address
+from garpd.neighbour_wire import Claim, parse
+
+ETH_P_ALL: Final = 0x0003
+SO_ATTACH_FILTER: Final = 26
+#: Frames read per wake-up at most.
+BATCH: Final = 256
+#: Receive buffer: about a second of a 10,000 frames/s flood; the rest is dropped by the
+#: kernel (the conflict decision needs one frame per interval, not all of them).
+RCVBUF: Final = 1 << 20
+MALFORMED_LOG_EVERY: Final = 10.0
+
+OnClaims = Callable[[str, tuple[Claim, ...]], None]
+
+
+class NeighbourListener:
+    """Reads ARP/ND frames on some interfaces and hands their claims to ``on_claims``."""
+
+    def __init__(self, on_claims: OnClaims, log: Any, loop: asyncio.AbstractEventLoop,
+                 batch: int = BATCH) -> None:
+        self._on_claims = on_claims
+        self.log = log
+        self._loop = loop
+        self._batch = batch
+        self._socks: dict[str, tuple[int, socket.socket]] = {}
+        self._filters: dict[str, tuple[tuple[Address, ...], tuple[Address, ...]]] = {}
+        self._malformed_logged: dict[str, float] = {}
+        self.counters: dict[str, int] = {"neighbour_frames": 0, "neighbour_malformed": 0,
+                                         "neighbour_wakeups": 0}
+        self.malformed: dict[str, int] = {}
+        """Malformed frames by :data:`garpd.neighbour_wire.REASONS` reason."""
+
+    def listening(self) -> dict[str, int]:
+        """Interfaces listened on now, name -> ifindex."""
+        return {name: index for name, (index, _sock) in self._socks.items()}
+
+    def watch(self, ifname: str, ifindex: int, v4: Sequence[Address],
+              v6: Sequence[Address]) -> None:
+        """Listen on ``ifname`` for frames concerning ``v4`` / ``v6`` (open, re-filter, or
+        re-open when the interface was re-created with another index)."""
+        wanted = (tuple(v4), tuple(v6))
+        entry = self._socks.get(ifname)
+        if entry is not None and entry[0] != ifindex:
+            self.close_interface(ifname)
+            entry = None
+        if entry is not None:
+            if self._filters.get(ifname) != wanted:
+                try:
+                    _attach(entry[1], *wanted)
+                except OSError as exc:
+                    self.log.error("neighbour_filter_failed", interface=ifname,
+                                   error=exc.strerror)
+                    return
+                self._filters[ifname] = wanted
+            return
+        try:
+            sock = _open(ifname, *wanted)
+        except OSError as exc:
+            self.log.error("neighbour_listen_failed", interface=ifname, error=exc.strerror)
+            return
+        self._socks[ifname] = (ifindex, sock)
+        self._filters[ifname] = wanted
+        self._loop.add_reader(sock.fileno(), self._readable, ifname, sock)
+
+    def close_interface(self, ifname: str) -> None:
+        """Stop listening on ``ifname``."""
+        entry = self._socks.pop(ifname, None)
+        self._filters.pop(ifname, None)
+        if entry is not None:
+            self._loop.remove_reader(entry[1].fileno())
+            entry[1].close()
+
+    def close(self) -> None:
+        """Stop listening everywhere."""
+        for ifname in list(self._socks):
+            self.close_interface(ifname)
+
+    def _readable(self, ifname: str, sock: socket.socket) -> None:
+        claims: list[Claim] = []
+        self.counters["neighbour_wakeups"] += 1
+        read = 0
+        for _ in range(self._batch):  # bounded: a flood cannot starve the loop
+            try:
+                data = sock.recv(2048)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                self.log.error("neighbour_receive_failed", interface=ifname,
+                               error=exc.strerror)
+                self.close_interface(ifname)
+                break
+            read += 1
+            result = parse(data)
+            if isinstance(result, Claim):
+                claims.append(result)
+            elif result != "not_neighbour":
+                self._malformed(ifname, result)
+        self.counters["neighbour_frames"] += read
+        if claims:
+            self._on_claims(ifname, tuple(claims))
+
+    def _malformed(self, ifname: str, reason: str) -> None:
+        self.counters["neighbour_malformed"] += 1
+        self.malformed[reason] = self.malformed.get(reason, 0) + 1
+        now = self._loop.time()
+        last = self._malformed_logged.get(ifname)
+        if last is None or now - last >= MALFORMED_LOG_EVERY:
+            self._malformed_logged[ifname] = now
+            self.log.warning("neighbour_malformed", interface=ifname, reason=reason,
+                             total=self.counters["neighbour_malformed"])
+
+
+def _split(v4: Sequence[Address], v6: Sequence[Address]) -> tuple[list[Any], list[Any]]:
+    return ([a for a in v4 if a.version == 4], [a for a in v6 if a.version == 6])
+
+
+def _attach(sock: socket.socket, v4: Sequence[Address], v6: Sequence[Address]) -> None:
+    four, six = _split(v4, v6)
+    fprog, _buffer = sock_fprog(neighbour_filter(four, six))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+
+
+def _open(ifname: str, v4: Sequence[Address], v6: Sequence[Address]) -> socket.socket:
+    """A non-blocking AF_PACKET socket on ``ifname``, filtered before it is bound."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_NONBLOCK, 0)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        _attach(sock, v4, v6)
+        sock.bind((ifname, ETH_P_ALL))
+    except OSError:
+        sock.close()
+        raise
+    return sock
