@@ -16,7 +16,7 @@ Each group is simulated alone: groups sharing an interface also share its queue.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
@@ -30,6 +30,8 @@ from garpd.policy import StaticPolicy, Timing
 from garpd.sim import Sim
 
 TriggerName = Literal["master", "notify", "lower_prio"]
+NextHopsNow = Mapping[str, Sequence[str]]
+"""Interface name -> the main table's next hops out of it now (for ``["auto"]``)."""
 TRIGGERS: Final[tuple[TriggerName, ...]] = ("master", "notify", "lower_prio")
 _LABELS: Final[dict[str, str]] = {
     "master": "takeover", "notify": "notify", "lower_prio": "lower_prio",
@@ -243,8 +245,12 @@ def _representatives(group: Group | None) -> list[tuple[int, Address | None, str
     return out
 
 
-def build(config: Config) -> list[GroupPlan]:
-    """The plan of every group (or of the implicit "default" group without groups)."""
+def build(config: Config, routes: NextHopsNow | None = None) -> list[GroupPlan]:
+    """The plan of every group (or of the implicit "default" group without groups).
+
+    ``routes``: the main table's next hops per interface right now (``garpd check`` reads
+    them), so that a group with ``gateways = ["auto"]`` shows the gateways it would use.
+    """
     policy = ConfigPolicy(config)
     groups: list[Group | None] = list(config.groups) or [None]
     plans = []
@@ -262,12 +268,12 @@ def build(config: Config) -> list[GroupPlan]:
             kinds = tuple(k.decode() for k in _kinds(version, eff.timing.mode))
             addresses.append(AddressPlan(address, label, kinds, spacing, timelines))
         plans.append(GroupPlan(name, group, eff, pacing, tuple(addresses),
-                               tuple(_notes(config, group, eff, pacing))))
+                               tuple(_notes(config, group, eff, pacing, routes))))
     return plans
 
 
 def _notes(config: Config, group: Group | None, eff: Effective,
-           pacing: tuple[float, float]) -> list[str]:
+           pacing: tuple[float, float], routes: NextHopsNow | None = None) -> list[str]:
     notes = []
     timing = eff.timing
     if not timing.announce_on_start:
@@ -292,7 +298,7 @@ def _notes(config: Config, group: Group | None, eff: Effective,
                  f"x{timing.master_repeat} at once from the new MAC")
     notes.append(_conflict_note(timing))
     if timing.gateways:
-        notes.append(_confirm_note(timing, group))
+        notes.append(_confirm_note(timing, group, routes))
     return notes
 
 
@@ -307,11 +313,16 @@ def _conflict_note(timing: Timing) -> str:
             f"{number(timing.defend_interval)}s)")
 
 
-def _confirm_note(timing: Timing, group: Group | None) -> str:
+def _confirm_note(timing: Timing, group: Group | None,
+                  routes: NextHopsNow | None = None) -> str:
     """The gateways and the directed requests after each schedule's first burst."""
     if timing.gateways == "auto":
         where = group.interface if group is not None else "the address's interface"
-        gateways = f"auto (the main table's next hops out of {where}, followed as routes change)"
+        gateways = f"auto (the main table's next hops out of {where}, followed as routes change"
+        if routes is not None and group is not None:
+            now = routes.get(group.interface, ())
+            gateways += f"; now: {', '.join(now)}" if now else "; now: none"
+        gateways += ")"
     else:
         gateways = ", ".join(str(g) for g in timing.gateways)
     waits = [timing.confirm_timeout * (1 << n) for n in range(timing.confirm_retries + 1)]
@@ -366,7 +377,7 @@ def _path(value: object) -> str:
 
 
 def render_text(config: Config, source: str, *, picture: bool = False,
-                colour: bool = False) -> str:
+                colour: bool = False, routes: NextHopsNow | None = None) -> str:
     """The plan as plain text: settings as aligned ``key = value`` lines, then timelines.
 
     ``picture`` adds a bar under each trigger's bursts, drawn to one scale per group
@@ -382,7 +393,7 @@ def render_text(config: Config, source: str, *, picture: bool = False,
         ("keepalived.notify_fifo", _path(config.keepalived.notify_fifo), ""),
         ("keepalived.config", _path(config.keepalived.config), ""),
     ], "")
-    for plan in build(config):
+    for plan in build(config, routes):
         lines.append("")
         lines.extend(_render_group(plan, picture=picture, colour=colour))
     return "\n".join(lines) + "\n"
@@ -500,10 +511,11 @@ def _json_value(value: object) -> object:
     return str(value)
 
 
-def render_json(config: Config, source: str) -> dict[str, Any]:
+def render_json(config: Config, source: str,
+                routes: NextHopsNow | None = None) -> dict[str, Any]:
     """The plan as a JSON-serialisable dict (the same content as :func:`render_text`)."""
     groups = []
-    for plan in build(config):
+    for plan in build(config, routes):
         group = plan.group
         settings: dict[str, Any] = {
             key: {"value": _json_value(plan.effective.value(key)),

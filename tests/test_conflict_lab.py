@@ -262,6 +262,24 @@ def test_auto_picks_up_a_default_route_added_after_start(
     assert router_mac_of(lab, VIP) == lab.mac("a")
 
 
+def test_check_lists_the_auto_gateways_it_would_use(
+        make_lab: LabFactory, garpd_cmd: list[str], tmp_path: Path) -> None:
+    """`garpd check` with gateways = ["auto"] reads the routes: none before a default route,
+    the route's gateway after it."""
+    lab = lan(make_lab)
+    lab.add_address("a", f"{VIP}/24")
+    cfg = write(tmp_path, {"gateways": ["auto"]})
+    argv = (*garpd_cmd, "check", "-c", str(cfg))
+    before = lab.run("a", *argv)
+    assert "gateways: auto (" in before.stdout
+    assert "; now: none)" in before.stdout
+    lab.run("a", "ip", "route", "add", "default", "via", GW, "dev", "eth0")
+    after = lab.run("a", *argv)
+    assert f"; now: {GW})" in after.stdout
+    doc = json.loads(lab.run("a", *argv, "--json").stdout)
+    assert any(f"now: {GW}" in note for g in doc["groups"] for note in g["notes"])
+
+
 # --------------------------------------------------------------------------- flood
 
 

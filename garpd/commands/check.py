@@ -27,8 +27,9 @@ def main(args: argparse.Namespace) -> int:
             sys.stderr.write(f"garpd: {line}\n")
         return EXIT_USAGE
     imported = cfg.keepalived_import
+    routes = current_next_hops(cfg)
     if args.json:
-        doc = plan.render_json(cfg, source)
+        doc = plan.render_json(cfg, source, routes)
         if imported is not None:
             doc["keepalived_import"] = {
                 "files": [str(f) for f in imported.files],
@@ -38,11 +39,41 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_OK
     from garpd.term import colour_enabled  # noqa: PLC0415
 
-    text = plan.render_text(cfg, source, picture=True, colour=colour_enabled(sys.stdout))
+    text = plan.render_text(cfg, source, picture=True, colour=colour_enabled(sys.stdout),
+                            routes=routes)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     if imported is not None:
         sys.stdout.write(import_summary(imported))
     return EXIT_OK
+
+
+def current_next_hops(cfg: Any) -> dict[str, list[str]] | None:
+    """For groups with ``gateways = ["auto"]``: the main table's next hops per interface,
+    read from the kernel now; None when no group asks or the routes cannot be read."""
+    if not any(cfg.effective(g).timing.gateways == "auto" for g in cfg.groups):
+        return None
+    import socket  # noqa: PLC0415
+
+    from garpd import rtnl  # noqa: PLC0415
+    from garpd.drivers.gateways import dump  # noqa: PLC0415
+    from garpd.routes import NextHops  # noqa: PLC0415
+
+    try:
+        events = [e for e in dump(rtnl.RTM_GETROUTE) if not isinstance(e, rtnl.Neighbour)]
+    except OSError:
+        return None
+    hops = NextHops()
+    hops.replace_all(events)
+    out: dict[str, list[str]] = {}
+    for group in cfg.groups:
+        try:
+            index = socket.if_nametoindex(group.interface)
+        except OSError:
+            continue
+        out[group.interface] = sorted(
+            (str(g) for family in (4, 6) for g in hops.gateways(index, family)),
+            key=lambda text: (":" in text, text))
+    return out
 
 
 def import_summary(imported: Any) -> str:
