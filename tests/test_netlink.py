@@ -163,7 +163,7 @@ def test_parse_link_message_matches_pyroute2(index: int, name: str, flags: int,
         noarp=bool(flags & IFF_NOARP),
         ethernet=ifi_type == 1 and not flags & IFF_LOOPBACK,
         forwarding=netlink.read_forwarding(name))
-    assert ref["index"] == index and ref["flags"] == flags and ref["ifi_type"] == ifi_type
+    assert (ref["index"], ref["flags"], ref["ifi_type"]) == (index, flags, ifi_type)
 
 
 def test_parse_link_message_refuses_short_or_nameless() -> None:
