@@ -59,6 +59,7 @@ def _run(argv: Sequence[str] | None) -> int:
 
         return notify(hook)
     args = build_parser().parse_args(argv)
+    import garpd.leanio  # noqa: F401, PLC0415 - asyncio without ssl, before anyone imports it
     try:
         if args.command == "announce":
             from garpd.commands.announce import main as announce  # noqa: PLC0415 - lazy by design

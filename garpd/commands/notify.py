@@ -61,6 +61,7 @@ def _fallback(args: HookArgs, log: Any, kind: str, name: str, state: str,
         return 0
     from pathlib import Path  # noqa: PLC0415
 
+    import garpd.leanio  # noqa: F401, PLC0415 - asyncio without ssl, before anyone imports it
     from garpd import config as cfgmod  # noqa: PLC0415 - only without a daemon
     from garpd.commands import oneshot  # noqa: PLC0415
     from garpd.events import Trigger  # noqa: PLC0415
