@@ -59,7 +59,8 @@ def _run(argv: Sequence[str] | None) -> int:
 
         return notify(hook)
     args = build_parser().parse_args(argv)
-    import garpd.leanio  # noqa: F401, PLC0415 - asyncio without ssl, before anyone imports it
+    if args.command != "announce":  # announce imports asyncio after its first frame
+        import garpd.leanio  # noqa: F401, PLC0415 - asyncio without ssl, before its users
     try:
         if args.command == "announce":
             from garpd.commands.announce import main as announce  # noqa: PLC0415 - lazy by design

@@ -30,6 +30,7 @@ class DeferredLog:
     def real(self) -> Any:
         """The structlog logger (set up now if not yet)."""
         if self._real is None:
+            import garpd.leanio  # noqa: F401, PLC0415 - structlog imports asyncio: no ssl
             from garpd import log as logging  # noqa: PLC0415 - the point of this class
 
             logging.setup(self._fmt, self._level)

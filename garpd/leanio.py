@@ -18,7 +18,9 @@ if "asyncio" not in sys.modules:
     if _blocked:
         sys.modules["ssl"] = None  # type: ignore[assignment]
     try:
-        import asyncio  # noqa: F401
+        __import__("asyncio")
     finally:
         if _blocked and sys.modules.get("ssl", 0) is None:
             del sys.modules["ssl"]
+
+import asyncio as asyncio  # noqa: PLC0414 - for ``from garpd.leanio import asyncio``

@@ -147,7 +147,8 @@ def run(shot: Oneshot, log: Any) -> Outcome:
         runner.feed([*state.events(), *extra])
         runner.feed(list(shot.triggers) or [Trigger(shot.trigger)])
         if not runner.idle() or _waiting(core):
-            import asyncio  # noqa: PLC0415 - only for what is left after the first frames
+            # asyncio (without ssl) only for what is left after the first frames
+            from garpd.leanio import asyncio  # noqa: PLC0415
 
             asyncio.run(_finish(core, runner, watcher, changed, shot.dad_timeout))
     finally:
