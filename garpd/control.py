@@ -146,7 +146,10 @@ def socket_path(config: str | None) -> str:
     quick = _quick_socket(raw)
     if quick is not None:
         return quick
-    import tomllib  # noqa: PLC0415 - ~20 ms: only when the quick scan cannot tell
+    quick = subset_socket(raw)
+    if quick is not None:
+        return quick
+    import tomllib  # noqa: PLC0415 - ~10 ms: only when the file is outside the subset
 
     try:
         data = tomllib.loads(raw.decode())
@@ -168,4 +171,75 @@ def _quick_socket(raw: bytes) -> str | None:
     """
     if b"control" not in raw and b"\\" not in raw:
         return DEFAULT_SOCKET
+    return None
+
+
+# A TOML subset, each line one of: blank, a comment, a [table] or [[array]] header with a
+# bare name, or bare-key = value with value a basic string without escapes, a literal
+# string, a decimal integer or float, a boolean, or a one-line array of those. Anything
+# else (quoted or dotted keys, escapes, multi-line strings, inline tables, dates, ...)
+# sends the whole file to tomllib.
+_WS = "[ \t]*"
+_COMMENT = "(?:#[^\x00-\x08\x0a-\x1f\x7f]*)?"
+_SCALAR = ('(?:"[^"\\\\\x00-\x08\x0a-\x1f\x7f]*"'
+           "|'[^'\x00-\x08\x0a-\x1f\x7f]*'"
+           "|[+-]?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?|true|false)")
+_VALUE = f"(?:{_SCALAR}|\\[{_WS}(?:{_SCALAR}{_WS},{_WS})*(?:{_SCALAR}{_WS})?\\])"
+_KEY = "[A-Za-z0-9_-]+"
+_LINE = (f"{_WS}(?:(?P<array>\\[\\[(?P<aname>{_KEY})\\]\\])|\\[(?P<table>{_KEY})\\]"
+         f"|(?P<key>{_KEY}){_WS}={_WS}(?P<value>{_VALUE}))?{_WS}{_COMMENT}")
+
+
+def subset_socket(raw: bytes) -> str | None:
+    """tomllib's answer for ``[control] socket`` when the file is inside a plain TOML
+    subset (see above), checked line by line; None (ask tomllib) for anything else.
+
+    Inside the subset the file's validity comes down to names defined twice, which are
+    checked too: a table or a key defined twice, or a table named like a key or an array
+    of tables, is invalid TOML, and tomllib's answer for an invalid file is the default.
+    A property test (tests/test_control.py) holds this to tomllib's answer.
+    """
+    import re  # noqa: PLC0415 - already loaded by the interpreter's start-up
+
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return DEFAULT_SOCKET
+    line_re = re.compile(_LINE)
+    root: set[str] = set()
+    tables: set[str] = set()
+    arrays: set[str] = set()
+    keys = root
+    current: str | None = None
+    socket: str | None = None
+    for line in text.replace("\r\n", "\n").split("\n"):  # as tomllib reads lines
+        match = line_re.fullmatch(line)
+        if match is None:
+            return None
+        if match["array"]:
+            name = match["aname"]
+            if name in tables or name in root:
+                return DEFAULT_SOCKET
+            arrays.add(name)
+            keys, current = set(), None
+        elif match["table"]:
+            name = match["table"]
+            if name in tables or name in arrays or name in root:
+                return DEFAULT_SOCKET
+            tables.add(name)
+            keys, current = set(), name
+        elif match["key"]:
+            key = match["key"]
+            if key in keys or (keys is root and (key in tables or key in arrays)):
+                return DEFAULT_SOCKET
+            keys.add(key)
+            if current == "control" and key == "socket":
+                socket = _string(match["value"])
+    return socket or DEFAULT_SOCKET
+
+
+def _string(value: str) -> str | None:
+    """A subset value's string (no escapes to undo), None if it is not a string."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
     return None
