@@ -1,7 +1,8 @@
 """``garpd notify TYPE NAME STATE [PRIORITY]``: keepalived's generic notify hook.
 
 The hand-off path imports nothing heavy (no pyroute2, pydantic, asyncio or structlog): it reads the
-control socket's path from the configuration with tomllib, sends one JSON line and exits.
+control socket's path from the configuration (a checked TOML subset, else tomllib), sends one
+JSON line and exits.
 With no daemon reachable, MASTER runs the master schedule (reason ``notify``) for the
 matching groups itself, from the configuration, as a one-shot
 (:mod:`garpd.commands.oneshot`). A notify hook must never break keepalived:
