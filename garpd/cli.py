@@ -59,6 +59,8 @@ def _run(argv: Sequence[str] | None) -> int:
 
         return notify(hook)
     args = build_parser().parse_args(argv)
+    if args.command == "run":  # the daemon: asyncio without ssl, before anything imports it
+        import garpd.leanio  # noqa: F401, PLC0415
     try:
         if args.command == "announce":
             from garpd.commands.announce import main as announce  # noqa: PLC0415 - lazy by design

@@ -146,7 +146,10 @@ def socket_path(config: str | None) -> str:
     quick = _quick_socket(raw)
     if quick is not None:
         return quick
-    import tomllib  # noqa: PLC0415 - ~20 ms: only when the quick scan cannot tell
+    quick = subset_socket(raw)
+    if quick is not None:
+        return quick
+    import tomllib  # noqa: PLC0415 - ~10 ms: only when the file is outside the subset
 
     try:
         data = tomllib.loads(raw.decode())
@@ -168,4 +171,162 @@ def _quick_socket(raw: bytes) -> str | None:
     """
     if b"control" not in raw and b"\\" not in raw:
         return DEFAULT_SOCKET
+    return None
+
+
+# A TOML subset, each line one of: blank, a comment, a [table] or [[array]] header with a
+# bare name, or bare-key = value with value a basic string without escapes, a literal
+# string, a decimal integer or float, a boolean, or a one-line array of those. Anything
+# else (quoted or dotted keys, escapes, multi-line strings, inline tables, dates, ...)
+# sends the whole file to tomllib. Scanned by hand: ``re`` alone costs the hook ~2 ms.
+_BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_DIGITS = frozenset("0123456789")
+
+
+def _plain(text: str) -> bool:
+    """No control character but tab (TOML's rule for strings and comments)."""
+    return all(("\x20" <= c != "\x7f") or c == "\t" for c in text)
+
+
+def _ws(line: str, i: int) -> int:
+    while i < len(line) and line[i] in " \t":
+        i += 1
+    return i
+
+
+def _bare(line: str, i: int) -> int:
+    while i < len(line) and line[i] in _BARE:
+        i += 1
+    return i
+
+
+def _scalar(line: str, i: int) -> int | None:
+    """The end of the subset scalar at ``i``, None if there is none."""
+    n = len(line)
+    if i >= n:
+        return None
+    c = line[i]
+    if c in "\"'":
+        end = line.find(c, i + 1)
+        body = line[i + 1:end]
+        if end < 0 or not _plain(body) or (c == '"' and "\\" in body):
+            return None
+        return end + 1
+    for word in ("true", "false"):
+        if line.startswith(word, i):
+            return i + len(word)
+    if c in "+-":
+        i += 1
+    if i >= n or line[i] not in _DIGITS:
+        return None
+    if line[i] == "0":
+        i += 1
+    else:
+        while i < n and line[i] in _DIGITS:
+            i += 1
+    if i + 1 < n and line[i] == "." and line[i + 1] in _DIGITS:
+        i += 2
+        while i < n and line[i] in _DIGITS:
+            i += 1
+    return i
+
+
+def _value(line: str, i: int) -> int | None:
+    """The end of the subset value (a scalar or a one-line array of them) at ``i``."""
+    if not line.startswith("[", i):
+        return _scalar(line, i)
+    i = _ws(line, i + 1)
+    while True:
+        if line.startswith("]", i):
+            return i + 1
+        end = _scalar(line, i)
+        if end is None:
+            return None
+        i = _ws(line, end)
+        if line.startswith(",", i):
+            i = _ws(line, i + 1)
+        elif not line.startswith("]", i):
+            return None
+
+
+def _subset_line(line: str) -> tuple[str, str, str] | None:
+    """(kind, name, value) of one subset line (kind "" for blank or comment), else None."""
+    kind = name = value = ""
+    i = _ws(line, 0)
+    if line.startswith("[[", i):
+        end = _bare(line, i + 2)
+        if end == i + 2 or not line.startswith("]]", end):
+            return None
+        kind, name, i = "array", line[i + 2:end], end + 2
+    elif line.startswith("[", i):
+        end = _bare(line, i + 1)
+        if end == i + 1 or not line.startswith("]", end):
+            return None
+        kind, name, i = "table", line[i + 1:end], end + 1
+    elif i < len(line) and line[i] != "#":
+        end = _bare(line, i)
+        if end == i:
+            return None
+        name = line[i:end]
+        i = _ws(line, end)
+        if not line.startswith("=", i):
+            return None
+        i = _ws(line, i + 1)
+        stop = _value(line, i)
+        if stop is None:
+            return None
+        kind, value, i = "key", line[i:stop], stop
+    i = _ws(line, i)
+    if i < len(line) and (line[i] != "#" or not _plain(line[i + 1:])):
+        return None
+    return kind, name, value
+
+
+def subset_socket(raw: bytes) -> str | None:
+    """tomllib's answer for ``[control] socket`` when the file is inside a plain TOML
+    subset (see above), checked line by line; None (ask tomllib) for anything else.
+
+    Inside the subset the file's validity comes down to names defined twice, which are
+    checked too: a table or a key defined twice, or a table named like a key or an array
+    of tables, is invalid TOML, and tomllib's answer for an invalid file is the default.
+    A property test (tests/test_control.py) holds this to tomllib's answer.
+    """
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return DEFAULT_SOCKET
+    root: set[str] = set()
+    tables: set[str] = set()
+    arrays: set[str] = set()
+    keys = root
+    current: str | None = None
+    socket: str | None = None
+    for line in text.replace("\r\n", "\n").split("\n"):  # as tomllib reads lines
+        parsed = _subset_line(line)
+        if parsed is None:
+            return None
+        kind, name, value = parsed
+        if kind == "array":
+            if name in tables or name in root:
+                return DEFAULT_SOCKET
+            arrays.add(name)
+            keys, current = set(), None
+        elif kind == "table":
+            if name in tables or name in arrays or name in root:
+                return DEFAULT_SOCKET
+            tables.add(name)
+            keys, current = set(), name
+        elif kind == "key":
+            if name in keys or (keys is root and (name in tables or name in arrays)):
+                return DEFAULT_SOCKET
+            keys.add(name)
+            if current == "control" and name == "socket":
+                socket = _string(value)
+    return socket or DEFAULT_SOCKET
+
+
+def _string(value: str) -> str | None:
+    """A subset value's string (no escapes to undo), None if it is not a string."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
     return None

@@ -14,6 +14,7 @@ Layouts (native byte order, everything padded to 4 bytes)::
     nlmsghdr  0 length u32 (header included)  4 type u16  6 flags u16  8 seq u32  12 pid u32
     nlmsgerr  16 error s32 (0 = ACK, else -errno), then the request's header
     ifaddrmsg 16 family u8  17 prefixlen u8  18 flags u8  19 scope u8  20 index u32
+    ifinfomsg 16 family u8  17 pad  18 type u16  20 index s32  24 flags u32  28 change u32
     ndmsg     16 family u8  17-19 pad  20 ifindex s32  24 state u16  26 flags u8  27 type u8
     rtmsg     16 family, dst_len, src_len, tos, table, protocol, scope, type u8; flags u32
     rtattr    0 length u16 (header included)  2 type u16 (top two bits are flags)  4 value
@@ -48,6 +49,7 @@ NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE, NLM_F_DUMP = 0x1, 0x4, 0x200
 RTMGRP_LINK, RTMGRP_NEIGH, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR = 0x1, 0x4, 0x10, 0x100
 RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE = 0x40, 0x400
 IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
+IFLA_ADDRESS, IFLA_IFNAME = 1, 3
 IFA_F_DADFAILED, IFA_F_TENTATIVE = 0x08, 0x40
 NDA_DST, NDA_LLADDR = 1, 2
 NUD_STATES: Final = {0x01: "INCOMPLETE", 0x02: "REACHABLE", 0x04: "STALE", 0x08: "DELAY",

@@ -15,21 +15,30 @@ Two things keep a deadline's frames on time:
 - the cyclic garbage collector is held off from the poll to the last ``send``, so a
   collection never lands between a deadline and its frames (it runs while records are
   written, after the frames are out).
+
+A runner may start without a loop (``loop=None``, the one-shots): it then reads
+``time.monotonic()`` (the clock of ``loop.time()``), sends what is due at once, and keeps
+its deadline until :meth:`Runner.attach` hands it a loop. A one-shot's first frames thus
+leave before asyncio is even imported.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from garpd.core import Announcer, Batch, Output
-from garpd.drivers.alarm import Alarm
 from garpd.drivers.sender import Sender
 from garpd.events import AddrKey, Event
 from garpd.frames import describe
 from garpd.records import Record
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from garpd.drivers.alarm import Alarm
 
 #: How soon a batch the device refused (queue full) is retried.
 RETRY_DELAY = 0.001
@@ -44,18 +53,19 @@ class Runner:
     """Drives one :class:`Announcer` from an asyncio loop."""
 
     def __init__(self, core: Announcer, sender: Sender, log: Any,
-                 loop: asyncio.AbstractEventLoop) -> None:
+                 loop: asyncio.AbstractEventLoop | None) -> None:
         self.core = core
         self.sender = sender
         self.log = log
-        self.loop = loop
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.counters: dict[str, int] = {"frames_sent": 0, "send_errors": 0,
                                          "frames_dropped": 0, "send_retries": 0}
         # For the metrics, counted per batch and per record (never per frame):
         self.if_frames: dict[str, int] = {}
         self.if_send_errors: dict[str, int] = {}
         self.announcements: dict[tuple[str, str], int] = {}  # (interface, reason)
-        self.alarm = Alarm(loop, self._on_timer)
+        self._alarm: Alarm | None = None
+        self._retry_wanted = False
         self._backlog: dict[str, Batch] = {}
         self._released: set[AddrKey] = set()
         self._backlog_since: float | None = None
@@ -66,6 +76,35 @@ class Runner:
         #: Called after events are applied and before their frames are sent (the daemon
         #: opens neighbour listeners there, so a gateway's instant answer is not missed).
         self.on_handled: Callable[[list[Event]], None] | None = None
+        if loop is not None:
+            self.attach(loop)
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From now on, wake up (deadlines, retries) from ``loop``."""
+        from garpd.drivers.alarm import Alarm  # noqa: PLC0415 - asyncio once there is a loop
+
+        self._loop = loop
+        self._alarm = Alarm(loop, self._on_timer)
+        if self._retry_wanted:
+            self._retry_wanted = False
+            self._retry = loop.call_later(RETRY_DELAY, self._flush_backlog)
+        self._arm()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop given to :meth:`attach` (none yet is a programming error)."""
+        assert self._loop is not None, "attach() a loop first"
+        return self._loop
+
+    @property
+    def alarm(self) -> Alarm:
+        """The alarm, once a loop is attached."""
+        assert self._alarm is not None, "attach() a loop first"
+        return self._alarm
+
+    def time(self) -> float:
+        """The runner's clock: the loop's, or (no loop yet) the same monotonic clock."""
+        return self._loop.time() if self._loop is not None else time.monotonic()
 
     def set_debug(self, debug: bool) -> None:
         """Log every frame at debug level (costly with large bursts); by default, when the
@@ -76,7 +115,7 @@ class Runner:
 
     def feed(self, events: list[Event]) -> None:
         """Apply ``events`` now, then send what is due."""
-        now = self.loop.time()
+        now = self.time()
         for event in events:
             self.core.handle(event, now)
         if self.on_handled is not None:
@@ -98,7 +137,9 @@ class Runner:
 
     def close(self) -> None:
         """Cancel the alarm and the retry; the caller closes the sender."""
-        self.alarm.close()
+        if self._alarm is not None:
+            self._alarm.close()
+        self._retry_wanted = False
         if self._retry is not None:
             self._retry.cancel()
         self._retry = None
@@ -166,7 +207,9 @@ class Runner:
             self._backlog[ifname] = Batch(batch.ifindex, result.retry, batch.owners[tail:])
             if self._backlog_since is None:
                 self._backlog_since = now
-            if self._retry is None:
+            if self._loop is None:
+                self._retry_wanted = True
+            elif self._retry is None:
                 self._retry = self.loop.call_later(RETRY_DELAY, self._flush_backlog)
         elif result.error is not None:
             dropped = len(frames) - result.sent
@@ -181,7 +224,7 @@ class Runner:
 
     def _flush_backlog(self) -> None:
         self._retry = None
-        now = self.loop.time()
+        now = self.time()
         backlog, self._backlog = self._backlog, {}
         released, self._released = self._released, set()
         progressed = False
@@ -227,10 +270,11 @@ class Runner:
             getattr(log, level)(record.event, **record.fields)
 
     def _arm(self) -> None:
-        self.alarm.set(self.core.next_deadline())
+        if self._alarm is not None:
+            self._alarm.set(self.core.next_deadline())
 
     def _on_timer(self) -> None:
-        self._pump(self.loop.time())
+        self._pump(self.time())
 
 
 def debug_enabled(log: Any) -> bool:

@@ -774,3 +774,47 @@ def test_socket_path_agrees_with_tomllib_on_any_file(text: str) -> None:
         cfg = Path(tmp) / "garpd.toml"
         cfg.write_text(text)
         assert socket_path(str(cfg)) == _tomllib_socket(text.encode())
+
+
+_SUBSET_LINES = st.sampled_from([
+    "[control]", "[announce]", "[[group]]", "[group]", "[log]", "[control] # c", "  [metrics]",
+    'socket = "/run/p.sock"', "socket = '/run/q.sock'", 'socket = ""', "socket = 1",
+    "socket = true", 'socket = ["/run/s.sock"]', 'socket="/run/t.sock"  # x',
+    'socket = "/run/\\u0075.sock"', 'socket = "a\tb"', "socket = '\x01'", 'socket = "é"',
+    "control = 1", 'name = "VI_1"', "name = 'VI_2'", "master_repeat = 3", "x = -0.5",
+    "x = +0", "x = 01", "x = 1_000", "x = 1e3", "x = [1, 'a', \"b\",]", "x = [ ]", "x = [,]",
+    "x = [1 2]", "x = 1#c", "x = truex", "x = 2024-01-01", "x = inf", "# comment",
+    "#\x7f", "", "   ", "\t", "x = 1\r", "x = 1 \r ", 'x = """a"""', "a.b = 1",
+    '"q" = 1', "x = {a = 1}", "[ control ]", "[control.sub]", "[[control]]", "= 1",
+])
+_PLAIN_LINES = st.sampled_from([
+    "[control]", 'socket = "/run/p.sock"', "socket = '/run/q.sock'", "[announce]", "[[group]]",
+    'name = "VI_1"', "master_repeat = 3", "", "# c", "[log]", 'level = "info"',
+])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(_PLAIN_LINES, _PLAIN_LINES, _PLAIN_LINES, _SUBSET_LINES), max_size=10),
+       st.sampled_from(["\n", "\r\n"]), st.booleans())
+def test_subset_socket_agrees_with_tomllib(lines: list[str], newline: str,
+                                           final: bool) -> None:
+    """Inside the subset the fast path answers exactly as tomllib; outside it says None."""
+    text = newline.join(lines) + (newline if final else "")
+    raw = text.encode()
+    quick = control.subset_socket(raw)
+    if quick is not None:
+        assert quick == _tomllib_socket(raw)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "garpd.toml"
+        cfg.write_bytes(raw)
+        assert socket_path(str(cfg)) == _tomllib_socket(raw)
+
+
+def test_subset_socket_reads_the_shipped_and_the_bench_configurations() -> None:
+    """The shipped example and a typical file are answered without tomllib."""
+    shipped = (Path(__file__).resolve().parent.parent / "config" / "garpd.toml").read_bytes()
+    assert control.subset_socket(shipped) == _tomllib_socket(shipped)
+    typical = (b'[announce]\nmaster_delay = 0.0\nmaster_repeat = 1\n\n[log]\nformat = "json"\n'
+               b'\n[control]\nsocket = "/run/garpd/x.sock"\n\n[[group]]\nname = "VI_1"\n'
+               b'interface = "eth0"\naddresses = ["192.0.2.100"]\n')
+    assert control.subset_socket(typical) == "/run/garpd/x.sock"

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from garpd.core import Announcer
 from garpd.drivers import netlink
@@ -118,6 +120,58 @@ def test_decode_link_flags(decoder: Watcher) -> None:
                     noarp=True, ethernet=True),
         LinkChanged("lo", 1, bytes(6), up=True, carrier=True, noarp=False, ethernet=False),
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(index=st.integers(1, 2**31 - 1),
+       name=st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF,
+                                  exclude_characters="/"), min_size=1, max_size=5),
+       flags=st.integers(0, 2**32 - 1), ifi_type=st.sampled_from([1, 772, 768, 65534]),
+       mac=st.binary(min_size=6, max_size=6) | st.just(b""), delete=st.booleans(),
+       junk=st.lists(st.tuples(st.sampled_from(["IFLA_MTU", "IFLA_QDISC", "IFLA_TXQLEN"]),
+                               st.integers(0, 2**16)), max_size=2))
+def test_parse_link_message_matches_pyroute2(index: int, name: str, flags: int,
+                                             ifi_type: int, mac: bytes, delete: bool,
+                                             junk: list[tuple[str, int]]) -> None:
+    """The struct link decoder reads what pyroute2 encodes (and decodes) for any link."""
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg  # noqa: PLC0415
+    from pyroute2.netlink.rtnl.marshal import MarshalRtnl  # noqa: PLC0415
+
+    msg = ifinfmsg()
+    msg["header"]["type"] = RTM_DELLINK if delete else RTM_NEWLINK
+    msg["ifi_type"] = ifi_type
+    msg["index"] = index
+    msg["flags"] = flags
+    attrs: list[tuple[str, Any]] = [(k, v if k != "IFLA_QDISC" else str(v)) for k, v in junk]
+    attrs.append(("IFLA_IFNAME", name))
+    if mac:
+        attrs.append(("IFLA_ADDRESS", ":".join(f"{b:02x}" for b in mac)))
+    msg["attrs"] = attrs
+    msg.encode()
+    data = bytes(msg.data)
+    ref = next(iter(MarshalRtnl().parse(data)))
+    assert ref.get_attr("IFLA_IFNAME") == name
+    event = netlink.parse_link_message(data, 0, len(data))
+    if delete:
+        assert event == LinkRemoved(name, index)
+        return
+    assert event == LinkChanged(
+        name, index, mac, up=bool(flags & IFF_UP), carrier=bool(flags & IFF_LOWER_UP),
+        noarp=bool(flags & IFF_NOARP),
+        ethernet=ifi_type == 1 and not flags & IFF_LOOPBACK,
+        forwarding=netlink.read_forwarding(name))
+    assert (ref["index"], ref["flags"], ref["ifi_type"]) == (index, flags, ifi_type)
+
+
+def test_parse_link_message_refuses_short_or_nameless() -> None:
+    """A truncated message, or one without IFLA_IFNAME, is no event (never an exception)."""
+    data = link_msg(5, "gd0")
+    for cut in range(len(data)):
+        netlink.parse_link_message(data[:cut], 0, cut)
+    assert netlink.parse_link_message(data, 0, 31) is None
+    bare = struct.pack("=IHHII", 32, RTM_NEWLINK, 0, 0, 0) + struct.pack("=BxHiII", 0, 1, 5,
+                                                                         1, 0)
+    assert netlink.parse_link_message(bare, 0, 32) is None
 
 
 def test_decode_addresses(decoder: Watcher) -> None:

@@ -12,17 +12,16 @@ once DAD completes.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-from garpd import log as logging
 from garpd.commands import oneshot
 from garpd.commands.oneshot import Oneshot, Selection
 from garpd.errors import EXIT_OK, EXIT_RUNTIME, UsageError
 from garpd.events import AddressChanged, LinkChanged
 from garpd.frames import Address
+from garpd.lazylog import DeferredLog
 from garpd.policy import StaticPolicy, Timing
 
 #: How long an IPv6 address may stay tentative before ``announce`` gives up on it.
@@ -49,15 +48,14 @@ def parse_addresses(texts: list[str]) -> list[Address]:
 
 def main(args: argparse.Namespace) -> int:
     """Run ``garpd announce``."""
-    logging.setup(args.log_format, args.log_level or "info")
+    log = DeferredLog(args.log_format, args.log_level or "info")  # set up after the frames
     addresses = parse_addresses(args.addresses)
     ifname: str = args.interface
     if not ifname or len(ifname.encode()) > 15 or "/" in ifname:
         raise UsageError(f"interface {ifname!r}: not a valid interface name")
     timing = Timing(master_repeat=args.repeat, master_delay=args.delay, master_refresh=0.0,
                     mode=args.mode, announce_on_start=True)
-    return asyncio.run(_announce(ifname, addresses, timing, args.interval, args.force,
-                                 logging.get()))
+    return _announce(ifname, addresses, timing, args.interval, args.force, log)
 
 
 def _check_link(ifname: str, links: list[LinkChanged]) -> LinkChanged:
@@ -110,12 +108,12 @@ def _select(ifname: str, wanted: list[Address], force: bool
     return select
 
 
-async def _announce(ifname: str, wanted: list[Address], timing: Timing, interval: float,
+def _announce(ifname: str, wanted: list[Address], timing: Timing, interval: float,
                     force: bool, log: Any) -> int:
     policy = StaticPolicy(timing, group="announce", interval=interval, na_interval=interval)
     shot = Oneshot(policy, "oneshot", interface=ifname, select=_select(ifname, wanted, force),
                    dad_timeout=DAD_TIMEOUT)
-    outcome = await oneshot.run(shot, log)
+    outcome = oneshot.run(shot, log)
     if outcome.released or outcome.missed:
         names = ", ".join(outcome.missed) or "some addresses"
         log.error("announce_incomplete", interface=ifname, addresses=names,

@@ -1,7 +1,8 @@
 """``garpd notify TYPE NAME STATE [PRIORITY]``: keepalived's generic notify hook.
 
 The hand-off path imports nothing heavy (no pyroute2, pydantic, asyncio or structlog): it reads the
-control socket's path from the configuration with tomllib, sends one JSON line and exits.
+control socket's path from the configuration (a checked TOML subset, else tomllib), sends one
+JSON line and exits.
 With no daemon reachable, MASTER runs the master schedule (reason ``notify``) for the
 matching groups itself, from the configuration, as a one-shot
 (:mod:`garpd.commands.oneshot`). A notify hook must never break keepalived:
@@ -59,18 +60,17 @@ def _fallback(args: HookArgs, log: Any, kind: str, name: str, state: str,
     if state != "MASTER":
         log.info("notify_received", type=kind, name=name, state=state, daemon="unreachable")
         return 0
-    import asyncio  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
+    import garpd.leanio  # noqa: F401, PLC0415 - asyncio without ssl, before anyone imports it
     from garpd import config as cfgmod  # noqa: PLC0415 - only without a daemon
-    from garpd import log as logging  # noqa: PLC0415
     from garpd.commands import oneshot  # noqa: PLC0415
     from garpd.events import Trigger  # noqa: PLC0415
+    from garpd.lazylog import DeferredLog  # noqa: PLC0415
 
-    fmt: logging.Format | None = "json" if args.log_format == "json" else (
+    fmt = "json" if args.log_format == "json" else (
         "console" if args.log_format == "console" else None)
-    logging.setup(fmt, args.log_level or "info")
-    logger = logging.get()
+    logger = DeferredLog(fmt, args.log_level or "info")  # structlog after the first frame
     try:
         cfg, _source = cfgmod.resolve(Path(args.config) if args.config else None)
     except cfgmod.ConfigError as exc:
@@ -89,7 +89,7 @@ def _fallback(args: HookArgs, log: Any, kind: str, name: str, state: str,
     triggers = [Trigger("notify", group=g, context=context) for g in sorted(groups)]
     shot = oneshot.Oneshot(policy, "notify", triggers=triggers, groups=groups)
     try:
-        asyncio.run(oneshot.run(shot, logger))
+        oneshot.run(shot, logger)
     except Exception as exc:  # a hook must never break keepalived
         logger.error("notify_failed", type=kind, name=name, error=str(exc))
     return 0

@@ -16,15 +16,19 @@ runner, until the schedule is empty. The three commands differ only in what a
 Whatever the policy says, a one-shot never refreshes, starts nothing on the initial dump
 (the trigger does), and watches only the addresses chosen at start: an address that
 appears later is not announced, one that goes away (or whose link goes down) is cancelled.
+
+:func:`run` is synchronous and loads nothing heavy before the first frames: the netlink
+dump, the selection, the core and the trigger's first frames run without a loop (the
+runner reads the monotonic clock itself); asyncio is imported and the loop started after
+them, for the rest of the schedule (delays, DAD, netlink changes). Pass a
+:class:`~garpd.lazylog.DeferredLog` to keep structlog off that path too.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from garpd.core import Announcer
 from garpd.errors import RuntimeFailureError
@@ -32,6 +36,9 @@ from garpd.events import AddrKey, Event, Trigger
 from garpd.frames import Address
 from garpd.policy import Policy, Watch
 from garpd.runner import Runner
+
+if TYPE_CHECKING:
+    import asyncio
 
 Selection = tuple[frozenset[AddrKey] | None, list[Event]]
 """What a one-shot announces: the keys (None: every address the policy watches) and any
@@ -94,26 +101,27 @@ class Outcome:
     """Selected addresses that stopped being held before their schedule ended."""
 
 
-async def run(shot: Oneshot, log: Any) -> Outcome:
+def run(shot: Oneshot, log: Any) -> Outcome:
     """Run ``shot`` to the end of its schedule with the one real-time runner."""
-    from garpd.drivers import netlink  # noqa: PLC0415 - pyroute2 only where it is used
+    from garpd.drivers import netlink  # noqa: PLC0415
     from garpd.drivers.sender import Sender  # noqa: PLC0415
 
-    loop = asyncio.get_running_loop()
-    changed = asyncio.Event()
     runner: Runner | None = None
+    changed: list[asyncio.Event] = []  # once the loop runs
 
     def on_events(events: list[Event]) -> None:
         if runner is not None:
             runner.feed(events)
-            changed.set()
+            for event in changed:
+                event.set()
 
     def on_overflow() -> None:
         if runner is not None:
             state = netlink.snapshot(ifname=shot.interface)
             watcher.learn(state)
             runner.feed(netlink.reconcile(state, core.links_known(), core.addresses_known()))
-            changed.set()
+            for event in changed:
+                event.set()
 
     try:
         watcher = netlink.Watcher(on_events, on_overflow)
@@ -125,7 +133,7 @@ async def run(shot: Oneshot, log: Any) -> Outcome:
         state = netlink.snapshot(initial=True, ifname=shot.interface)
         keys, extra = shot.select(state) if shot.select is not None else (None, [])
         core = Announcer(OneshotPolicy(shot.policy, keys, shot.groups), trigger=shot.trigger)
-        runner = Runner(core, sender, log, loop)
+        runner = Runner(core, sender, log, None)
         if shot.interface is not None:
             link = next((ln for ln in state.links if ln.ifname == shot.interface), None)
             if link is not None:
@@ -136,13 +144,17 @@ async def run(shot: Oneshot, log: Any) -> Outcome:
                         f"cannot open a raw socket on {link.ifname}: {exc.strerror} "
                         "(garpd needs root or CAP_NET_RAW)") from None
         watcher.learn(state)
-        watcher.start(loop)
-        # The state first (frames are built, nothing starts), then the trigger. The chosen
-        # addresses come right after the links, in the order chosen (announce's argument
-        # order is the round-robin order); the rest of the dump after them.
+        # The state first (frames are built, nothing starts), then the trigger: its first
+        # frames leave here, before any loop exists. The chosen addresses come right after
+        # the links, in the order chosen (announce's argument order is the round-robin
+        # order); the rest of the dump after them.
         runner.feed([*state.links, *extra, *state.addresses])
         runner.feed(list(shot.triggers) or [Trigger(shot.trigger)])
-        await _wait(core, runner, changed, loop.time() + shot.dad_timeout)
+        if not runner.idle() or _waiting(core):
+            # asyncio (without ssl) only for what is left after the first frames
+            from garpd.leanio import asyncio  # noqa: PLC0415
+
+            asyncio.run(_finish(core, runner, watcher, changed, shot.dad_timeout))
     finally:
         if runner is not None:
             runner.close()
@@ -153,19 +165,35 @@ async def run(shot: Oneshot, log: Any) -> Outcome:
     return Outcome(announced, missed, core.counters["released"])
 
 
-async def _wait(core: Announcer, runner: Runner, changed: asyncio.Event,
-                give_up: float) -> None:
-    """Until the schedule is empty and no selected address waits for DAD (or give up)."""
+def _waiting(core: Announcer) -> bool:
+    """Whether a selected address still waits (not held yet, nothing sent: DAD)."""
+    return any(not st.held and st.sent == 0 for st in core.status())
+
+
+async def _finish(core: Announcer, runner: Runner, watcher: Any,
+                  changed: list[asyncio.Event], dad_timeout: float) -> None:
+    """The rest of the schedule, from a loop."""
+    import asyncio  # noqa: PLC0415
+    import contextlib  # noqa: PLC0415
+
     loop = asyncio.get_running_loop()
-    while True:
-        await runner.wait_idle()
-        waiting = [st for st in core.status() if not st.held and st.sent == 0]
-        left = give_up - loop.time()
-        if not waiting or core.counters["released"] or left <= 0:
-            return
-        changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout=left)
+    event = asyncio.Event()
+    changed.append(event)
+    give_up = runner.time() + dad_timeout
+    runner.attach(loop)
+    watcher.start(loop)
+    try:
+        while True:
+            await runner.wait_idle()
+            left = give_up - loop.time()
+            if not _waiting(core) or core.counters["released"] or left <= 0:
+                return
+            event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=left)
+    finally:
+        runner.close()
+        watcher.close()
 
 
 def _require_raw_socket() -> None:

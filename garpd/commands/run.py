@@ -52,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
                   args.log_level or cfg.log.level)
     log = logging.get()
     if args.oneshot:
-        return asyncio.run(_oneshot(cfg, source, log))
+        return _oneshot(cfg, source, log)
     daemon = Daemon(cfg, source, path, log=log, explicit_log=(args.log_format, args.log_level))
     try:
         return asyncio.run(daemon.run())
@@ -60,13 +60,13 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_OK
 
 
-async def _oneshot(cfg: Any, source: str, log: Any) -> int:
+def _oneshot(cfg: Any, source: str, log: Any) -> int:
     """``run --oneshot``: every watched address held now gets the master schedule."""
     from garpd.commands import oneshot  # noqa: PLC0415
     from garpd.config import ConfigPolicy  # noqa: PLC0415
 
     log_loaded(log, cfg, source, reload=False)
-    await oneshot.run(oneshot.Oneshot(ConfigPolicy(cfg), "oneshot"), log)
+    oneshot.run(oneshot.Oneshot(ConfigPolicy(cfg), "oneshot"), log)
     return EXIT_OK
 
 
