@@ -27,10 +27,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from garpd import rtnl
 from garpd.events import AddressChanged, AddressRemoved, Event, LinkChanged, LinkRemoved
 from garpd.frames import Address
-
-from garpd import rtnl
 from garpd.rtnl import (
     IFA_F_DADFAILED,
     IFA_F_TENTATIVE,
@@ -55,14 +54,12 @@ if TYPE_CHECKING:
     import asyncio
 
 RTM_NEWNETCONF = 80
-RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR = 0x1, 0x10, 0x100
 RTNLGRP_IPV6_NETCONF = 25
 SOL_NETLINK = 270
 NETLINK_ADD_MEMBERSHIP = 1
 
 IFF_UP, IFF_LOOPBACK, IFF_NOARP, IFF_LOWER_UP = 0x1, 0x8, 0x80, 0x10000
 ARPHRD_ETHER = 1
-IFA_F_DADFAILED, IFA_F_TENTATIVE = 0x08, 0x40
 RCVBUF = 8 << 20
 
 
