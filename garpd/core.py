@@ -5,9 +5,11 @@ events with ``handle(event, now)``, ask it ``poll(now)`` for the frames due and 
 records to write, and sleep until ``next_deadline()``. Everything that decides garpd's
 behaviour on the wire lives here and in :mod:`garpd.pacing`:
 
-- *held*: an address is held while it is on its interface, the interface is up with
-  carrier, is Ethernet and ARP-capable, and (IPv6) the address is neither tentative nor
-  dadfailed;
+- *held*: an address is held while it is on its interface, the interface is up, has
+  carrier (IFF_LOWER_UP) and is operational (IFF_RUNNING: operstate up), is Ethernet and
+  ARP-capable, and (IPv6) the address is neither tentative nor dadfailed. An address kept
+  on a link without carrier (FRR's vrrpd marks a backup so) is not held; carrier back with
+  the address still there is a takeover (``link_up``), once the link is operational;
 - *takeover* (an address becomes held, or a trigger such as ``notify``): ``master_repeat``
   packets at t0, ``master_repeat`` more at t0 + ``master_delay``, then
   ``master_refresh_repeat`` every ``master_refresh`` from t0 + delay + refresh;
@@ -743,7 +745,8 @@ class Announcer:
             self._release(addr, why)
 
     def _link_changed(self, ev: LinkChanged, now: float) -> None:
-        usable = ev.up and ev.carrier and not ev.noarp and ev.ethernet and len(ev.mac) == 6
+        usable = (ev.up and ev.carrier and ev.running and not ev.noarp and ev.ethernet
+                  and len(ev.mac) == 6)
         link = self._links.get(ev.ifname)
         if link is not None and link.ifindex != ev.ifindex:
             # Re-created under the same name without us seeing the removal.

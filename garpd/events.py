@@ -18,7 +18,15 @@ AddrKey = tuple[str, Address]
 
 @dataclass(frozen=True, slots=True)
 class LinkChanged:
-    """The full current state of an interface (new, or changed in any way)."""
+    """The full current state of an interface (new, or changed in any way).
+
+    ``up`` is IFF_UP (administratively up), ``carrier`` IFF_LOWER_UP (the kernel's carrier
+    bit), ``running`` IFF_RUNNING (RFC 2863 operstate up, or unknown for drivers that keep
+    none). The kernel reports carrier back *before* the link is operational: a message with
+    LOWER_UP and operstate still down comes first (the device's queue is not active yet, and
+    frames sent then are dropped without an error), the one with RUNNING follows once the
+    kernel's link watcher has run. FRR's vrrpd turns a backup's macvlan off and on this way.
+    """
 
     ifname: str
     ifindex: int
@@ -28,6 +36,7 @@ class LinkChanged:
     noarp: bool = False
     ethernet: bool = True
     forwarding: bool = False
+    running: bool = True
 
 
 @dataclass(frozen=True, slots=True)

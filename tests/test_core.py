@@ -27,9 +27,14 @@ V6 = ipaddress.ip_address("2001:db8::100")
 
 
 def link(mac: bytes = MAC_A, up: bool = True, carrier: bool = True, ifindex: int = 2,
-         ifname: str = "eth0", forwarding: bool = False) -> LinkChanged:
-    """An Ethernet interface in the given state."""
-    return LinkChanged(ifname, ifindex, mac, up, carrier, forwarding=forwarding)
+         ifname: str = "eth0", forwarding: bool = False, running: bool | None = None
+         ) -> LinkChanged:
+    """An Ethernet interface in the given state (operational iff up with carrier, unless
+    ``running`` says otherwise)."""
+    if running is None:
+        running = up and carrier
+    return LinkChanged(ifname, ifindex, mac, up, carrier, forwarding=forwarding,
+                       running=running)
 
 
 def add(address: Address, ifname: str = "eth0", **flags: bool) -> AddressChanged:
@@ -193,6 +198,82 @@ def test_link_down_releases_and_link_up_is_a_new_takeover() -> None:
     reasons = [f["reason"] for _, f in s.events("announce")]
     assert reasons == ["master", "link_up", "link_up_delay"]
     assert s.events("vip_released")[0][1]["why"] == "link_down"
+
+
+# --- FRR's vrrpd: a backup is a macvlan without carrier, the VIP kept on it -----------
+#
+# The messages below are those the kernel sends when vrrpd (through zebra) sets protodown
+# on the macvlan vrrp4-2-5 and clears it (seen with `ip monitor link`, kernel 6.x):
+#   protodown on:  <UP,RUNNING> (LOWER_UP off), then <UP> (operstate DOWN);
+#   protodown off: <UP,LOWER_UP> with operstate still DOWN (RUNNING off), then, once the
+#                  link watcher ran, <UP,LOWER_UP,RUNNING>.
+
+MVL = "vrrp4-2-5"
+VMAC = bytes.fromhex("00005e000105")
+
+
+def mvl(carrier: bool, running: bool) -> LinkChanged:
+    """FRR's macvlan for VRID 5 on ifindex 2, admin up."""
+    return link(VMAC, True, carrier, ifindex=3, ifname=MVL, running=running)
+
+
+def test_frr_backup_macvlan_without_carrier_is_never_held() -> None:
+    """A VIP kept on a carrier-less macvlan (FRR backup) is not held and never announced,
+    however often its address is restated."""
+    s = sim(master_repeat=2, master_delay=1.0, master_refresh=2.0)
+    s.at(0.0, mvl(carrier=False, running=False), add(A1, ifname=MVL, initial=True))
+    s.at(3.0, add(A1, ifname=MVL))
+    s.at(4.0, mvl(carrier=False, running=True))  # the first half of a protodown-on pair
+    s.advance(20.0)
+    assert s.sent == []
+    assert s.core.held() == []
+    assert s.events("vip_acquired") == []
+    (status,) = s.core.status()
+    assert (status.held, status.sent, status.next_send) == (False, 0, None)
+
+
+def test_frr_carrier_back_waits_until_the_link_is_operational() -> None:
+    """Carrier back (LOWER_UP) while operstate is still down starts nothing: frames sent
+    then are dropped by the kernel. The takeover starts at the RUNNING message, with the
+    master timing from there."""
+    s = sim(master_repeat=2, master_delay=1.0, master_refresh=3.0)
+    s.at(0.0, mvl(carrier=False, running=False), add(A1, ifname=MVL, initial=True))
+    s.at(5.0, mvl(carrier=True, running=False))
+    s.advance(5.004)
+    assert s.sent == []
+    s.at(5.004, mvl(carrier=True, running=True))
+    s.advance(13.0)
+    a1 = "192.0.2.101"
+    assert s.timeline() == [(5.004, a1)] * 2 + [(6.004, a1)] * 2 + [(9.004, a1), (12.004, a1)]
+    assert {x.mac for x in s.sent} == {"00:00:5e:00:01:05"}
+    assert [(t, f["reason"]) for t, f in s.events("announce")] == [
+        (5.004, "link_up"), (6.004, "link_up_delay"), (9.004, "refresh"), (12.004, "refresh")]
+    assert s.events("vip_acquired") == [(5.004, {"interface": MVL, "address": a1,
+                                                 "group": "default", "announce": True})]
+
+
+def test_frr_failover_and_back_is_a_fresh_takeover_each_time() -> None:
+    """Master, backup (protodown on: released at once, the delayed burst cancelled), master
+    again (protodown off): every return of carrier with the address kept is a takeover with
+    the full master timing, as for a new address."""
+    s = sim(master_repeat=2, master_delay=1.0, master_refresh=5.0)
+    s.at(0.0, mvl(carrier=True, running=True), add(A1, ifname=MVL))
+    s.at(0.5, mvl(carrier=False, running=True))
+    s.at(0.5, mvl(carrier=False, running=False))
+    s.at(4.0, mvl(carrier=True, running=False))
+    s.at(4.001, mvl(carrier=True, running=True))
+    s.at(4.5, mvl(carrier=False, running=True), mvl(carrier=False, running=False))
+    s.at(10.0, mvl(carrier=True, running=False), mvl(carrier=True, running=True))
+    s.advance(16.5)
+    a1 = "192.0.2.101"
+    assert s.timeline() == ([(0.0, a1)] * 2 + [(4.001, a1)] * 2 + [(10.0, a1)] * 2
+                            + [(11.0, a1)] * 2 + [(16.0, a1)])
+    assert [(t, f["why"], f["cancelled"]) for t, f in s.events("vip_released")] == [
+        (0.5, "link_down", 0), (4.5, "link_down", 0)]
+    assert [t for t, _ in s.events("vip_acquired")] == [0.0, 4.001, 10.0]
+    assert [f["reason"] for _, f in s.events("announce")] == [
+        "master", "link_up", "link_up", "link_up_delay", "refresh"]
+    assert s.core.next_deadline() == 21.0
 
 
 def test_admin_down_noarp_and_non_ethernet_are_never_announced() -> None:

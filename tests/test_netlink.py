@@ -47,7 +47,8 @@ from tests.lab import require_lab
 from tests.sim import Sim
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_NOARP, IFF_LOWER_UP = 0x1, 0x2, 0x8, 0x80, 0x10000
+IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_NOARP, IFF_LOWER_UP = (
+    0x1, 0x2, 0x8, 0x40, 0x80, 0x10000)
 ARPHRD_LOOPBACK = 772
 MAC = bytes.fromhex("02000000000a")
 A1, A2, A3, A4 = (ipaddress.ip_address(f"192.0.2.{n}") for n in (1, 2, 3, 4))
@@ -56,7 +57,8 @@ V6 = ipaddress.ip_address("2001:db8::1")
 # --- synthetic messages (no root needed) -----------------------------------------------
 
 
-def link_msg(index: int, name: str, flags: int = IFF_UP | IFF_LOWER_UP | IFF_BROADCAST,
+def link_msg(index: int, name: str,
+             flags: int = IFF_UP | IFF_LOWER_UP | IFF_RUNNING | IFF_BROADCAST,
              mac: str = "02:00:00:00:00:0a", kind: int = RTM_NEWLINK,
              ifi_type: int = 1) -> bytes:
     """An RTM_NEWLINK / RTM_DELLINK datagram as the kernel would send it."""
@@ -109,16 +111,20 @@ def decoder() -> Iterator[Watcher]:
 
 
 def test_decode_link_flags(decoder: Watcher) -> None:
-    """IFF_UP, IFF_LOWER_UP, IFF_NOARP and the link type become the LinkChanged fields."""
-    data = (link_msg(5, "gd0", IFF_UP | IFF_LOWER_UP)
-            + link_msg(6, "gd1", IFF_UP | IFF_NOARP, mac="02:00:00:00:00:0b")
-            + link_msg(1, "lo", IFF_UP | IFF_LOOPBACK | IFF_LOWER_UP, mac="00:00:00:00:00:00",
-                       ifi_type=ARPHRD_LOOPBACK))
+    """IFF_UP, IFF_LOWER_UP, IFF_RUNNING, IFF_NOARP and the link type become the
+    LinkChanged fields; LOWER_UP without RUNNING (carrier back, operstate not yet up) is
+    carrier but not running."""
+    data = (link_msg(5, "gd0", IFF_UP | IFF_LOWER_UP | IFF_RUNNING)
+            + link_msg(6, "gd1", IFF_UP | IFF_NOARP | IFF_RUNNING, mac="02:00:00:00:00:0b")
+            + link_msg(1, "lo", IFF_UP | IFF_LOOPBACK | IFF_LOWER_UP | IFF_RUNNING,
+                       mac="00:00:00:00:00:00", ifi_type=ARPHRD_LOOPBACK)
+            + link_msg(7, "gd2", IFF_UP | IFF_LOWER_UP))
     assert decoder.decode(data) == [
         LinkChanged("gd0", 5, MAC, up=True, carrier=True, noarp=False, ethernet=True),
         LinkChanged("gd1", 6, bytes.fromhex("02000000000b"), up=True, carrier=False,
                     noarp=True, ethernet=True),
         LinkChanged("lo", 1, bytes(6), up=True, carrier=True, noarp=False, ethernet=False),
+        LinkChanged("gd2", 7, MAC, up=True, carrier=True, running=False),
     ]
 
 
@@ -157,7 +163,7 @@ def test_parse_link_message_matches_pyroute2(index: int, name: str, flags: int,
         return
     assert event == LinkChanged(
         name, index, mac, up=bool(flags & IFF_UP), carrier=bool(flags & IFF_LOWER_UP),
-        noarp=bool(flags & IFF_NOARP),
+        noarp=bool(flags & IFF_NOARP), running=bool(flags & IFF_RUNNING),
         ethernet=ifi_type == 1 and not flags & IFF_LOOPBACK,
         forwarding=netlink.read_forwarding(name))
     assert (ref["index"], ref["flags"], ref["ifi_type"]) == (index, flags, ifi_type)
@@ -529,7 +535,57 @@ def scenario_rename() -> dict[str, Any]:
     return asyncio.run(run())
 
 
+def scenario_protodown() -> dict[str, Any]:
+    """A macvlan turned off and on with protodown, as FRR's vrrpd marks backup and master,
+    its address kept all along, while a Watcher feeds a core (as the daemon)."""
+    _veth("v0", "v1")
+    _ip("link", "set", "v1", "up")
+    _ip("link", "set", "v0", "up")
+    _ip("link", "add", "mv5", "link", "v0", "type", "macvlan", "mode", "bridge")
+    _ip("link", "set", "mv5", "address", "00:00:5e:00:01:05")
+    _ip("link", "set", "mv5", "protodown", "on")
+    _ip("link", "set", "mv5", "up")
+    _ip("addr", "add", "192.0.2.60/24", "dev", "mv5")
+
+    async def run() -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        core = Announcer(StaticPolicy(Timing(master_repeat=1, master_delay=0.0)))
+        vip = ipaddress.ip_address("192.0.2.60")
+        seen: list[tuple[Event, bool]] = []  # each event, and whether the VIP is held after
+
+        def feed(events: list[Event]) -> None:
+            for event in events:
+                core.handle(event, loop.time())
+                seen.append((event, ("mv5", vip) in core.held()))
+            core.poll(loop.time())
+
+        async def settle(step: str, start: int) -> None:
+            await asyncio.sleep(0.5)
+            marks.append((step, start, len(seen)))
+
+        marks: list[tuple[str, int, int]] = []
+        watcher = Watcher(feed, lambda: None)
+        try:
+            state = snapshot()
+            watcher.learn(state)
+            watcher.start(loop)
+            feed(state.events())
+            await settle("start", 0)
+            for step, value in (("off", "off"), ("on", "on"), ("off_again", "off")):
+                start = len(seen)
+                _ip("link", "set", "mv5", "protodown", value)
+                await settle(step, start)
+        finally:
+            watcher.close()
+        return {step: [{**_jsonable(e), "held_after": held} for e, held in seen[a:b]
+                       if getattr(e, "ifname", "") == "mv5"]
+                for step, a, b in marks}
+
+    return asyncio.run(run())
+
+
 SCENARIOS: dict[str, Callable[[], dict[str, Any]]] = {
+    "protodown": scenario_protodown,
     "snapshot": scenario_snapshot,
     "watch": scenario_watch,
     "forwarding": scenario_forwarding,
@@ -642,6 +698,28 @@ def test_watcher_in_a_namespace(netns: str) -> None:
     # Nothing is reported for another interface's address, and nothing overflowed.
     assert all(e.get("ifname") in ("v0", "v1", "v4", "v5") for s in steps.values() for e in s)
     assert doc["overflows"] == 0
+
+
+@pytest.mark.lab
+def test_protodown_carrier_is_followed_in_two_steps(netns: str) -> None:
+    """FRR's backup/master switch (protodown on a macvlan, address kept): the carrier-less
+    link is never held; protodown off is reported first with LOWER_UP but not RUNNING
+    (not yet held: the kernel would drop frames), then with RUNNING (held)."""
+    doc = run_in(netns, "protodown")
+    links = {step: [e for e in events if e["type"] == "LinkChanged"]
+             for step, events in doc.items()}
+    start = doc["start"]
+    assert any(e["type"] == "AddressChanged" and e["address"] == "192.0.2.60" for e in start)
+    assert not any(e["held_after"] for e in start), start
+    for step in ("off", "off_again"):
+        states = [(e["carrier"], e["running"], e["held_after"]) for e in links[step]]
+        assert states[-1] == (True, True, True), (step, states)
+        assert (True, False, False) in states, (step, states)
+        assert states.index((True, False, False)) < len(states) - 1
+    on = [(e["carrier"], e["held_after"]) for e in links["on"]]
+    assert on, doc["on"]
+    assert on[0] == (False, False), on
+    assert not any(h for _, h in on), on
 
 
 NETCONF_BUG = ("bug: pyroute2's MarshalRtnl has no class for RTM_NEWNETCONF (it parses as a bare "

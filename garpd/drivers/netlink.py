@@ -58,7 +58,7 @@ RTNLGRP_IPV6_NETCONF = 25
 SOL_NETLINK = 270
 NETLINK_ADD_MEMBERSHIP = 1
 
-IFF_UP, IFF_LOOPBACK, IFF_NOARP, IFF_LOWER_UP = 0x1, 0x8, 0x80, 0x10000
+IFF_UP, IFF_LOOPBACK, IFF_RUNNING, IFF_NOARP, IFF_LOWER_UP = 0x1, 0x8, 0x40, 0x80, 0x10000
 ARPHRD_ETHER = 1
 RCVBUF = 8 << 20
 
@@ -145,6 +145,9 @@ def parse_link_message(data: bytes, offset: int, length: int
     Layout: nlmsghdr (16 bytes), ifinfomsg (16 bytes: family u8, pad u8, type u16, index
     i32, flags u32, change u32), then attributes: IFLA_IFNAME (NUL-terminated), IFLA_ADDRESS
     (the hardware address). Checked against pyroute2's encoder in tests/test_netlink.py.
+    ``carrier`` is IFF_LOWER_UP and ``running`` IFF_RUNNING (the kernel sets it from the
+    operstate): every RTM_NEWLINK, including the two a carrier change brings (LOWER_UP
+    first, RUNNING once the link watcher made the link operational), is an event.
     """
     if length < 32:
         return None
@@ -171,6 +174,7 @@ def parse_link_message(data: bytes, offset: int, length: int
         mac=mac,
         up=bool(flags & IFF_UP),
         carrier=bool(flags & IFF_LOWER_UP),
+        running=bool(flags & IFF_RUNNING),
         noarp=bool(flags & IFF_NOARP),
         ethernet=ifi_type == ARPHRD_ETHER and not flags & IFF_LOOPBACK,
         forwarding=read_forwarding(ifname),
