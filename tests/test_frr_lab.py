@@ -148,11 +148,14 @@ class Frr:
 
 
 def vrrp_macvlan(lab: Lab, host: str) -> str:
-    """FRR's macvlan for the VRID on ``host``'s eth0 (its name, VRRP MAC, the VIP on it)."""
+    """FRR's macvlan for the VRID on ``host``'s eth0 (its name, VRRP MAC, the VIP on it),
+    created as the README says: protodown on, so it has no carrier until vrrpd makes this
+    router master (vrrpd clears it then)."""
     (eth0,) = json.loads(lab.ip(host, "-j", "link", "show", "dev", "eth0").stdout)
     name = f"vrrp4-{eth0['ifindex']}-{VRID}"
     lab.ip(host, "link", "add", name, "link", "eth0", "type", "macvlan", "mode", "bridge")
     lab.ip(host, "link", "set", name, "address", VMAC)
+    lab.ip(host, "link", "set", name, "protodown", "on")
     lab.ip(host, "addr", "add", f"{VIP}/24", "dev", name)
     lab.ip(host, "link", "set", name, "up")
     return name
@@ -172,9 +175,10 @@ def vip_on(lab: Lab, host: str, ifname: str) -> bool:
 def test_frr_failover_and_back_garpd_follows_carrier(make_lab: LabFactory,
                                                      garpd_cmd: list[str],
                                                      tmp_path: Path) -> None:
-    """FRR fails over from r1 to r2 and back; the VIP stays on both macvlans throughout.
-    garpd on the new master announces it with the link_up schedule (3 now, 3 after
-    master_delay) and moves the peer's neighbour entry; garpd on the backup sends nothing."""
+    """garpd starts first, then FRR; FRR fails over from r1 to r2 and back; the VIP stays
+    on both macvlans throughout. garpd on each new master announces it with the link_up
+    schedule (3 now, 3 after master_delay) and moves the peer's neighbour entry; garpd on
+    the backup sends nothing."""
     require_frr()
     lab = make_lab(["r1", "r2", "peer"], accept_dad=0, locktime=0)
     for host, address in ADDRESSES.items():
@@ -183,6 +187,14 @@ def test_frr_failover_and_back_garpd_follows_carrier(make_lab: LabFactory,
     frr = {h: Frr(lab, h, PRIORITY[h]) for h in ("r1", "r2")}
     daemons: dict[str, Garpd] = {}
     try:
+        sent = {h: lab.capture(SWITCH, dev=lab.port(h), ethertypes=(ETH_P_ARP,))
+                for h in ("r1", "r2")}
+        peer = lab.capture("peer", ethertypes=(ETH_P_ARP,))
+        for host in ("r1", "r2"):
+            daemons[host] = Garpd.create(
+                lab, host, garpd_cmd, tmp_path, host, announce=TIMING,
+                groups=[{"name": "frr5", "interface": mvl[host], "addresses": [VIP]}])
+            daemons[host].start()
         for node in frr.values():
             node.start("zebra")
         for node in frr.values():
@@ -192,18 +204,9 @@ def test_frr_failover_and_back_garpd_follows_carrier(make_lab: LabFactory,
         wait_for(lambda: carrier(lab, "r1", mvl["r1"]) and not carrier(lab, "r2", mvl["r2"]),
                  10.0, message="r1's macvlan with carrier, r2's without")
 
-        sent = {h: lab.capture(SWITCH, dev=lab.port(h), ethertypes=(ETH_P_ARP,))
-                for h in ("r1", "r2")}
-        peer = lab.capture("peer", ethertypes=(ETH_P_ARP,))
-        for host in ("r1", "r2"):
-            daemons[host] = Garpd.create(
-                lab, host, garpd_cmd, tmp_path, host, announce=TIMING,
-                groups=[{"name": "frr5", "interface": mvl[host], "addresses": [VIP]}])
-            daemons[host].start()
-
-        # r1 (master) announces at start; r2 (backup: VIP on a macvlan without carrier)
-        # holds nothing and sends nothing.
-        daemons["r1"].wait_event("announce", address=VIP, reason="master_delay")
+        # r1 (master: carrier came) announces; r2 (backup: VIP on a macvlan without
+        # carrier) holds nothing and sends nothing.
+        daemons["r1"].wait_event("announce", address=VIP, reason="link_up_delay")
         (row,) = daemons["r2"].status()["addresses"]
         assert (row["address"], row["held"], row["sent"]) == (VIP, False, 0)
         assert not daemons["r2"].events("vip_acquired")
@@ -245,11 +248,11 @@ def test_frr_failover_and_back_garpd_follows_carrier(make_lab: LabFactory,
         frr["r1"].wait_state("Master", count=2)
         frr["r2"].wait_state("Backup", count=2)
         daemons["r2"].wait_event("vip_released", address=VIP)
-        daemons["r1"].wait_event("announce", address=VIP, reason="link_up_delay")
+        daemons["r1"].wait_event("announce", address=VIP, reason="link_up_delay", count=2)
         wait_neighbour(lab, "peer", VIP, VMAC)
         records = daemons["r1"].events("announce", address=VIP)
         assert [(r["reason"], r["packets"]) for r in records] == [
-            ("master", 3), ("master_delay", 3), ("link_up", 3), ("link_up_delay", 3)]
+            ("link_up", 3), ("link_up_delay", 3)] * 2
         from_r1 = [s for s in by_garpd(sent["r1"].frames_so_far(), VIP, VMAC)
                    if s.t > restarted_at]
         bursts = clusters([s.t for s in from_r1])
