@@ -32,8 +32,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.keepalived_helpers import Garpd, by_garpd, by_keepalived, clusters, wait_neighbour
-from tests.lab import ETH_P_ARP, SWITCH, Lab, LabFactory, wait_for
+from tests.keepalived_helpers import (
+    Garpd,
+    Seen,
+    by_garpd,
+    by_keepalived,
+    clusters,
+    wait_neighbour,
+)
+from tests.lab import ETH_P_ARP, SWITCH, Capture, Lab, LabFactory, wait_for
 
 pytestmark = [pytest.mark.lab, pytest.mark.frr]
 
@@ -167,6 +174,14 @@ def carrier(lab: Lab, host: str, ifname: str) -> bool:
     return "LOWER_UP" in link["flags"]
 
 
+def replies(cap: Capture, at_least: int) -> list[Seen]:
+    """garpd's replies for the VIP in ``cap`` once at least ``at_least`` arrived (the
+    capture trails the daemon's log by a little)."""
+    wait_for(lambda: len(by_garpd(cap.frames_so_far(), VIP, VMAC)) >= at_least, 5.0,
+             message=f"{at_least} garpd replies captured on {cap.host}/{cap.dev}")
+    return by_garpd(cap.frames_so_far(), VIP, VMAC)
+
+
 def vip_on(lab: Lab, host: str, ifname: str) -> bool:
     """Whether the VIP is on ``ifname`` now."""
     return VIP in lab.addresses(host, ifname)
@@ -211,7 +226,7 @@ def test_frr_failover_and_back_garpd_follows_carrier(make_lab: LabFactory,
         assert (row["address"], row["held"], row["sent"]) == (VIP, False, 0)
         assert not daemons["r2"].events("vip_acquired")
         assert not daemons["r2"].events("announce")
-        assert len(by_garpd(sent["r1"].frames_so_far(), VIP, VMAC)) == 6
+        assert len(replies(sent["r1"], 6)) == 6
         assert by_garpd(sent["r2"].frames_so_far(), VIP, VMAC) == []
 
         # Failover: r1's vrrpd stops, r1's macvlan loses carrier, r2's gets it back.
@@ -229,14 +244,14 @@ def test_frr_failover_and_back_garpd_follows_carrier(make_lab: LabFactory,
         records = daemons["r2"].events("announce", address=VIP)
         assert [(r["reason"], r["packets"], r["mac"]) for r in records] == [
             ("link_up", 3, VMAC), ("link_up_delay", 3, VMAC)]
-        from_r2 = by_garpd(sent["r2"].frames_so_far(), VIP, VMAC)
+        from_r2 = replies(sent["r2"], 6)
         assert len(from_r2) == 6
         assert all(s.t > stopped_at for s in from_r2)
         bursts = clusters([s.t for s in from_r2])
         assert [len(b) for b in bursts] == [3, 3]
         assert 1.5 <= bursts[1][0] - bursts[0][0] <= 3.0
         assert by_keepalived(sent["r2"].frames_so_far(), VIP, VMAC), "FRR's own GARP"
-        assert len([s for s in by_garpd(peer.frames_so_far(), VIP, VMAC)
+        assert len([s for s in replies(peer, 12)
                     if s.t > stopped_at]) == 6, "garpd's replies reached the peer"
         assert len(by_garpd(sent["r1"].frames_so_far(), VIP, VMAC)) == 6, "none from r1"
         assert vip_on(lab, "r1", mvl["r1"]), "FRR keeps the VIP on the backup's macvlan"
@@ -253,7 +268,7 @@ def test_frr_failover_and_back_garpd_follows_carrier(make_lab: LabFactory,
         records = daemons["r1"].events("announce", address=VIP)
         assert [(r["reason"], r["packets"]) for r in records] == [
             ("link_up", 3), ("link_up_delay", 3)] * 2
-        from_r1 = [s for s in by_garpd(sent["r1"].frames_so_far(), VIP, VMAC)
+        from_r1 = [s for s in replies(sent["r1"], 12)
                    if s.t > restarted_at]
         bursts = clusters([s.t for s in from_r1])
         assert [len(b) for b in bursts] == [3, 3]
