@@ -4,6 +4,7 @@ global options' placement, and that the CLI module stays light to import."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import subprocess
 from collections.abc import Sequence
 
@@ -113,3 +114,26 @@ def test_cli_import_is_light(garpd_cmd: list[str]) -> None:
     proc = run([garpd_cmd[0], "-c", code])
     assert proc.returncode == 0, proc.stderr
     assert ast.literal_eval(proc.stdout.strip()) == []
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"up": False}, "is down"),
+    ({"carrier": False}, "has no carrier"),
+    ({"running": False}, "is not running yet"),
+    ({"noarp": True}, "has NOARP set"),
+    ({"ethernet": False}, "is not an Ethernet interface"),
+])
+def test_announce_refuses_a_link_that_cannot_send(fields: dict[str, bool], message: str) -> None:
+    """announce checks the link before it sends: up, carrier, RUNNING (a macvlan leaving
+    protodown has carrier a moment before RUNNING; frames sent then are dropped), ARP."""
+    from garpd.commands.announce import _check_link  # noqa: PLC0415
+    from garpd.errors import UsageError  # noqa: PLC0415
+    from garpd.events import LinkChanged  # noqa: PLC0415
+
+    good = LinkChanged("eth0", 2, b"\x02\x00\x00\x00\x00\x01", up=True, carrier=True)
+    assert _check_link("eth0", [good]) is good
+    bad = LinkChanged(**{**dataclasses.asdict(good), **fields})
+    with pytest.raises(UsageError, match=message):
+        _check_link("eth0", [bad])
+    with pytest.raises(UsageError, match="does not exist"):
+        _check_link("eth1", [good])

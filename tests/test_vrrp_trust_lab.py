@@ -17,6 +17,7 @@ from typing import Literal
 
 import pytest
 
+from garpd.control import request
 from garpd.vrrp import build_advert
 from tests.keepalived_helpers import VRRP_MAC4, Garpd, by_garpd, clusters
 from tests.lab import ETH_P_ARP, LabFactory, wait_for
@@ -100,6 +101,11 @@ def test_bad_checksum_flood_starts_nothing_and_is_counted(make_lab: LabFactory,
         assert counters["lower_prio_started"] == 0
         assert counters["lower_prio_limited"] == 0
         assert not daemon.events("lower_prio_advert")
+        # The metrics say the same (garpd_vrrp_adverts_total{result="bad_checksum"}).
+        reply = request(daemon.socket, {"command": "metrics"}, timeout=5.0)
+        assert reply.get("ok"), reply
+        assert f'garpd_vrrp_adverts_total{{result="bad_checksum"}} {float(sent)}' in \
+            reply["text"].splitlines()
         assert [r["reason"] for r in daemon.events("announce")] == ["master", "master_delay"]
         assert len(by_garpd(cap.frames_so_far(), VIP, mac_a)) == 6
 

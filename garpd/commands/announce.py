@@ -71,6 +71,9 @@ def _check_link(ifname: str, links: list[LinkChanged]) -> LinkChanged:
         raise UsageError(f"interface {ifname!r} is down")
     if not link.carrier:
         raise UsageError(f"interface {ifname!r} has no carrier (LOWER_UP is off)")
+    if not link.running:
+        raise UsageError(f"interface {ifname!r} is not running yet (RUNNING is off): "
+                         "frames would be dropped")
     return link
 
 

@@ -246,7 +246,10 @@ class Daemon:
             vrrp.update({"lower": c["vrrp_lower"], "not_lower": c["vrrp_not_lower"],
                          "own": c["vrrp_own_adverts"], "unmatched": c["vrrp_unmatched"]})
         if self.listener is not None:
-            vrrp["malformed"] = self.listener.counters["vrrp_malformed"]
+            counts = self.listener.counters
+            vrrp["malformed"] = counts["vrrp_malformed"]
+            vrrp["bad_checksum"] = counts["vrrp_result_bad_checksum"]
+            vrrp["auth_hmac"] = counts["vrrp_result_auth_hmac"]
         runner = self.runner
         return Snapshot(version=__version__, interfaces=interfaces,
                         frames=dict(runner.if_frames), send_errors=dict(runner.if_send_errors),
