@@ -19,6 +19,7 @@ import difflib
 import ipaddress
 import json
 import math
+import operator
 import os
 import re
 import stat
@@ -386,6 +387,10 @@ class Group(BaseModel):
         return address in self.addresses or any(address in net for net in self.networks)
 
 
+#: A group's ``[announce]`` overrides (None where unset), in ANNOUNCE_KEYS order.
+_OVERRIDES: Final = operator.attrgetter(*ANNOUNCE_KEYS)
+
+
 @dataclass(frozen=True, slots=True)
 class Effective:
     """The settings one group runs with: its core timing and its interface pacing.
@@ -427,6 +432,8 @@ class Config(BaseModel):
 
     _builtin: bool = PrivateAttr(default=False)
     _keepalived: Imported | None = PrivateAttr(default=None)
+    _effective_cache: dict[tuple[object, ...] | None, Effective] = PrivateAttr(
+        default_factory=dict)
 
     @property
     def keepalived_import(self) -> Imported | None:
@@ -455,11 +462,25 @@ class Config(BaseModel):
         ``garp_lower_prio_*``, else the global ``vrrp_garp_lower_prio_*``, else the global
         ``vrrp_garp_master_*``; a per-instance ``garp_master_*`` never feeds lower-prio.
         """
+        # Memoised per distinct set of overrides: a 40,000-group import asks about every
+        # group several times (check, policy, cross-check) and most share their settings.
+        # Private attributes are read through the private dict: pydantic's __getattr__
+        # costs microseconds per access.
+        private = self.__pydantic_private__
+        assert private is not None
+        overrides = _OVERRIDES(group) if group is not None else None
+        cache: dict[tuple[object, ...] | None, Effective] = private["_effective_cache"]
+        found = cache.get(overrides)
+        if found is None:
+            found = cache[overrides] = self._effective(overrides, private["_builtin"])
+        return found
+
+    def _effective(self, overrides: tuple[object, ...] | None, builtin: bool) -> Effective:
         announce = self.announce
         values: dict[str, Any] = {}
         sources: dict[str, str] = {}
-        for key in ANNOUNCE_KEYS:
-            own = getattr(group, key) if group is not None else None
+        for index, key in enumerate(ANNOUNCE_KEYS):
+            own = overrides[index] if overrides is not None else None
             if own is not None:
                 values[key], sources[key] = own, "group"
                 continue
@@ -468,7 +489,7 @@ class Config(BaseModel):
                 follows = key.replace("lower_prio", "master")
                 value = getattr(announce, follows)
                 sources[key] = follows
-            elif self._builtin and key == "announce_on_start":
+            elif builtin and key == "announce_on_start":
                 sources[key] = "builtin"
             elif key in announce.model_fields_set:
                 sources[key] = "announce"
