@@ -965,20 +965,27 @@ def _cross_check(config: Config, source: str) -> list[str]:
                 lines.append(f"{source}: group[{i}].gateways: {gateway} is one of the "
                              "group's own addresses; a gateway is another host")
     names: dict[str, int] = {}
-    listed: dict[tuple[str, Address], tuple[int, str]] = {}
-    for i, group in enumerate(config.groups):
+    # Address -> the first group listing it; (interface, address) only for an address
+    # on several interfaces (no tuple per address: 40,000 groups are checked here).
+    first_of: dict[Address, int] = {}
+    listed: dict[tuple[str, Address], int] = {}
+    groups = config.groups
+    for i, group in enumerate(groups):
         first = names.setdefault(group.name, i)
         if first != i:
             lines.append(f"{source}: group[{i}].name = {toml_value(group.name)}: "
                          f"duplicate; group[{first}] has the same name")
         for j, address in enumerate(group.addresses):
-            where = listed.setdefault((group.interface, address), (i, group.name))
-            if where[0] == i and group.addresses.index(address) != j:
+            holder = first_of.setdefault(address, i)
+            if holder != i and groups[holder].interface != group.interface:
+                holder = listed.setdefault((group.interface, address), i)
+            if holder == i and group.addresses.index(address) != j:
                 lines.append(f"{source}: group[{i}].addresses[{j}] = {toml_value(str(address))}:"
                              " listed twice in this group")
-            elif where[0] != i:
+            elif holder != i:
                 lines.append(f"{source}: group[{i}].addresses[{j}] = {toml_value(str(address))}:"
-                             f" already in group[{where[0]}] ({where[1]}) on {group.interface}")
+                             f" already in group[{holder}] ({groups[holder].name}) on "
+                             f"{group.interface}")
     return lines
 
 
