@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
-from garpd.config import ANNOUNCE_KEYS, DEFAULT_GROUP, Config, ConfigPolicy, Effective, Group
+from garpd.config import ANNOUNCE_KEYS, DEFAULT_GROUP, Config, Effective, Group
 from garpd.config import toml_value as _toml_value
 from garpd.core import Output
 from garpd.events import AddressChanged, Event, LinkChanged, LowerPriority, Trigger
@@ -233,8 +233,12 @@ def _representatives(group: Group | None) -> list[tuple[int, Address | None, str
     if group is None:
         return [(4, None, "any IPv4 address"), (6, None, "any IPv6 address")]
     out: list[tuple[int, Address | None, str]] = []
+    firsts: dict[int, Address] = {}
+    for each in group.addresses:
+        if each.version not in firsts:
+            firsts[each.version] = each
     for version in (4, 6):
-        address = next((a for a in group.addresses if a.version == version), None)
+        address = firsts.get(version)
         if address is not None:
             out.append((version, address, str(address)))
             continue
@@ -263,26 +267,39 @@ def iter_plans(config: Config, routes: NextHopsNow | None = None) -> Iterator[Gr
     the group's name). A keepalived.conf with 40,000 instances has a handful of distinct
     timings, not 40,000.
     """
-    policy = ConfigPolicy(config)
     groups: list[Group | None] = list(config.groups) or [None]
-    simulated: dict[tuple[int, Timing, float], tuple[Timeline, ...]] = {}
+    effective = [config.effective(group) for group in groups]
+    # ConfigPolicy.pacing: per interface, the largest interval of its groups.
+    pacings: dict[str, tuple[float, float]] = {}
+    for group, eff in zip(groups, effective, strict=True):
+        if group is not None:
+            old = pacings.get(group.interface, (0.0, 0.0))
+            pacings[group.interface] = (max(old[0], eff.interval),
+                                        max(old[1], eff.na_interval))
+    # Keyed by the identity of the (memoised, shared) Timing, kept alive in the value:
+    # hashing a Timing for each of 40,000 groups costs more than simulating.
+    simulated: dict[tuple[int, int, float], tuple[Timing, tuple[Timeline, ...]]] = {}
     notes: dict[tuple[object, ...], tuple[Effective, tuple[str, ...]]] = {}
-    for group in groups:
+    kinds_of: dict[tuple[int, str], tuple[str, ...]] = {}
+    for group, eff in zip(groups, effective, strict=True):
         name = group.name if group is not None else DEFAULT_GROUP
-        eff = config.effective(group)
-        pacing = policy.pacing(group.interface) if group is not None else (
+        pacing = pacings[group.interface] if group is not None else (
             eff.interval, eff.na_interval)
+        timing = eff.timing
         addresses = []
         for version, address, label in _representatives(group):
             spacing = pacing[0] if version == 4 else pacing[1]
-            key = (version, eff.timing, spacing)
-            timelines = simulated.get(key)
-            if timelines is None:
+            key = (version, id(timing), spacing)
+            sim = simulated.get(key)
+            if sim is None or sim[0] is not timing:
                 sim_address = address if address is not None else _ANY[version]
-                timelines = simulated[key] = tuple(
-                    simulate(t, sim_address, eff.timing, spacing, name) for t in TRIGGERS)
-            kinds = tuple(k.decode() for k in _kinds(version, eff.timing.mode))
-            addresses.append(AddressPlan(address, label, kinds, spacing, timelines))
+                sim = simulated[key] = (timing, tuple(
+                    simulate(t, sim_address, timing, spacing, name) for t in TRIGGERS))
+            kinds = kinds_of.get((version, timing.mode))
+            if kinds is None:
+                kinds = kinds_of[(version, timing.mode)] = tuple(
+                    k.decode() for k in _kinds(version, timing.mode))
+            addresses.append(AddressPlan(address, label, kinds, spacing, sim[1]))
         notes_key = (id(eff), pacing, group is None,
                      group.interface if group is not None else None,
                      group is not None and group.vrid is None)

@@ -448,7 +448,13 @@ class _Origins(Mapping[str, dict[str, str]]):
         self.index[name] = len(self.shape_of)
         self.shape_of.append(self.shapes.setdefault(keys, keys))
         self.starts.append(len(self.places))
-        for place in where.values():
+        values = list(where.values())
+        try:
+            self.places.extend(array("q", values))  # type: ignore[arg-type]  # no strings
+            return
+        except TypeError:
+            pass  # a string among them (garp_group, vrrp_strict)
+        for place in values:
             if isinstance(place, str):
                 self.strings.append(place)
                 self.places.append(-len(self.strings))
@@ -579,6 +585,10 @@ class _Importer:
             self.note(node.where, f"{keyword} without a value; ignored")
             return None
         text = node.words[1]
+        if 0 < len(text) <= 9 and text.isascii() and text.isdigit():
+            value = int(text)  # the common case: plain digits
+            if low <= value <= high:
+                return value
         body = text.lstrip(WS)
         if body.startswith("-"):
             self.note(node.where, f"{keyword} {text!r}: negative; ignored")

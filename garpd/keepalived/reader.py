@@ -14,7 +14,7 @@ import itertools
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -315,15 +315,8 @@ class Reader:
         plain = _PLAIN.fullmatch
         braces = _BRACES.split
         stack = self.stack
-        start = 0
         number = 0
-        size = len(text)
-        while start <= size:
-            end = text.find("\n", start)
-            if end < 0:
-                end = size
-            raw = text[start:end]
-            start = end + 1
+        for raw in _lines(text):
             number += 1
             if not self.in_definition:
                 line = raw.rstrip("\r").lstrip(" \t")
@@ -332,7 +325,14 @@ class Reader:
                     if "{" not in line and "}" not in line:
                         words = line.split()
                         if words:
-                            self.add(Node(tuple(words), name, number))
+                            node = Node(tuple(words), name, number)
+                            if len(stack) > 1:
+                                block = stack[-1].block
+                                assert block is not None
+                                block.append(node)
+                                self.last = node
+                            else:
+                                self.add(node)
                         continue
                     if line == "}" and len(stack) > 1:
                         self.close("")
@@ -518,6 +518,18 @@ class Reader:
         self.flush()
         self.last = None
         return self.root.block or []
+
+
+def _lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:
+    """``text.split("\\n")``, a megabyte at a time (not a list of every line at once)."""
+    start, size = 0, len(text)
+    while True:
+        end = text.rfind("\n", start, start + chunk) if start + chunk < size else -1
+        if end < 0:
+            yield from text[start:].split("\n")
+            return
+        yield from text[start:end].split("\n")
+        start = end + 1
 
 
 def _decomment(line: str) -> tuple[str, bool]:
