@@ -667,7 +667,10 @@ def _validate(merged: Mapping[str, Any]) -> Config:
         # Validated groups pass through as they are (pydantic does not revalidate them).
         config = Config.model_validate({**merged, "group": groups})
     except ValidationError as exc:
-        errors[:0] = exc.errors()
+        # In pydantic's order: the sections' errors, the groups', then unknown keys.
+        found = exc.errors()
+        errors = ([e for e in found if e["type"] != "extra_forbidden"] + errors
+                  + [e for e in found if e["type"] == "extra_forbidden"])
     if errors:
         raise _InvalidError(errors)
     return config

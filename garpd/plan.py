@@ -40,6 +40,9 @@ _LABELS: Final[dict[str, str]] = {
 
 #: The simulation stops after this many polls (a tiny interval with a huge refresh horizon).
 MAX_POLLS: Final = 20000
+#: All simulations of one plan together stop after this many polls: a keepalived.conf with
+#: many distinct heavy timings (repeat 10000 at 1 us each) would otherwise take minutes.
+PLAN_POLLS: Final = 100000
 #: With master_refresh on, the plan covers this many refresh periods.
 REFRESH_PERIODS: Final = 3
 
@@ -128,6 +131,12 @@ class GroupPlan:
 
 def simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: float,
              group: str = DEFAULT_GROUP) -> Timeline:
+    """:func:`_simulate` with a budget of :data:`MAX_POLLS` polls."""
+    return _simulate(trigger, address, timing, spacing, group)[0]
+
+
+def _simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: float,
+              group: str = DEFAULT_GROUP, max_polls: int = MAX_POLLS) -> tuple[Timeline, int]:
     """Run the core for ``address`` held from t=0 and ``trigger`` at t=0; return its bursts.
 
     ``master`` is the takeover of an address appearing at t=0. ``notify`` and
@@ -136,7 +145,7 @@ def simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: fl
     regular refresh bursts fold into one ``(then every ...)``.
     """
     if trigger == "lower_prio" and timing.lower_prio_repeat <= 0:
-        return Timeline(trigger, (), "ignored: lower_prio_repeat = 0")
+        return Timeline(trigger, (), "ignored: lower_prio_repeat = 0"), 0
     timing = replace(timing, gateways=())  # directed requests are shown as a note
     quiet = replace(timing, announce_on_start=False)
     policy = StaticPolicy(timing if trigger == "master" else quiet, group=group,
@@ -154,15 +163,16 @@ def simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: fl
         start.append(LowerPriority(group))
     run.at(0.0, *start)
     note = None
-    if not run.advance(float("inf"), max_polls=MAX_POLLS,
+    if not run.advance(float("inf"), max_polls=max_polls,
                        stop=lambda t: t > horizon + EPSILON and not collector.unclaimed):
-        note = f"truncated after {MAX_POLLS} steps"
+        note = (f"truncated after {MAX_POLLS} steps" if max_polls == MAX_POLLS else
+                f"truncated: the plan's budget of {PLAN_POLLS} steps is spent")
     bursts = collector.finish()
     if timing.master_refresh > 0:
         bursts, irregular = _fold_refresh(bursts, timing.master_refresh)
         if irregular and note is None:
             note = f"refresh continues every {number(timing.master_refresh)}s"
-    return Timeline(trigger, tuple(bursts), note)
+    return Timeline(trigger, tuple(bursts), note), run.polls
 
 
 class _Collector:
@@ -281,6 +291,7 @@ def iter_plans(config: Config, routes: NextHopsNow | None = None) -> Iterator[Gr
     simulated: dict[tuple[int, int, float], tuple[Timing, tuple[Timeline, ...]]] = {}
     notes: dict[tuple[object, ...], tuple[Effective, tuple[str, ...]]] = {}
     kinds_of: dict[tuple[int, str], tuple[str, ...]] = {}
+    budget = PLAN_POLLS
     for group, eff in zip(groups, effective, strict=True):
         name = group.name if group is not None else DEFAULT_GROUP
         pacing = pacings[group.interface] if group is not None else (
@@ -293,8 +304,13 @@ def iter_plans(config: Config, routes: NextHopsNow | None = None) -> Iterator[Gr
             sim = simulated.get(key)
             if sim is None or sim[0] is not timing:
                 sim_address = address if address is not None else _ANY[version]
-                sim = simulated[key] = (timing, tuple(
-                    simulate(t, sim_address, timing, spacing, name) for t in TRIGGERS))
+                timelines = []
+                for trigger in TRIGGERS:
+                    timeline, polls = _simulate(trigger, sim_address, timing, spacing, name,
+                                                min(MAX_POLLS, budget))
+                    budget = max(budget - polls, 0)
+                    timelines.append(timeline)
+                sim = simulated[key] = (timing, tuple(timelines))
             kinds = kinds_of.get((version, timing.mode))
             if kinds is None:
                 kinds = kinds_of[(version, timing.mode)] = tuple(
@@ -730,7 +746,7 @@ def _json_paths(values: Mapping[str, object]) -> dict[str, str | bool | int | No
 
 
 __all__ = [
-    "FULL_GROUPS", "MAX_POLLS", "REFRESH_PERIODS", "TRIGGERS", "AddressPlan", "Burst",
+    "FULL_GROUPS", "MAX_POLLS", "PLAN_POLLS", "REFRESH_PERIODS", "TRIGGERS", "AddressPlan", "Burst",
     "GroupPlan", "Timeline", "build", "iter_json", "iter_plans", "iter_text", "number",
     "render_json", "render_text", "seconds", "simulate",
 ]
