@@ -23,6 +23,7 @@ import math
 import operator
 import os
 import re
+import socket
 import stat
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -124,11 +125,17 @@ def _text(value: object, accepted: str) -> str:
     return value
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_IFNAME = re.compile(r"[!-.0-9;-~]{1,15}")
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                   r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
+
+
 def _parse_name(value: object) -> str:
     text = _text(value, "a non-empty string")
     if not text.strip():
         raise _fail("must be a non-empty string")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+    if _CONTROL.search(text) is not None:
         raise _fail("must not contain control characters")
     return text
 
@@ -136,6 +143,8 @@ def _parse_name(value: object) -> str:
 def _parse_ifname(value: object) -> str:
     accepted = f"an interface name of 1 to {MAX_IFNAME} bytes without '/', ':' or whitespace"
     text = _text(value, accepted)
+    if _IFNAME.fullmatch(text) is not None and text not in (".", ".."):
+        return text  # printable ASCII without '/' and ':', 1..15 bytes (the common case)
     if not text or text in (".", "..") or len(text.encode()) > MAX_IFNAME:
         raise _fail(f"must be {accepted}")
     if any(c in "/:" or c.isspace() or ord(c) < 0x20 for c in text):
@@ -149,6 +158,12 @@ def _parse_address(value: object) -> Address:
     head, slash, suffix = text.partition("/")
     if "%" in head:
         raise _fail(f"{accepted}; a %zone suffix is not accepted")
+    if _IPV4.fullmatch(head) is not None and (not slash or (
+            suffix.isascii() and suffix.isdigit() and int(suffix) <= 32)):
+        # The common case, a dotted quad as ip_address reads it: built from its bytes.
+        first = int(head[:head.index(".")])
+        if not (224 <= first <= 239 or head == "0.0.0.0"):  # noqa: S104 - an address
+            return ipaddress.IPv4Address(socket.inet_aton(head))
     try:
         address = ipaddress.ip_address(head)
     except ValueError:
