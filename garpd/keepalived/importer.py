@@ -388,6 +388,10 @@ class _Vip:
     use_vmac: bool = False  # the per-address use_vmac option
 
 
+_NO_OWN: Final[dict[str, int]] = {}
+"""The ``own`` of every instance that sets no garp key itself (never written to)."""
+
+
 @dataclass(slots=True)
 class _Instance:
     name: str
@@ -404,7 +408,7 @@ class _Instance:
     vmac_addr: bool = False  # use_vmac_addr
     unicast: bool = False
     strict: bool | None = None
-    own: dict[str, int] = field(default_factory=dict)
+    own: dict[str, int] = field(default_factory=lambda: _NO_OWN)  # replaced on first write
     origins: dict[str, Loc] = field(default_factory=dict)
     sync_group: str | None = None
     no_vips: bool = False
@@ -477,6 +481,10 @@ class _Origins(Mapping[str, dict[str, str]]):
         return len(self.index)
 
 
+_GONE: Final = _Instance("", 0, (0, 0, 0, 0))
+"""What :meth:`_Importer.build` leaves in place of an instance it is done with."""
+
+
 class _Importer:
     """Walks the statement tree the way keepalived's handlers would, then builds groups."""
 
@@ -489,6 +497,8 @@ class _Importer:
         self.sources: list[str] = []
         self.source_ids: dict[str, int] = {}
         self.timings: dict[tuple[object, ...], dict[str, Any]] = {}
+        self.copies: dict[tuple[int, int, int, int], tuple[int, int, int, int]] = {}
+        self.ifnames: dict[str, str] = {}  # one string per interface name
         self.glob = _Globals()
         self.instances: list[_Instance] = []
         self.garp_groups: list[_GarpGroup] = []
@@ -525,6 +535,7 @@ class _Importer:
         self.by_name = {i.name: i for i in self.instances}
         for node in self.sync_groups:
             self.sync_group(node)
+        self.by_name = {}  # build frees each instance once its groups are made
         return self.build()
 
     def statement(self, node: Node) -> None:
@@ -738,8 +749,8 @@ class _Importer:
             return
         self.names.add(name)
         g = self.glob
-        inst = _Instance(name, self.loc(node),
-                         (g.repeat, g.delay, g.refresh, g.refresh_repeat))
+        copied = (g.repeat, g.delay, g.refresh, g.refresh_repeat)
+        inst = _Instance(name, self.loc(node), self.copies.setdefault(copied, copied))
         for child in node.block or []:
             self.instance_statement(inst, child)
         if inst.ipv6 is None:
@@ -774,7 +785,7 @@ class _Importer:
                 self.note(node.where, f"{label} {shown!r}: not an interface name "
                           f"(1 to {MAX_IFNAME} bytes without '/', ':' or blanks); ignored")
             else:
-                inst.interface = node.words[1]
+                inst.interface = self.ifnames.setdefault(node.words[1], node.words[1])
                 inst.origins["interface"] = self.loc(node)
         elif keyword == "virtual_router_id":
             vrid = self.unsigned(node, 1, 255, lenient=False)
@@ -841,6 +852,8 @@ class _Importer:
             if number == 0 and key in ("master_repeat", "master_refresh_repeat"):
                 self.note(node.where, f"{label}{node.words[0]} 0: keepalived uses 1")
                 number = 1
+        if inst.own is _NO_OWN:
+            inst.own = {}
         inst.own[key] = number
         inst.origins[key] = self.loc(node)
 
@@ -1240,7 +1253,11 @@ class _Importer:
                 self.note(self.garp_by_if[vmac].where, f"garp_group: {vmac} is a VMAC/ipvlan "
                           "interface, which keepalived refuses here; it is paced by its base "
                           "interface's settings")
-        for inst in self.instances:
+        # Each instance is dropped as soon as its groups are made: 40,000 instances and
+        # their 40,000 groups are never all held at once.
+        pending, self.instances = self.instances, []
+        for index, inst in enumerate(pending):
+            pending[index] = _GONE
             label = f"vrrp_instance {inst.name}"
             if inst.vrid is None:
                 self.note(inst.where, f"{label} has no valid virtual_router_id; keepalived "
