@@ -89,6 +89,7 @@ from typing import Any, Final
 
 from garpd.keepalived.reader import (
     MAX_IFNAME,
+    MAX_NOTES,
     WS,
     KeepalivedConfError,
     LimitError,
@@ -494,6 +495,8 @@ class _Importer:
         self.reader = reader
         reader.on_top = self.statement
         self.sync_groups: list[Node] = []
+        self.notes: list[str] = []
+        self.dropped = 0
         self.sources: list[str] = []
         self.source_ids: dict[str, int] = {}
         self.timings: dict[tuple[object, ...], dict[str, Any]] = {}
@@ -513,7 +516,14 @@ class _Importer:
         self.address_vmacs: dict[tuple[int, int, str], str] = {}
 
     def note(self, where: Loc | str, text: str) -> None:
-        self.reader.note(where if isinstance(where, str) else self.at(where), text)
+        # The importer's notes are kept apart from the reader's and put after them, as
+        # when the whole file was read before any of it was imported: notes on one line
+        # keep that order.
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(sanitize(
+                f"{where if isinstance(where, str) else self.at(where)}: {text}"))
+        else:
+            self.dropped += 1
 
     def loc(self, node: Node) -> Loc:
         """Where ``node`` is, as one int (a string per statement would cost 70 bytes)."""
@@ -1098,9 +1108,9 @@ class _Importer:
         found = self.timings.get(key)
         if found is not None:
             return found
-        before = len(self.reader.notes) + self.reader.dropped
+        before = len(self.notes) + self.dropped
         result = self.timing_of(inst, announce)
-        if len(self.reader.notes) + self.reader.dropped == before:
+        if len(self.notes) + self.dropped == before:
             self.timings[key] = result
         return result
 
@@ -1326,9 +1336,11 @@ class _Importer:
                 groups.append(group)
                 origins.add(name, where)
                 instances.setdefault(inst.name, []).append(name)
-        notes = _in_file_order(self.reader.notes, self.reader.files)
-        if self.reader.dropped:
-            notes.append(f"... and {self.reader.dropped} more")
+        kept = self.reader.notes + self.notes
+        dropped = self.reader.dropped + self.dropped + max(len(kept) - MAX_NOTES, 0)
+        notes = _in_file_order(kept[:MAX_NOTES], self.reader.files)
+        if dropped:
+            notes.append(f"... and {dropped} more")
         return Imported(groups=groups, announce=announce, unsupported=notes,
                         instances=instances, files=list(self.reader.files),
                         group_origins=origins, announce_origins=announce_origins,
