@@ -16,11 +16,14 @@ pydantic is imported here only; the CLI imports this module lazily.
 from __future__ import annotations
 
 import difflib
+import gc
 import ipaddress
 import json
 import math
+import operator
 import os
 import re
+import socket
 import stat
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -122,11 +125,17 @@ def _text(value: object, accepted: str) -> str:
     return value
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_IFNAME = re.compile(r"[!-.0-9;-~]{1,15}")
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                   r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
+
+
 def _parse_name(value: object) -> str:
     text = _text(value, "a non-empty string")
     if not text.strip():
         raise _fail("must be a non-empty string")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+    if _CONTROL.search(text) is not None:
         raise _fail("must not contain control characters")
     return text
 
@@ -134,6 +143,8 @@ def _parse_name(value: object) -> str:
 def _parse_ifname(value: object) -> str:
     accepted = f"an interface name of 1 to {MAX_IFNAME} bytes without '/', ':' or whitespace"
     text = _text(value, accepted)
+    if _IFNAME.fullmatch(text) is not None and text not in (".", ".."):
+        return text  # printable ASCII without '/' and ':', 1..15 bytes (the common case)
     if not text or text in (".", "..") or len(text.encode()) > MAX_IFNAME:
         raise _fail(f"must be {accepted}")
     if any(c in "/:" or c.isspace() or ord(c) < 0x20 for c in text):
@@ -147,6 +158,12 @@ def _parse_address(value: object) -> Address:
     head, slash, suffix = text.partition("/")
     if "%" in head:
         raise _fail(f"{accepted}; a %zone suffix is not accepted")
+    if _IPV4.fullmatch(head) is not None and (not slash or (
+            suffix.isascii() and suffix.isdigit() and int(suffix) <= 32)):
+        # The common case, a dotted quad as ip_address reads it: built from its bytes.
+        first = int(head[:head.index(".")])
+        if not (224 <= first <= 239 or head == "0.0.0.0"):  # noqa: S104 - an address
+            return ipaddress.IPv4Address(socket.inet_aton(head))
     try:
         address = ipaddress.ip_address(head)
     except ValueError:
@@ -386,6 +403,23 @@ class Group(BaseModel):
         return address in self.addresses or any(address in net for net in self.networks)
 
 
+class _Memo(dict[tuple[object, ...] | None, "Effective"]):
+    """:meth:`Config.effective`'s memo, by overrides: two configurations are equal
+    whatever each has memoised (pydantic compares private attributes too)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Memo)
+
+    def __ne__(self, other: object) -> bool:
+        return not isinstance(other, _Memo)
+
+    __hash__ = None
+
+
+#: A group's ``[announce]`` overrides (None where unset), in ANNOUNCE_KEYS order.
+_OVERRIDES: Final = operator.attrgetter(*ANNOUNCE_KEYS)
+
+
 @dataclass(frozen=True, slots=True)
 class Effective:
     """The settings one group runs with: its core timing and its interface pacing.
@@ -427,6 +461,7 @@ class Config(BaseModel):
 
     _builtin: bool = PrivateAttr(default=False)
     _keepalived: Imported | None = PrivateAttr(default=None)
+    _effective_cache: _Memo = PrivateAttr(default_factory=_Memo)
 
     @property
     def keepalived_import(self) -> Imported | None:
@@ -455,11 +490,25 @@ class Config(BaseModel):
         ``garp_lower_prio_*``, else the global ``vrrp_garp_lower_prio_*``, else the global
         ``vrrp_garp_master_*``; a per-instance ``garp_master_*`` never feeds lower-prio.
         """
+        # Memoised per distinct set of overrides: a 40,000-group import asks about every
+        # group several times (check, policy, cross-check) and most share their settings.
+        # Private attributes are read through the private dict: pydantic's __getattr__
+        # costs microseconds per access.
+        private = self.__pydantic_private__
+        assert private is not None
+        overrides = _OVERRIDES(group) if group is not None else None
+        cache: _Memo = private["_effective_cache"]
+        found = cache.get(overrides)
+        if found is None:
+            found = cache[overrides] = self._effective(overrides, private["_builtin"])
+        return found
+
+    def _effective(self, overrides: tuple[object, ...] | None, builtin: bool) -> Effective:
         announce = self.announce
         values: dict[str, Any] = {}
         sources: dict[str, str] = {}
-        for key in ANNOUNCE_KEYS:
-            own = getattr(group, key) if group is not None else None
+        for index, key in enumerate(ANNOUNCE_KEYS):
+            own = overrides[index] if overrides is not None else None
             if own is not None:
                 values[key], sources[key] = own, "group"
                 continue
@@ -468,7 +517,7 @@ class Config(BaseModel):
                 follows = key.replace("lower_prio", "master")
                 value = getattr(announce, follows)
                 sources[key] = follows
-            elif self._builtin and key == "announce_on_start":
+            elif builtin and key == "announce_on_start":
                 sources[key] = "builtin"
             elif key in announce.model_fields_set:
                 sources[key] = "announce"
@@ -565,12 +614,26 @@ def parse_config(data: Mapping[str, Any], source: str) -> Config:
     With ``[keepalived] config``, groups and garp settings are first imported from
     keepalived.conf and the TOML's own keys laid over them (the TOML wins, per key).
     """
-    imported = _import_keepalived(data, source)
-    merged = merge_toml(data, imported) if imported is not None else data
+    # The import and the validation allocate hundreds of thousands of small containers
+    # and no garbage cycles worth collecting: the cyclic collector's full passes over
+    # them cost a third of a 40,000-instance import. It runs again afterwards.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        config = Config.model_validate(merged)
-    except ValidationError as exc:
-        lines = _error_lines(exc, merged, source)
+        return _parse_config(data, source)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parse_config(data: Mapping[str, Any], source: str) -> Config:
+    imported = _import_keepalived(data, source)
+    # Not copied: the validation only reads the imported groups.
+    merged = merge_toml(data, imported, copy=False) if imported is not None else data
+    try:
+        config = _validate(merged)
+    except _InvalidError as exc:
+        lines = _error_lines(exc.errors, merged, source)
         if imported is not None:
             lines = [_blame_import(line, data, imported) for line in lines]
         raise ConfigError(lines) from None
@@ -579,6 +642,63 @@ def parse_config(data: Mapping[str, Any], source: str) -> Config:
         raise ConfigError(problems)
     config._keepalived = imported
     return config
+
+
+#: More ``[[group]]`` tables than this (a large keepalived.conf import) are validated one
+#: at a time, each sharing its ``model_fields_set`` at once (see :func:`_share_fields_set`):
+#: validating 40,000 in one go holds 28 MB of identical sets at its peak.
+BULK_GROUPS: Final = 1000
+
+
+class _InvalidError(Exception):
+    def __init__(self, errors: list[Any]) -> None:
+        super().__init__(f"{len(errors)} errors")
+        self.errors = errors
+
+
+def _validate(merged: Mapping[str, Any]) -> Config:
+    """``Config.model_validate(merged)``; :class:`_InvalidError` with pydantic's errors."""
+    tables = merged.get("group")
+    shared: dict[frozenset[str], set[str]] = {}
+    if not isinstance(tables, list) or len(tables) <= BULK_GROUPS:
+        try:
+            config = Config.model_validate(merged)
+        except ValidationError as exc:
+            raise _InvalidError(list(exc.errors())) from None
+        for group in config.groups:
+            _share_fields_set(group, shared)
+        return config
+    errors: list[Any] = []
+    groups: list[Group] = []
+    for index, table in enumerate(tables):
+        try:
+            group = Group.model_validate(table)
+        except ValidationError as exc:
+            errors.extend({**e, "loc": ("group", index, *e["loc"])} for e in exc.errors())
+            continue
+        _share_fields_set(group, shared)
+        groups.append(group)
+    try:
+        # Validated groups pass through as they are (pydantic does not revalidate them).
+        config = Config.model_validate({**merged, "group": groups})
+    except ValidationError as exc:
+        # In pydantic's order: the sections' errors, the groups', then unknown keys.
+        found = exc.errors()
+        errors = ([e for e in found if e["type"] != "extra_forbidden"] + errors
+                  + [e for e in found if e["type"] == "extra_forbidden"])
+    if errors:
+        raise _InvalidError(errors)
+    return config
+
+
+def _share_fields_set(group: Group, shared: dict[frozenset[str], set[str]]) -> None:
+    """Groups that set the same keys share one ``model_fields_set`` (a set of a few keys
+    is 700 bytes; 40,000 imported groups would spend 28 MB on a handful of distinct ones).
+    The models are frozen: nothing changes the set after validation."""
+    fields = group.__pydantic_fields_set__
+    same = shared.setdefault(frozenset(fields), fields)
+    if same is not fields:
+        object.__setattr__(group, "__pydantic_fields_set__", same)
 
 
 def _import_keepalived(data: Mapping[str, Any], source: str) -> Imported | None:
@@ -825,10 +945,11 @@ def _describe(loc: tuple[int | str, ...]) -> str:
     return _ACCEPTS.get(last, "a valid value")
 
 
-def _error_lines(exc: ValidationError, data: Mapping[str, Any], source: str) -> list[str]:
+def _error_lines(errors: ValidationError | list[Any], data: Mapping[str, Any],
+                 source: str) -> list[str]:
     """pydantic's errors as ``FILE: KEY = VALUE: what is wrong`` lines, one per error."""
     lines: list[str] = []
-    for err in exc.errors():
+    for err in errors.errors() if isinstance(errors, ValidationError) else errors:
         loc = tuple(p for p in err["loc"] if isinstance(p, int | str))
         key = key_path(loc) or "(top level)"
         kind = err["type"]
@@ -862,20 +983,27 @@ def _cross_check(config: Config, source: str) -> list[str]:
                 lines.append(f"{source}: group[{i}].gateways: {gateway} is one of the "
                              "group's own addresses; a gateway is another host")
     names: dict[str, int] = {}
-    listed: dict[tuple[str, Address], tuple[int, str]] = {}
-    for i, group in enumerate(config.groups):
+    # Address -> the first group listing it; (interface, address) only for an address
+    # on several interfaces (no tuple per address: 40,000 groups are checked here).
+    first_of: dict[Address, int] = {}
+    listed: dict[tuple[str, Address], int] = {}
+    groups = config.groups
+    for i, group in enumerate(groups):
         first = names.setdefault(group.name, i)
         if first != i:
             lines.append(f"{source}: group[{i}].name = {toml_value(group.name)}: "
                          f"duplicate; group[{first}] has the same name")
         for j, address in enumerate(group.addresses):
-            where = listed.setdefault((group.interface, address), (i, group.name))
-            if where[0] == i and group.addresses.index(address) != j:
+            holder = first_of.setdefault(address, i)
+            if holder != i and groups[holder].interface != group.interface:
+                holder = listed.setdefault((group.interface, address), i)
+            if holder == i and group.addresses.index(address) != j:
                 lines.append(f"{source}: group[{i}].addresses[{j}] = {toml_value(str(address))}:"
                              " listed twice in this group")
-            elif where[0] != i:
+            elif holder != i:
                 lines.append(f"{source}: group[{i}].addresses[{j}] = {toml_value(str(address))}:"
-                             f" already in group[{where[0]}] ({where[1]}) on {group.interface}")
+                             f" already in group[{holder}] ({groups[holder].name}) on "
+                             f"{group.interface}")
     return lines
 
 

@@ -16,11 +16,12 @@ Each group is simulated alone: groups sharing an interface also share its queue.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
-from garpd.config import ANNOUNCE_KEYS, DEFAULT_GROUP, Config, ConfigPolicy, Effective, Group
+from garpd.config import ANNOUNCE_KEYS, DEFAULT_GROUP, Config, Effective, Group
 from garpd.config import toml_value as _toml_value
 from garpd.core import Output
 from garpd.events import AddressChanged, Event, LinkChanged, LowerPriority, Trigger
@@ -39,6 +40,9 @@ _LABELS: Final[dict[str, str]] = {
 
 #: The simulation stops after this many polls (a tiny interval with a huge refresh horizon).
 MAX_POLLS: Final = 20000
+#: All simulations of one plan together stop after this many polls: a keepalived.conf with
+#: many distinct heavy timings (repeat 10000 at 1 us each) would otherwise take minutes.
+PLAN_POLLS: Final = 100000
 #: With master_refresh on, the plan covers this many refresh periods.
 REFRESH_PERIODS: Final = 3
 
@@ -127,6 +131,12 @@ class GroupPlan:
 
 def simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: float,
              group: str = DEFAULT_GROUP) -> Timeline:
+    """:func:`_simulate` with a budget of :data:`MAX_POLLS` polls."""
+    return _simulate(trigger, address, timing, spacing, group)[0]
+
+
+def _simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: float,
+              group: str = DEFAULT_GROUP, max_polls: int = MAX_POLLS) -> tuple[Timeline, int]:
     """Run the core for ``address`` held from t=0 and ``trigger`` at t=0; return its bursts.
 
     ``master`` is the takeover of an address appearing at t=0. ``notify`` and
@@ -135,7 +145,7 @@ def simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: fl
     regular refresh bursts fold into one ``(then every ...)``.
     """
     if trigger == "lower_prio" and timing.lower_prio_repeat <= 0:
-        return Timeline(trigger, (), "ignored: lower_prio_repeat = 0")
+        return Timeline(trigger, (), "ignored: lower_prio_repeat = 0"), 0
     timing = replace(timing, gateways=())  # directed requests are shown as a note
     quiet = replace(timing, announce_on_start=False)
     policy = StaticPolicy(timing if trigger == "master" else quiet, group=group,
@@ -153,15 +163,16 @@ def simulate(trigger: TriggerName, address: Address, timing: Timing, spacing: fl
         start.append(LowerPriority(group))
     run.at(0.0, *start)
     note = None
-    if not run.advance(float("inf"), max_polls=MAX_POLLS,
+    if not run.advance(float("inf"), max_polls=max_polls,
                        stop=lambda t: t > horizon + EPSILON and not collector.unclaimed):
-        note = f"truncated after {MAX_POLLS} steps"
+        note = (f"truncated after {MAX_POLLS} steps" if max_polls == MAX_POLLS else
+                f"truncated: the plan's budget of {PLAN_POLLS} steps is spent")
     bursts = collector.finish()
     if timing.master_refresh > 0:
         bursts, irregular = _fold_refresh(bursts, timing.master_refresh)
         if irregular and note is None:
             note = f"refresh continues every {number(timing.master_refresh)}s"
-    return Timeline(trigger, tuple(bursts), note)
+    return Timeline(trigger, tuple(bursts), note), run.polls
 
 
 class _Collector:
@@ -232,8 +243,12 @@ def _representatives(group: Group | None) -> list[tuple[int, Address | None, str
     if group is None:
         return [(4, None, "any IPv4 address"), (6, None, "any IPv6 address")]
     out: list[tuple[int, Address | None, str]] = []
+    firsts: dict[int, Address] = {}
+    for each in group.addresses:
+        if each.version not in firsts:
+            firsts[each.version] = each
     for version in (4, 6):
-        address = next((a for a in group.addresses if a.version == version), None)
+        address = firsts.get(version)
         if address is not None:
             out.append((version, address, str(address)))
             continue
@@ -251,25 +266,63 @@ def build(config: Config, routes: NextHopsNow | None = None) -> list[GroupPlan]:
     ``routes``: the main table's next hops per interface right now (``garpd check`` reads
     them), so that a group with ``gateways = ["auto"]`` shows the gateways it would use.
     """
-    policy = ConfigPolicy(config)
+    return list(iter_plans(config, routes))
+
+
+def iter_plans(config: Config, routes: NextHopsNow | None = None) -> Iterator[GroupPlan]:
+    """:func:`build`, one group at a time.
+
+    The core is run once per distinct (family, timing, spacing): groups that share them
+    share one :class:`Timeline` tuple (the simulation does not depend on the address or
+    the group's name). A keepalived.conf with 40,000 instances has a handful of distinct
+    timings, not 40,000.
+    """
     groups: list[Group | None] = list(config.groups) or [None]
-    plans = []
-    for group in groups:
+    effective = [config.effective(group) for group in groups]
+    # ConfigPolicy.pacing: per interface, the largest interval of its groups.
+    pacings: dict[str, tuple[float, float]] = {}
+    for group, eff in zip(groups, effective, strict=True):
+        if group is not None:
+            old = pacings.get(group.interface, (0.0, 0.0))
+            pacings[group.interface] = (max(old[0], eff.interval),
+                                        max(old[1], eff.na_interval))
+    # Keyed by the identity of the (memoised, shared) Timing, kept alive in the value:
+    # hashing a Timing for each of 40,000 groups costs more than simulating.
+    simulated: dict[tuple[int, int, float], tuple[Timing, tuple[Timeline, ...]]] = {}
+    notes: dict[tuple[object, ...], tuple[Effective, tuple[str, ...]]] = {}
+    kinds_of: dict[tuple[int, str], tuple[str, ...]] = {}
+    budget = PLAN_POLLS
+    for group, eff in zip(groups, effective, strict=True):
         name = group.name if group is not None else DEFAULT_GROUP
-        eff = config.effective(group)
-        pacing = policy.pacing(group.interface) if group is not None else (
+        pacing = pacings[group.interface] if group is not None else (
             eff.interval, eff.na_interval)
+        timing = eff.timing
         addresses = []
         for version, address, label in _representatives(group):
             spacing = pacing[0] if version == 4 else pacing[1]
-            sim_address = address if address is not None else _ANY[version]
-            timelines = tuple(simulate(t, sim_address, eff.timing, spacing, name)
-                              for t in TRIGGERS)
-            kinds = tuple(k.decode() for k in _kinds(version, eff.timing.mode))
-            addresses.append(AddressPlan(address, label, kinds, spacing, timelines))
-        plans.append(GroupPlan(name, group, eff, pacing, tuple(addresses),
-                               tuple(_notes(config, group, eff, pacing, routes))))
-    return plans
+            key = (version, id(timing), spacing)
+            sim = simulated.get(key)
+            if sim is None or sim[0] is not timing:
+                sim_address = address if address is not None else _ANY[version]
+                timelines = []
+                for trigger in TRIGGERS:
+                    timeline, polls = _simulate(trigger, sim_address, timing, spacing, name,
+                                                min(MAX_POLLS, budget))
+                    budget = max(budget - polls, 0)
+                    timelines.append(timeline)
+                sim = simulated[key] = (timing, tuple(timelines))
+            kinds = kinds_of.get((version, timing.mode))
+            if kinds is None:
+                kinds = kinds_of[(version, timing.mode)] = tuple(
+                    k.decode() for k in _kinds(version, timing.mode))
+            addresses.append(AddressPlan(address, label, kinds, spacing, sim[1]))
+        notes_key = (id(eff), pacing, group is None,
+                     group.interface if group is not None else None,
+                     group is not None and group.vrid is None)
+        known = notes.get(notes_key)
+        if known is None or known[0] is not eff:
+            known = notes[notes_key] = (eff, tuple(_notes(config, group, eff, pacing, routes)))
+        yield GroupPlan(name, group, eff, pacing, tuple(addresses), known[1])
 
 
 def _notes(config: Config, group: Group | None, eff: Effective,
@@ -383,8 +436,20 @@ def render_text(config: Config, source: str, *, picture: bool = False,
     ``picture`` adds a bar under each trigger's bursts, drawn to one scale per group
     (``#`` a burst, ``.`` silence); ``colour`` adds ANSI colours for a terminal.
     """
+    return "".join(iter_text(config, source, picture=picture, colour=colour, routes=routes))
+
+
+#: With more groups than this, a group whose settings, pacing, timelines and notes equal an
+#: earlier group's is shown by its own keys and a reference to that group (40,000 imported
+#: instances would otherwise print 1.7 KB of the same plan each, 69 MB in all).
+FULL_GROUPS: Final = 100
+
+
+def iter_text(config: Config, source: str, *, picture: bool = False,
+              colour: bool = False, routes: NextHopsNow | None = None) -> Iterator[str]:
+    """:func:`render_text` in pieces, one group at a time (for large configurations)."""
     log_format = config.log.format
-    lines = _aligned([
+    yield "\n".join(_aligned([
         ("configuration", source, ""),
         ("log.format", _toml_value(log_format) if log_format else
          "auto (console on a TTY, JSON otherwise)", ""),
@@ -392,11 +457,12 @@ def render_text(config: Config, source: str, *, picture: bool = False,
         ("control.socket", _path(config.control.socket), ""),
         ("keepalived.notify_fifo", _path(config.keepalived.notify_fifo), ""),
         ("keepalived.config", _path(config.keepalived.config), ""),
-    ], "")
-    for plan in build(config, routes):
-        lines.append("")
-        lines.extend(_render_group(plan, picture=picture, colour=colour))
-    return "\n".join(lines) + "\n"
+    ], ""))
+    renderer = _Renderer(picture=picture, colour=colour,
+                         share=len(config.groups) > FULL_GROUPS)
+    for plan in iter_plans(config, routes):
+        yield "\n\n" + "\n".join(renderer.group(plan))
+    yield "\n"
 
 
 BAR_WIDTH = 50
@@ -435,29 +501,90 @@ def _bar(timeline: Timeline, horizon: float, colour: bool) -> str:
 
 def _render_group(plan: GroupPlan, *, picture: bool = False,
                   colour: bool = False) -> list[str]:
-    group = plan.group
-    rows: list[tuple[str, str, str]] = []
-    if group is None:
-        head = f'group "{plan.name}": every address on every interface (no [[group]])'
-    else:
-        head = f"group {_toml_value(group.name)}"
-        rows.append(("interface", _toml_value(group.interface), ""))
-        if group.addresses:
-            rows.append(("addresses", _toml_value([str(a) for a in group.addresses]), ""))
-        if group.networks:
-            rows.append(("networks", _toml_value([str(n) for n in group.networks]), ""))
-        for key in ("sync_group", "priority", "vrid"):
-            value = getattr(group, key)
-            if value is not None:
-                rows.append((key, _toml_value(value), ""))
-    for key in ANNOUNCE_KEYS:
-        note = _SOURCE_NOTES[plan.effective.sources[key]]
+    return _Renderer(picture=picture, colour=colour).group(plan)
+
+
+#: A string as TOML (and JSON) writes it: what :func:`garpd.config.toml_value` does for a
+#: ``str``, without its dispatch (it runs once per group and key).
+_quote: Final = json.encoder.encode_basestring
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """``text`` shortened as :func:`garpd.config.toml_value` shortens it."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _signature(plan: GroupPlan) -> tuple[object, ...]:
+    """What two groups must share for one to be shown as "as group X": everything but
+    their own keys (name, interface, addresses, ...) and their addresses' labels."""
+    return (id(plan.effective), plan.pacing, plan.notes,
+            tuple((a.frames, a.spacing, id(a.timelines)) for a in plan.addresses))
+
+
+class _Renderer:
+    """Renders groups, reusing the text of settings and timelines shared between groups."""
+
+    def __init__(self, *, picture: bool, colour: bool, share: bool = False) -> None:
+        self.picture = picture
+        self.colour = colour
+        self.share = share
+        # Cached by the identity of an object kept alive in the value.
+        self.settings: dict[tuple[int, bool], tuple[Effective, list[tuple[str, str, str]]]] = {}
+        self.timelines: dict[int, tuple[tuple[Timeline, ...], list[str]]] = {}
+        self.shown: dict[tuple[object, ...], tuple[GroupPlan, str]] = {}
+
+    def group(self, plan: GroupPlan) -> list[str]:
+        group = plan.group
+        rows: list[tuple[str, str, str]] = []
         if group is None:
-            note = note.replace("follows [announce] ", "follows ")
-        rows.append((key, _toml_value(plan.effective.value(key)), note))
-    lines = [head, *_aligned(rows, "  ")]
-    for titles, timelines in _timeline_blocks(plan):
-        lines.extend(f"  {title}" for title in titles)
+            head = f'group "{plan.name}": every address on every interface (no [[group]])'
+        else:
+            head = f"group {_short(_quote(group.name))}"
+            rows.append(("interface", _short(_quote(group.interface)), ""))
+            if group.addresses:
+                rows.append(("addresses", _short(
+                    "[" + ", ".join([_quote(str(a)) for a in group.addresses]) + "]"), ""))
+            if group.networks:
+                rows.append(("networks", _toml_value([str(n) for n in group.networks]), ""))
+            if group.sync_group is not None:
+                rows.append(("sync_group", _short(_quote(group.sync_group)), ""))
+            if group.priority is not None:
+                rows.append(("priority", str(group.priority), ""))
+            if group.vrid is not None:
+                rows.append(("vrid", str(group.vrid), ""))
+        if self.share and group is not None:
+            signature = _signature(plan)
+            first = self.shown.get(signature)
+            if first is not None:
+                width = max(len(key) for key, _, _ in rows)
+                return [head, *[f"  {key:<{width}} = {value}" for key, value, _ in rows],
+                        f"  settings, timelines and notes: as group {first[1]}"]
+            self.shown[signature] = (plan, _toml_value(group.name))
+        lines = [head, *_aligned(rows + self.settings_rows(plan), "  ")]
+        for titles, timelines in _timeline_blocks(plan):
+            lines.extend(f"  {title}" for title in titles)
+            lines.extend(self.timeline_lines(timelines))
+        lines.extend(f"  note: {note}" for note in plan.notes)
+        return lines
+
+    def settings_rows(self, plan: GroupPlan) -> list[tuple[str, str, str]]:
+        key = (id(plan.effective), plan.group is None)
+        cached = self.settings.get(key)
+        if cached is None or cached[0] is not plan.effective:
+            rows = []
+            for name in ANNOUNCE_KEYS:
+                note = _SOURCE_NOTES[plan.effective.sources[name]]
+                if plan.group is None:
+                    note = note.replace("follows [announce] ", "follows ")
+                rows.append((name, _toml_value(plan.effective.value(name)), note))
+            cached = self.settings[key] = (plan.effective, rows)
+        return cached[1]
+
+    def timeline_lines(self, timelines: tuple[Timeline, ...]) -> list[str]:
+        cached = self.timelines.get(id(timelines))
+        if cached is not None and cached[0] is timelines:
+            return cached[1]
+        lines = []
         horizon = _horizon(timelines)
         for timeline in timelines:
             label = f"    {_LABELS[timeline.trigger]:<11}"
@@ -466,12 +593,12 @@ def _render_group(plan: GroupPlan, *, picture: bool = False,
                 items.append(f"({timeline.note})")
             if not items:
                 items = ["nothing"]
-            if picture and timeline.bursts:
-                items.append(f"{_bar(timeline, horizon, colour)}  0..{number(horizon)}s")
+            if self.picture and timeline.bursts:
+                items.append(f"{_bar(timeline, horizon, self.colour)}  0..{number(horizon)}s")
             lines.append(label + items[0])
             lines.extend(" " * len(label) + item for item in items[1:])
-    lines.extend(f"  note: {note}" for note in plan.notes)
-    return lines
+        self.timelines[id(timelines)] = (timelines, lines)
+        return lines
 
 
 def _describe_frames(address: AddressPlan) -> str:
@@ -513,15 +640,58 @@ def _json_value(value: object) -> object:
 
 def render_json(config: Config, source: str,
                 routes: NextHopsNow | None = None) -> dict[str, Any]:
-    """The plan as a JSON-serialisable dict (the same content as :func:`render_text`)."""
-    groups = []
-    for plan in build(config, routes):
+    """The plan as a JSON-serialisable dict (the same content as :func:`render_text`).
+
+    With more than :data:`FULL_GROUPS` groups, a group sharing its settings, pacing, plans
+    and notes with an earlier group has ``"same_as": NAME`` instead of those four keys.
+    """
+    doc = _json_head(config, source)
+    doc["groups"] = list(_json_groups(config, routes))
+    return doc
+
+
+def iter_json(config: Config, source: str, routes: NextHopsNow | None = None,
+              extra: Mapping[str, Any] | None = None) -> Iterator[str]:
+    """``json.dumps({**render_json(...), **extra}, indent=2)`` in pieces, one group at a
+    time (a large configuration's plan is never held whole)."""
+    head = _json_head(config, source)
+    keys = [*head, "groups", *(extra or {})]
+    yield "{"
+    for index, key in enumerate(keys):
+        yield ("," if index else "") + "\n  " + json.dumps(key) + ": "
+        if key != "groups":
+            value = head[key] if key in head else (extra or {})[key]
+            yield _indented(value, "\n  ")
+            continue
+        empty = True
+        for entry in _json_groups(config, routes):
+            yield ("[" if empty else ",") + "\n    " + _indented(entry, "\n    ")
+            empty = False
+        yield "[]" if empty else "\n  ]"
+    yield "\n}"
+
+
+def _indented(value: object, newline: str) -> str:
+    return json.dumps(value, indent=2).replace("\n", newline)
+
+
+def _json_head(config: Config, source: str) -> dict[str, Any]:
+    return {
+        "source": source,
+        "builtin": config.is_builtin,
+        "log": {"format": config.log.format, "level": config.log.level},
+        "control": {"socket": str(config.control.socket)},
+        "keepalived": _json_paths(config.keepalived.model_dump()),
+    }
+
+
+def _json_groups(config: Config, routes: NextHopsNow | None) -> Iterator[dict[str, Any]]:
+    share = len(config.groups) > FULL_GROUPS
+    shown: dict[tuple[object, ...], tuple[GroupPlan, str]] = {}
+    settings_cache: dict[int, tuple[Effective, dict[str, Any]]] = {}
+    triggers_cache: dict[int, tuple[tuple[Timeline, ...], dict[str, Any]]] = {}
+    for plan in iter_plans(config, routes):
         group = plan.group
-        settings: dict[str, Any] = {
-            key: {"value": _json_value(plan.effective.value(key)),
-                  "source": plan.effective.sources[key]}
-            for key in ANNOUNCE_KEYS
-        }
         entry: dict[str, Any] = {
             "name": plan.name,
             "interface": group.interface if group is not None else None,
@@ -530,34 +700,43 @@ def render_json(config: Config, source: str,
             "sync_group": group.sync_group if group is not None else None,
             "priority": group.priority if group is not None else None,
             "vrid": group.vrid if group is not None else None,
-            "settings": settings,
-            "pacing": {"interval": plan.pacing[0], "na_interval": plan.pacing[1]},
-            "plans": [
-                {
-                    "address": str(a.address) if a.address is not None else None,
-                    "label": a.label,
-                    "family": "ipv4" if a.frames != ("na",) else "ipv6",
-                    "frames_per_repeat": list(a.frames),
-                    "spacing": a.spacing,
-                    "triggers": {
-                        t.trigger: {"bursts": [_json_burst(b) for b in t.bursts],
-                                    "note": t.note}
-                        for t in a.timelines
-                    },
-                }
-                for a in plan.addresses
-            ],
-            "notes": list(plan.notes),
         }
-        groups.append(entry)
-    return {
-        "source": source,
-        "builtin": config.is_builtin,
-        "log": {"format": config.log.format, "level": config.log.level},
-        "control": {"socket": str(config.control.socket)},
-        "keepalived": _json_paths(config.keepalived.model_dump()),
-        "groups": groups,
-    }
+        if share:
+            signature = _signature(plan)
+            first = shown.get(signature)
+            if first is not None:
+                entry["same_as"] = first[1]
+                yield entry
+                continue
+            shown[signature] = (plan, plan.name)
+        cached = settings_cache.get(id(plan.effective))
+        if cached is None or cached[0] is not plan.effective:
+            cached = settings_cache[id(plan.effective)] = (plan.effective, {
+                key: {"value": _json_value(plan.effective.value(key)),
+                      "source": plan.effective.sources[key]}
+                for key in ANNOUNCE_KEYS
+            })
+        entry["settings"] = cached[1]
+        entry["pacing"] = {"interval": plan.pacing[0], "na_interval": plan.pacing[1]}
+        plans = []
+        for a in plan.addresses:
+            triggers = triggers_cache.get(id(a.timelines))
+            if triggers is None or triggers[0] is not a.timelines:
+                triggers = triggers_cache[id(a.timelines)] = (a.timelines, {
+                    t.trigger: {"bursts": [_json_burst(b) for b in t.bursts], "note": t.note}
+                    for t in a.timelines
+                })
+            plans.append({
+                "address": str(a.address) if a.address is not None else None,
+                "label": a.label,
+                "family": "ipv4" if a.frames != ("na",) else "ipv6",
+                "frames_per_repeat": list(a.frames),
+                "spacing": a.spacing,
+                "triggers": triggers[1],
+            })
+        entry["plans"] = plans
+        entry["notes"] = list(plan.notes)
+        yield entry
 
 
 def _json_paths(values: Mapping[str, object]) -> dict[str, str | bool | int | None]:
@@ -567,6 +746,7 @@ def _json_paths(values: Mapping[str, object]) -> dict[str, str | bool | int | No
 
 
 __all__ = [
-    "MAX_POLLS", "REFRESH_PERIODS", "TRIGGERS", "AddressPlan", "Burst", "GroupPlan",
-    "Timeline", "build", "number", "render_json", "render_text", "seconds", "simulate",
+    "FULL_GROUPS", "MAX_POLLS", "PLAN_POLLS", "REFRESH_PERIODS", "TRIGGERS", "AddressPlan", "Burst",
+    "GroupPlan", "Timeline", "build", "iter_json", "iter_plans", "iter_text", "number",
+    "render_json", "render_text", "seconds", "simulate",
 ]

@@ -7,7 +7,6 @@ or exit 2 with one line per error on stderr (file, key, value, what is accepted)
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,20 +27,24 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     imported = cfg.keepalived_import
     routes = current_next_hops(cfg)
+    # Written piece by piece: a large import's plan is never held whole in memory.
+    write = sys.stdout.write
     if args.json:
-        doc = plan.render_json(cfg, source, routes)
+        extra = None
         if imported is not None:
-            doc["keepalived_import"] = {
+            extra = {"keepalived_import": {
                 "files": [str(f) for f in imported.files],
                 "groups": [g.get("name") for g in imported.groups],
-                "not_understood": list(imported.unsupported)}
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+                "not_understood": list(imported.unsupported)}}
+        for piece in plan.iter_json(cfg, source, routes, extra):
+            write(piece)
+        write("\n")
         return EXIT_OK
     from garpd.term import colour_enabled  # noqa: PLC0415
 
-    text = plan.render_text(cfg, source, picture=True, colour=colour_enabled(sys.stdout),
-                            routes=routes)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    for piece in plan.iter_text(cfg, source, picture=True, colour=colour_enabled(sys.stdout),
+                                routes=routes):
+        write(piece)
     if imported is not None:
         sys.stdout.write(import_summary(imported))
     return EXIT_OK

@@ -81,13 +81,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from array import array
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from garpd.keepalived.reader import (
     MAX_IFNAME,
+    MAX_NOTES,
     WS,
     KeepalivedConfError,
     LimitError,
@@ -222,6 +224,10 @@ _VIP_VALUED: Final = frozenset({"scope", "broadcast", "brd", "label", "peer", "p
 _VIP_FLAGS: Final = frozenset({"home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin",
                                "no_track"})
 
+#: A dotted-quad IPv4 address as inet_pton reads it (no leading zeros), with an optional
+#: /len of one or two digits.
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                   r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:/[0-9]{1,2})?")
 _UNSIGNED = re.compile(r"\+?([0-9]*)")
 _DECIMAL = re.compile(r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
@@ -247,7 +253,7 @@ class Imported:
     unsupported: list[str] = field(default_factory=list)
     instances: dict[str, list[str]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
-    group_origins: dict[str, dict[str, str]] = field(default_factory=dict)
+    group_origins: Mapping[str, dict[str, str]] = field(default_factory=dict)
     announce_origins: dict[str, str] = field(default_factory=dict)
     net_namespace: str | None = None
     error: str | None = None
@@ -267,11 +273,13 @@ def load_keepalived(path: Path, *, config_id: str | None = None,
     except ReadError as exc:
         raise KeepalivedConfError([sanitize(f"{path}: {exc.reason}")]) from None
     reader = Reader(default_config_id(config_id), limits)
+    importer = _Importer(reader)
     try:
         reader.read_file(path, raw, None)
     except LimitError as exc:
         raise KeepalivedConfError([exc.line]) from None
-    return _Importer(reader).run()
+    del raw
+    return importer.run()
 
 
 def loads_keepalived(text: str, source: str = "keepalived.conf", *,
@@ -285,13 +293,14 @@ def loads_keepalived(text: str, source: str = "keepalived.conf", *,
     imported.
     """
     reader = Reader(default_config_id(config_id), limits)
+    importer = _Importer(reader)
     directory = Path(source).parent if base_dir is None else base_dir
     reader.files.append(source)
     try:
         reader.read_text(text, source, directory)
     except LimitError as exc:
         return Imported(files=list(reader.files), error=exc.line)
-    return _Importer(reader).run()
+    return importer.run()
 
 
 def fuzz_one_input(data: bytes) -> Imported:
@@ -304,7 +313,8 @@ def fuzz_one_input(data: bytes) -> Imported:
     return loads_keepalived(text, "/nonexistent/keepalived.conf", config_id="fuzz")
 
 
-def merge_toml(data: Mapping[str, Any], imported: Imported) -> dict[str, Any]:
+def merge_toml(data: Mapping[str, Any], imported: Imported, *,
+               copy: bool = True) -> dict[str, Any]:
     """garpd.toml's parsed ``data`` with ``imported`` underneath; the TOML always wins.
 
     ``[announce]``: imported keys, then the TOML's on top. ``[[group]]``: the TOML's groups
@@ -312,7 +322,8 @@ def merge_toml(data: Mapping[str, Any], imported: Imported) -> dict[str, Any]:
     ``name`` is an imported group's becomes that group with the TOML's keys on top (only the
     first such TOML group merges); imported groups no TOML group names follow, in import
     order. A ``[announce]`` or ``group`` of the wrong type is left alone for the validation
-    to report.
+    to report. ``copy=False``: imported groups no TOML table names go in as they are, not
+    copied (for a caller that only reads the result: 40,000 copies double the memory).
     """
     merged: dict[str, Any] = dict(data)
     announce = data.get("announce")
@@ -338,7 +349,8 @@ def merge_toml(data: Mapping[str, Any], imported: Imported) -> dict[str, Any]:
             groups.append({**_copy_group(by_name[name]), **table})
         else:
             groups.append(table)
-    groups.extend(_copy_group(g) for g in imported.groups if g["name"] not in used)
+    groups.extend((_copy_group(g) if copy else g) for g in imported.groups
+                  if g["name"] not in used)
     merged["group"] = groups
     return merged
 
@@ -371,16 +383,20 @@ class _Globals:
 class _Vip:
     address: str
     dev: str | None
-    where: str
+    where: Loc
     version: int = 4
     excluded: bool = False
     use_vmac: bool = False  # the per-address use_vmac option
 
 
+_NO_OWN: Final[dict[str, int]] = {}
+"""The ``own`` of every instance that sets no garp key itself (never written to)."""
+
+
 @dataclass(slots=True)
 class _Instance:
     name: str
-    where: str
+    where: Loc
     copied: tuple[int, int, int, int]  # the global repeat, delay, refresh, refresh_repeat
     interface: str | None = None
     vrid: int | None = None
@@ -389,12 +405,12 @@ class _Instance:
     virtual: str | None = None  # "use_vmac" / "use_ipvlan"
     virtual_name: str | None = None
     ipv6: bool | None = None  # the family keepalived deduces, None if it cannot tell
-    family_where: str = ""  # the line that set the family
+    family_where: Loc = 0  # the line that set the family
     vmac_addr: bool = False  # use_vmac_addr
     unicast: bool = False
     strict: bool | None = None
-    own: dict[str, int] = field(default_factory=dict)
-    origins: dict[str, str] = field(default_factory=dict)
+    own: dict[str, int] = field(default_factory=lambda: _NO_OWN)  # replaced on first write
+    origins: dict[str, Loc] = field(default_factory=dict)
     sync_group: str | None = None
     no_vips: bool = False
 
@@ -407,12 +423,85 @@ class _GarpGroup:
     interfaces: list[str] = field(default_factory=list)
 
 
+Loc = int
+"""Where a statement is: ``(source number << 32) | line`` (see :meth:`_Importer.loc`)."""
+
+
+def _where(sources: list[str], loc: Loc) -> str:
+    source, line = sources[loc >> 32], loc & 0xFFFFFFFF
+    return f"{source}:{line}" if line else source
+
+
+class _Origins(Mapping[str, dict[str, str]]):
+    """:attr:`Imported.group_origins`, kept compact: per group, its keys (one shared tuple
+    per distinct set of keys) and their places as :data:`Loc` in one array (strings, rare,
+    as negative indexes into a side list); ``FILE:LINE`` strings are made when a group's
+    origins are looked up (on a validation error). 40,000 groups' origins as dicts of
+    strings would hold 30 MB."""
+
+    def __init__(self, sources: list[str]) -> None:
+        self.sources = sources
+        self.index: dict[str, int] = {}
+        self.shape_of: list[tuple[str, ...]] = []
+        self.starts = array("q")
+        self.places = array("q")
+        self.strings: list[str] = []
+        self.shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def add(self, name: str, where: Mapping[str, Loc | str]) -> None:
+        keys = tuple(where)
+        self.index[name] = len(self.shape_of)
+        self.shape_of.append(self.shapes.setdefault(keys, keys))
+        self.starts.append(len(self.places))
+        values = list(where.values())
+        try:
+            self.places.extend(array("q", values))  # type: ignore[arg-type]  # no strings
+            return
+        except TypeError:
+            pass  # a string among them (garp_group, vrrp_strict)
+        for place in values:
+            if isinstance(place, str):
+                self.strings.append(place)
+                self.places.append(-len(self.strings))
+            else:
+                self.places.append(place)
+
+    def __getitem__(self, name: str) -> dict[str, str]:
+        number = self.index[name]
+        keys, start = self.shape_of[number], self.starts[number]
+        out: dict[str, str] = {}
+        for offset, key in enumerate(keys):
+            place = self.places[start + offset]
+            out[key] = self.strings[-place - 1] if place < 0 else _where(self.sources, place)
+        return out
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.index)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+_GONE: Final = _Instance("", 0, (0, 0, 0, 0))
+"""What :meth:`_Importer.build` leaves in place of an instance it is done with."""
+
+
 class _Importer:
     """Walks the statement tree the way keepalived's handlers would, then builds groups."""
 
     def __init__(self, reader: Reader) -> None:
+        """Importing follows reading: the reader hands each top-level statement over as
+        soon as it is complete (:meth:`statement`) and keeps no tree."""
         self.reader = reader
-        self.top = reader.finish()
+        reader.on_top = self.statement
+        self.sync_groups: list[Node] = []
+        self.notes: list[str] = []
+        self.dropped = 0
+        self.sources: list[str] = []
+        self.source_ids: dict[str, int] = {}
+        self.timings: dict[tuple[object, ...], dict[str, Any]] = {}
+        self.copies: dict[tuple[int, int, int, int], tuple[int, int, int, int]] = {}
+        self.ifnames: dict[str, str] = {}  # one string per interface name
         self.glob = _Globals()
         self.instances: list[_Instance] = []
         self.garp_groups: list[_GarpGroup] = []
@@ -426,42 +515,67 @@ class _Importer:
         self.resolved: tuple[Mapping[str, Any], dict[str, Any]] | None = None
         self.address_vmacs: dict[tuple[int, int, str], str] = {}
 
-    def note(self, where: str, text: str) -> None:
-        self.reader.note(where, text)
+    def note(self, where: Loc | str, text: str) -> None:
+        # The importer's notes are kept apart from the reader's and put after them, as
+        # when the whole file was read before any of it was imported: notes on one line
+        # keep that order.
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(sanitize(
+                f"{where if isinstance(where, str) else self.at(where)}: {text}"))
+        else:
+            self.dropped += 1
+
+    def loc(self, node: Node) -> Loc:
+        """Where ``node`` is, as one int (a string per statement would cost 70 bytes)."""
+        number = self.source_ids.get(node.source)
+        if number is None:
+            number = self.source_ids[node.source] = len(self.sources)
+            self.sources.append(node.source)
+        return (number << 32) | node.line
+
+    def at(self, loc: Loc) -> str:
+        """``FILE:LINE`` of a :meth:`loc`."""
+        return _where(self.sources, loc)
 
     def run(self) -> Imported:
-        sync_groups: list[Node] = []
-        for node in self.top:
-            keyword = node.words[0] if node.words else ""
-            if keyword == "global_defs":
-                if self.needs_block(node):
-                    self.global_defs(node.block or [])
-            elif keyword == "vrrp_instance":
-                if self.needs_block(node):
-                    self.instance(node)
-            elif keyword == "vrrp_sync_group":
-                if self.needs_block(node):
-                    sync_groups.append(node)
-            elif keyword == "garp_group":
-                if self.needs_block(node):
-                    self.garp_group(node)
-            elif keyword == "include":
-                self.note(node.where, "include without a file name; ignored")
-            elif keyword == "net_namespace":
-                self.namespace(node)
-            elif "garp" in keyword or keyword.startswith("vrrp_gna"):
-                self.note(node.where, f"{keyword} belongs in global_defs or a vrrp_instance; "
-                          "keepalived ignores it here")
-            elif not keyword:
-                if node.block is not None:
-                    continue  # '{' without a keyword: the reader noted it
-            elif keyword not in TOP_KEYWORDS:
-                self.note(node.where, f"unknown top-level keyword {keyword!r} (not one of "
-                          "keepalived 2.2's); ignored with its block")
+        """After the reading: sync groups (which name instances anywhere in the file),
+        then the groups."""
+        self.reader.finish()
+        self.reader.on_top = None  # no reference cycle: the reader and importer die at once
         self.by_name = {i.name: i for i in self.instances}
-        for node in sync_groups:
+        for node in self.sync_groups:
             self.sync_group(node)
+        self.by_name = {}  # build frees each instance once its groups are made
         return self.build()
+
+    def statement(self, node: Node) -> None:
+        """One top-level statement, in file order (global_defs before an instance reaches
+        it, not after)."""
+        keyword = node.words[0] if node.words else ""
+        if keyword == "global_defs":
+            if self.needs_block(node):
+                self.global_defs(node.block or [])
+        elif keyword == "vrrp_instance":
+            if self.needs_block(node):
+                self.instance(node)
+        elif keyword == "vrrp_sync_group":
+            if self.needs_block(node):
+                self.sync_groups.append(node)
+        elif keyword == "garp_group":
+            if self.needs_block(node):
+                self.garp_group(node)
+        elif keyword == "include":
+            self.note(node.where, "include without a file name; ignored")
+        elif keyword == "net_namespace":
+            self.namespace(node)
+        elif "garp" in keyword or keyword.startswith("vrrp_gna"):
+            self.note(node.where, f"{keyword} belongs in global_defs or a vrrp_instance; "
+                      "keepalived ignores it here")
+        elif not keyword:
+            return  # '{' without a keyword: the reader noted it
+        elif keyword not in TOP_KEYWORDS:
+            self.note(node.where, f"unknown top-level keyword {keyword!r} (not one of "
+                      "keepalived 2.2's); ignored with its block")
 
     def namespace(self, node: Node) -> None:
         """Top-level ``net_namespace NAME`` (keepalived 2.2 global_parser.c, a root keyword):
@@ -492,6 +606,10 @@ class _Importer:
             self.note(node.where, f"{keyword} without a value; ignored")
             return None
         text = node.words[1]
+        if 0 < len(text) <= 9 and text.isascii() and text.isdigit():
+            value = int(text)  # the common case: plain digits
+            if low <= value <= high:
+                return value
         body = text.lstrip(WS)
         if body.startswith("-"):
             self.note(node.where, f"{keyword} {text!r}: negative; ignored")
@@ -641,7 +759,8 @@ class _Importer:
             return
         self.names.add(name)
         g = self.glob
-        inst = _Instance(name, node.where, (g.repeat, g.delay, g.refresh, g.refresh_repeat))
+        copied = (g.repeat, g.delay, g.refresh, g.refresh_repeat)
+        inst = _Instance(name, self.loc(node), self.copies.setdefault(copied, copied))
         for child in node.block or []:
             self.instance_statement(inst, child)
         if inst.ipv6 is None:
@@ -654,18 +773,19 @@ class _Importer:
         a later one of the other family is refused. True if ``version`` fits."""
         if inst.ipv6 is None:
             inst.ipv6 = version == 6
-            inst.family_where = node.where
+            inst.family_where = self.loc(node)
             return True
         if inst.ipv6 == (version == 6):
             return True
         family = "IPv6" if inst.ipv6 else "IPv4"
         self.note(node.where, f"vrrp_instance {inst.name}: {what} is not {family}, the "
-                  f"instance's family (set at {inst.family_where}); keepalived 2.2 ignores it")
+                  f"instance's family (set at {self.at(inst.family_where)}); keepalived 2.2 "
+                  "ignores it")
         return False
 
     def instance_statement(self, inst: _Instance, node: Node) -> None:
         keyword = node.words[0] if node.words else ""
-        label = f"vrrp_instance {inst.name}: {keyword}"
+        label = _Label(inst.name, keyword)  # made into text only for a note
         key = INSTANCE_KEYS.get(keyword)
         if key is not None:
             self.instance_value(inst, node, key)
@@ -675,17 +795,17 @@ class _Importer:
                 self.note(node.where, f"{label} {shown!r}: not an interface name "
                           f"(1 to {MAX_IFNAME} bytes without '/', ':' or blanks); ignored")
             else:
-                inst.interface = node.words[1]
-                inst.origins["interface"] = node.where
+                inst.interface = self.ifnames.setdefault(node.words[1], node.words[1])
+                inst.origins["interface"] = self.loc(node)
         elif keyword == "virtual_router_id":
             vrid = self.unsigned(node, 1, 255, lenient=False)
             if vrid is not None:
                 inst.vrid = vrid
-                inst.origins["vrid"] = node.where
+                inst.origins["vrid"] = self.loc(node)
         elif keyword == "priority":
             priority = self.unsigned(node, 1, 255, lenient=False)
             inst.priority = DEFAULT_PRIORITY if priority is None else priority
-            inst.origins["priority"] = node.where
+            inst.origins["priority"] = self.loc(node)
         elif keyword in ("virtual_ipaddress", "virtual_ipaddress_excluded"):
             if node.block is None:
                 self.note(node.where, f"{label} without a {{ }} block; ignored")
@@ -699,10 +819,10 @@ class _Importer:
         elif keyword == "native_ipv6":
             if inst.ipv6 is False:
                 self.note(node.where, f"{label}: the instance is already IPv4 (set at "
-                          f"{inst.family_where}); keepalived 2.2 refuses native_ipv6 here")
+                          f"{self.at(inst.family_where)}); keepalived 2.2 refuses native_ipv6 here")
             elif inst.ipv6 is None:
                 inst.ipv6 = True
-                inst.family_where = node.where
+                inst.family_where = self.loc(node)
         elif keyword in ("mcast_src_ip", "unicast_src_ip", "mcast_dst_ip"):
             address = _ip(node.words[1]) if len(node.words) > 1 else None
             if address is not None and "/" not in node.words[1]:
@@ -719,7 +839,7 @@ class _Importer:
             value = self.flag(node)
             if value is not None:
                 inst.strict = value
-                inst.origins["strict_mode"] = node.where
+                inst.origins["strict_mode"] = self.loc(node)
         elif keyword in ("garp_extra_if", "vmac_garp_intvl"):
             self.note(node.where, f"{label}: garpd sends no periodic GARPs on extra "
                       "interfaces; not carried over")
@@ -742,8 +862,10 @@ class _Importer:
             if number == 0 and key in ("master_repeat", "master_refresh_repeat"):
                 self.note(node.where, f"{label}{node.words[0]} 0: keepalived uses 1")
                 number = 1
+        if inst.own is _NO_OWN:
+            inst.own = {}
         inst.own[key] = number
-        inst.origins[key] = node.where
+        inst.origins[key] = self.loc(node)
 
     def virtual_interface(self, inst: _Instance, node: Node) -> None:
         """use_vmac [NAME] [MAC] [...] / use_ipvlan [NAME] [ADDRESS] [bridge|private|vepa]."""
@@ -753,7 +875,7 @@ class _Importer:
             self.note(node.where, f"{label}: {inst.virtual} already given; ignored")
             return
         inst.virtual = keyword
-        inst.origins["virtual"] = node.where
+        inst.origins["virtual"] = self.loc(node)
         args = list(node.words[1:])
         i = 0
         while i < len(args):
@@ -785,13 +907,29 @@ class _Importer:
 
     def vip(self, inst: _Instance, node: Node, block: str) -> None:
         """One virtual_ipaddress line: ADDRESS[/LEN] [dev IF] [brd X] [scope S] [label L]..."""
-        label = f"vrrp_instance {inst.name}: {block}"
         if not node.words:
             # '{ }' with no address before it (a template's '{{ VIP }}' left unrendered).
             return  # the reader noted the stray '{'
         if node.block is not None:
-            self.note(node.where, f"{label}: unexpected {{ }} block after {node.words[0]!r}; "
-                      "ignored")
+            self.note(node.where, f"{_label(inst, block)}: unexpected {{ }} block after "
+                      f"{node.words[0]!r}; ignored")
+        text = node.words[0]
+        if len(node.words) == 1 and node.block is None and _IPV4.fullmatch(text) is not None:
+            # The common case, a plain IPv4 address[/len] alone on its line: what the
+            # general path below does, without building an ipaddress object.
+            head, _, length = text.partition("/")
+            first = int(head[:head.index(".")])
+            if not (224 <= first <= 239 or head == "0.0.0.0"  # noqa: S104 - an address
+                    or (length and int(length) > 32)):
+                excluded = block == "virtual_ipaddress_excluded"
+                if excluded or self.family(inst, 4, node, f"{block} {text}"):
+                    inst.vips.append(_Vip(head, None, self.loc(node), 4, excluded))
+                return
+        self.vip_general(inst, node, block)
+
+    def vip_general(self, inst: _Instance, node: Node, block: str) -> None:
+        """:meth:`vip` for any line."""
+        label = _label(inst, block)
         text = node.words[0]
         address = _ip(text)
         if address is None:
@@ -847,7 +985,7 @@ class _Importer:
         # must match it; alloc_vrrp_evip takes an excluded address of either family.
         if not excluded and not self.family(inst, address.version, node, f"{block} {text}"):
             return
-        inst.vips.append(_Vip(str(address), dev, node.where, address.version, excluded,
+        inst.vips.append(_Vip(str(address), dev, self.loc(node), address.version, excluded,
                               use_vmac))
 
     # vrrp_sync_group, garp_group -----------------------------------------------------
@@ -861,7 +999,7 @@ class _Importer:
             self.note(node.where, f"vrrp_sync_group {name!r}: the name has control "
                       "characters; ignored")
             return
-        members: list[tuple[str, str]] = []
+        members: list[tuple[str, Loc]] = []
         for child in node.block or []:
             if child.words and child.words[0] not in SYNC_GROUP_KEYWORDS:
                 self.note(child.where, f"vrrp_sync_group {name}: unknown keyword "
@@ -871,7 +1009,7 @@ class _Importer:
                     self.note(child.where, f"vrrp_sync_group {name}: group without a {{ }} "
                               "block; ignored")
                     continue
-                members += [(w, line.where) for line in child.block for w in line.words]
+                members += [(w, self.loc(line)) for line in child.block for w in line.words]
         if not members:
             self.note(node.where, f"vrrp_sync_group {name} has no members; ignored")
         by_name = self.by_name
@@ -961,7 +1099,22 @@ class _Importer:
         return {k: current[k] for k in keys}, {k: origins[k] for k in keys}
 
     def timing(self, inst: _Instance, announce: Mapping[str, Any]) -> dict[str, Any]:
-        """The instance's timing keys that a group must carry (see the module docstring)."""
+        """The instance's timing keys that a group must carry (see the module docstring).
+
+        Memoised on what decides them (the copied globals, the instance's own keys, its
+        strict mode): 40,000 instances have a handful of distinct timings. A result that
+        came with notes is not memoised, so that every instance gets its own."""
+        key = (inst.copied, tuple(inst.own.items()), inst.strict, id(announce))
+        found = self.timings.get(key)
+        if found is not None:
+            return found
+        before = len(self.notes) + self.dropped
+        result = self.timing_of(inst, announce)
+        if len(self.notes) + self.dropped == before:
+            self.timings[key] = result
+        return result
+
+    def timing_of(self, inst: _Instance, announce: Mapping[str, Any]) -> dict[str, Any]:
         g = self.glob
         own = inst.own
         repeat, delay, refresh, refresh_repeat = inst.copied
@@ -1001,15 +1154,16 @@ class _Importer:
                 if key in own or mine[key] != resolved[key]
                 or (key.startswith("lower") and inst.strict)}
 
-    def timing_origin(self, inst: _Instance, key: str) -> str:
+    def timing_origin(self, inst: _Instance, key: str) -> Loc | str:
         """The line a group's timing key comes from: the instance's keyword, else strict
         mode (lower-prio), else the vrrp_instance line (which copied the global value)."""
         if key in inst.origins:
             return inst.origins[key]
         if key.startswith("lower"):
-            strict_where = inst.origins.get("strict_mode") or self.glob.strict_where
-            if strict_where:
-                return strict_where
+            if "strict_mode" in inst.origins:
+                return inst.origins["strict_mode"]
+            if self.glob.strict_where:
+                return self.glob.strict_where
         return inst.where
 
     def virtual_names(self) -> dict[str, str]:
@@ -1088,7 +1242,7 @@ class _Importer:
         virtual = self.virtual_names()
         groups: list[dict[str, Any]] = []
         instances: dict[str, list[str]] = {}
-        origins: dict[str, dict[str, str]] = {}
+        origins = _Origins(self.sources)
         placed: dict[tuple[str, str], str] = {}
         taken = {inst.name for inst in self.instances}
         split_names: dict[tuple[str, str], str] = {}
@@ -1109,7 +1263,11 @@ class _Importer:
                 self.note(self.garp_by_if[vmac].where, f"garp_group: {vmac} is a VMAC/ipvlan "
                           "interface, which keepalived refuses here; it is paced by its base "
                           "interface's settings")
-        for inst in self.instances:
+        # Each instance is dropped as soon as its groups are made: 40,000 instances and
+        # their 40,000 groups are never all held at once.
+        pending, self.instances = self.instances, []
+        for index, inst in enumerate(pending):
+            pending[index] = _GONE
             label = f"vrrp_instance {inst.name}"
             if inst.vrid is None:
                 self.note(inst.where, f"{label} has no valid virtual_router_id; keepalived "
@@ -1155,9 +1313,10 @@ class _Importer:
                     "addresses": [v.address for v in vips],
                     "vrid": inst.vrid, "priority": inst.priority,
                 }
-                where: dict[str, str] = {"": inst.where, "addresses": vips[0].where,
-                         **{k: inst.origins[k] for k in ("vrid", "priority", "interface")
-                            if k in inst.origins}}
+                where: dict[str, Loc | str] = {
+                    "": inst.where, "addresses": vips[0].where,
+                    **{k: inst.origins[k] for k in ("vrid", "priority", "interface")
+                       if k in inst.origins}}
                 if inst.sync_group is not None:
                     group["sync_group"] = inst.sync_group
                     where["sync_group"] = inst.origins["sync_group"]
@@ -1175,11 +1334,13 @@ class _Importer:
                     group["na_interval"] = pacing.na_interval or 0.0
                     where["interval"] = where["na_interval"] = pacing.where
                 groups.append(group)
-                origins[name] = where
+                origins.add(name, where)
                 instances.setdefault(inst.name, []).append(name)
-        notes = _in_file_order(self.reader.notes, self.reader.files)
-        if self.reader.dropped:
-            notes.append(f"... and {self.reader.dropped} more")
+        kept = self.reader.notes + self.notes
+        dropped = self.reader.dropped + self.dropped + max(len(kept) - MAX_NOTES, 0)
+        notes = _in_file_order(kept[:MAX_NOTES], self.reader.files)
+        if dropped:
+            notes.append(f"... and {dropped} more")
         return Imported(groups=groups, announce=announce, unsupported=notes,
                         instances=instances, files=list(self.reader.files),
                         group_origins=origins, announce_origins=announce_origins,
@@ -1249,6 +1410,21 @@ def _vmac_name(prefix: str, vrid: int, ipv6: bool, used: set[str]) -> str:
             if ipv6 and number == 6:
                 number += 1
     return candidate
+
+
+def _label(inst: _Instance, keyword: str) -> str:
+    return f"vrrp_instance {inst.name}: {keyword}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Label:
+    """``vrrp_instance NAME: KEYWORD``, formatted only when a note uses it."""
+
+    name: str
+    keyword: str
+
+    def __format__(self, spec: str) -> str:
+        return f"vrrp_instance {self.name}: {self.keyword}"
 
 
 def _valid_name(name: str) -> bool:
