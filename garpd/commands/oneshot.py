@@ -34,6 +34,7 @@ from garpd.core import Announcer
 from garpd.errors import RuntimeFailureError
 from garpd.events import AddrKey, Event, Trigger
 from garpd.frames import Address
+from garpd.lazylog import DeferredLog
 from garpd.policy import Policy, Watch
 from garpd.runner import Runner
 
@@ -144,18 +145,24 @@ def run(shot: Oneshot, log: Any) -> Outcome:
                         f"cannot open a raw socket on {link.ifname}: {exc.strerror} "
                         "(garpd needs root or CAP_NET_RAW)") from None
         watcher.learn(state)
+        # Records the state and the trigger produce wait until the first frames are out
+        # (a DeferredLog would otherwise import structlog for ``vip_acquired``).
+        if isinstance(log, DeferredLog):
+            log.hold()
         # The state first (frames are built, nothing starts), then the trigger: its first
         # frames leave here, before any loop exists. The chosen addresses come right after
         # the links, in the order chosen (announce's argument order is the round-robin
         # order); the rest of the dump after them.
         runner.feed([*state.links, *extra, *state.addresses])
         runner.feed(list(shot.triggers) or [Trigger(shot.trigger)])
+        _release(log)
         if not runner.idle() or _waiting(core):
             # asyncio (without ssl) only for what is left after the first frames
             from garpd.leanio import asyncio  # noqa: PLC0415
 
             asyncio.run(_finish(core, runner, watcher, changed, shot.dad_timeout))
     finally:
+        _release(log)
         if runner is not None:
             runner.close()
         watcher.close()
@@ -163,6 +170,12 @@ def run(shot: Oneshot, log: Any) -> Outcome:
     announced = [st.address for st in core.status() if st.held and st.sent > 0]
     missed = [st.address for st in core.status() if st.sent == 0 or not st.held]
     return Outcome(announced, missed, core.counters["released"])
+
+
+def _release(log: Any) -> None:
+    """Write the records a :class:`~garpd.lazylog.DeferredLog` held back (if it did)."""
+    if isinstance(log, DeferredLog):
+        log.release()
 
 
 def _waiting(core: Announcer) -> bool:
