@@ -400,8 +400,8 @@ def _daemon_burst_rows(case: str, n: int, runs: dict[tuple[int, str], list[Burst
                     met=met, details=details("daemon_metrics")))
     for label, b in (("off", off), ("on", on)):
         if b is not None:
-            rows.append(Row(case, f"garpd run, metrics {label}: FIFO write -> first frame (first notify after start)",
-                            fmt_ms(b.startup), b.startup, "s"))
+            rows.append(Row(case, f"garpd run, metrics {label}: FIFO write -> first frame "
+                            "(first notify after start)", fmt_ms(b.startup), b.startup, "s"))
     if scraped:
         last = scraped[-1]
         rows.append(Row(case, "garpd run, metrics on: /metrics after the burst",
