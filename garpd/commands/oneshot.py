@@ -26,10 +26,10 @@ them, for the rest of the schedule (delays, DAD, netlink changes). Pass a
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from garpd import lean
 from garpd.core import Announcer
 from garpd.errors import RuntimeFailureError
 from garpd.events import AddrKey, Event, Trigger
@@ -46,7 +46,7 @@ Selection = tuple[frozenset[AddrKey] | None, list[Event]]
 events to feed besides the kernel's state."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@lean.dataclass(frozen=True, slots=True)
 class OneshotPolicy:
     """A policy seen through a one-shot: refresh off, nothing started on the initial dump,
     no conflict listening nor gateway confirmation (a one-shot does not stay to hear the
@@ -64,7 +64,7 @@ class OneshotPolicy:
         if watch is None or (self.groups is not None and watch.group not in self.groups):
             return None
         # A one-shot neither listens nor waits for gateways: no conflicts, no confirmation.
-        timing = dataclasses.replace(watch.timing, master_refresh=0.0,
+        timing = lean.replace(watch.timing, master_refresh=0.0,
                                      announce_on_start=False, conflict="off", gateways=())
         return Watch(watch.group, timing)
 
@@ -73,7 +73,7 @@ class OneshotPolicy:
         return self.inner.pacing(ifname)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@lean.dataclass(frozen=True, slots=True)
 class Oneshot:
     """What one one-shot command asks for (see the module docstring)."""
 
@@ -90,7 +90,7 @@ class Oneshot:
     dad_timeout: float = 0.0
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@lean.dataclass(frozen=True, slots=True)
 class Outcome:
     """How a one-shot ended."""
 
