@@ -83,7 +83,7 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
-def _config(announce: dict[str, float | int | bool], group: dict[str, Any],
+def _config(announce: dict[str, float | int | bool | str], group: dict[str, Any],
             fifo: str | None = None, metrics: bool = False) -> str:
     lines = ["[announce]"]
     lines += [f"{k} = {json.dumps(v)}" for k, v in announce.items()]
@@ -415,11 +415,16 @@ def _daemon_burst_rows(case: str, n: int, runs: dict[tuple[int, str], list[Burst
 # --------------------------------------------------------------------------- 2 latency
 
 
-def latency_daemon(bench: Bench, metrics: bool = False, tag: str = "latency") -> Any:
+def latency_daemon(bench: Bench, metrics: bool = False, tag: str = "latency",
+                   conflict: str | None = None) -> Any:
     """The daemon of cases 2 and 3: one packet per takeover, no delayed burst, VIP in VI_1,
     keepalived's notify_fifo read; with ``metrics``, ``/metrics`` served on
-    :data:`METRICS_LISTEN`."""
-    toml = _config({"master_delay": 0.0, "master_repeat": 1, "master_refresh": 0.0},
+    :data:`METRICS_LISTEN`; ``conflict`` sets ``[announce] conflict`` (default: defend)."""
+    announce: dict[str, float | int | bool | str] = {
+        "master_delay": 0.0, "master_repeat": 1, "master_refresh": 0.0}
+    if conflict is not None:
+        announce["conflict"] = conflict
+    toml = _config(announce,
                    {"name": "VI_1", "interface": DEV, "addresses": [VIP],
                     "networks": [LATENCY_NET]}, fifo=str(bench.workdir / "garpd-latency.fifo"),
                    metrics=metrics)
@@ -514,6 +519,13 @@ def latency(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
     scraped: list[dict[str, float]] = []
     scrape_errors: list[str] = []
     daemon: Any = None
+    # Diagnostic: one block with conflict = "off" (no neighbour listener to re-filter
+    # before the first frame), to show what the listener's filter update costs.
+    plain = latency_daemon(bench, tag="latency-noconflict", conflict="off")
+    addrs = addresses(first, per_block + warmup)
+    first = str(addresses(addrs[-1], 2)[1])
+    no_conflict, no_conflict_missed = _trials(bench, addrs, warmup)
+    bench.stop_daemon(plain)
     order = [mode for _ in range(blocks) for mode in (True, False)]  # ends with off
     for metrics in order:
         if daemon is not None:
@@ -544,7 +556,9 @@ def latency(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
                               "floor_values": floor[0] if floor else None,
                               "metrics_on_values": on, "metrics_on_missed": missed[True],
                               "block_p50": {"off": block_p50[False], "on": block_p50[True]},
-                              "scrapes": scraped, "scrape_errors": scrape_errors}
+                              "scrapes": scraped, "scrape_errors": scrape_errors,
+                              "conflict_off_values": no_conflict,
+                              "conflict_off_missed": no_conflict_missed}
     if not off:
         return [Row(case, "address add -> first GARP", "no frame seen", details=detail)], daemon
     fvals = floor[0] if floor and floor[0] else None
@@ -569,6 +583,15 @@ def latency(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
             met=None if limit is None or not fval else value <= limit * fval and missed[False] == 0,
             details=detail if q == 0.5 else {}))
     rows += _metrics_rows(case, off, on, missed[True], block_p50, scraped, scrape_errors)
+    if no_conflict:
+        for label, q in (("p50", 0.5), ("p99", 0.99)):
+            value = percentile(no_conflict, q)
+            text, fval = base(q)
+            rows.append(Row(case, f"diagnostic, conflict = off (no listener to re-filter): "
+                            f"address add -> first GARP, {label}"
+                            + (f" ({len(no_conflict)} trials, {no_conflict_missed} missed)"
+                               if q == 0.5 else ""), fmt_ms(value), value, "s",
+                            baseline=text, ratio=value / fval if fval else None))
     return rows, daemon
 
 
