@@ -65,7 +65,7 @@ class OneshotPolicy:
             return None
         # A one-shot neither listens nor waits for gateways: no conflicts, no confirmation.
         timing = lean.replace(watch.timing, master_refresh=0.0,
-                                     announce_on_start=False, conflict="off", gateways=())
+                              announce_on_start=False, conflict="off", gateways=())
         return Watch(watch.group, timing)
 
     def pacing(self, ifname: str) -> tuple[float, float]:
