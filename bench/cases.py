@@ -1,8 +1,10 @@
 """The five benchmark cases. Each takes the :class:`~bench.harness.Bench` and the run's
 :class:`Settings` and returns table rows; every figure comes from the peer's capture.
 
-1. burst: N addresses x 5 packets; garpd announce vs the C floor vs keepalived's takeover
-2. latency: address added (rtnetlink, timestamped) -> first GARP, daemon running
+1. burst: N addresses x 5 packets; garpd announce vs the C floor vs keepalived's takeover;
+   the daemon's notify_fifo takeover burst, metrics off and on
+2. latency: address added (rtnetlink, timestamped) -> first GARP, daemon running, metrics
+   off and on
 3. hand-off: ``garpd notify ... MASTER`` (daemon up, and without one), a notify_fifo line,
    ``garpd announce`` and ``arping -U`` -> first frame; a bare ``python -c pass`` start
 4. storm: 10,000 addresses in one ``ip -batch`` -> every one announced
@@ -52,6 +54,9 @@ CONFIRM_NET = "198.19.208.0/24"
 CONFIRM_GW = "198.19.208.254"
 VIP = "192.0.2.100"
 REPEAT = 5
+#: ``[metrics] listen`` of the daemons measured with metrics on (the sender namespace's
+#: loopback; one such daemon at a time).
+METRICS_LISTEN = "127.0.0.1:9478"
 
 
 @dataclass(frozen=True)
@@ -78,12 +83,14 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
-def _config(announce: dict[str, float | int], group: dict[str, Any],
-            fifo: str | None = None) -> str:
+def _config(announce: dict[str, float | int | bool | str], group: dict[str, Any],
+            fifo: str | None = None, metrics: bool = False) -> str:
     lines = ["[announce]"]
-    lines += [f"{k} = {v!r}" for k, v in announce.items()]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in announce.items()]
     lines += ["", "[log]", 'format = "json"', 'level = "info"', "",
               "[control]", 'socket = "@SOCKET@"', ""]
+    if metrics:
+        lines += ["[metrics]", f'listen = "{METRICS_LISTEN}"', ""]
     if fifo is not None:
         lines += ["[keepalived]", f"notify_fifo = {json.dumps(fifo)}", ""]
     lines += ["[[group]]"]
@@ -104,6 +111,7 @@ class Burst:
     sender_time: float | None = None
     startup: float | None = None
     lost: dict[str, int] | None = None
+    scraped: dict[str, Any] | None = None
 
     @property
     def fps(self) -> float | None:
@@ -222,6 +230,44 @@ def _run_keepalived(bench: Bench, n: int, addrs: list[str], wanted: set[str]) ->
     return burst
 
 
+def _run_daemon(bench: Bench, n: int, wanted: set[str], metrics: bool) -> Burst:
+    """``garpd run`` holding the N addresses (nothing announced at start), then
+    keepalived's notify_fifo line ``MASTER``: the daemon's takeover burst of N x 5 frames,
+    timed from right before the write. With ``metrics``, ``/metrics`` is served and
+    scraped once after the burst (the counts go in the details)."""
+    fifo = bench.workdir / "garpd-burst.fifo"
+    toml = _config({"master_delay": 0.0, "master_repeat": REPEAT, "master_refresh": 0.0,
+                    "announce_on_start": False},
+                   {"name": "VI_B", "interface": DEV, "networks": [BURST_NET]},
+                   fifo=str(fifo), metrics=metrics)
+    daemon = bench.start_daemon("burst-metrics" if metrics else "burst", toml, timeout=120)
+    try:
+        time.sleep(0.3)
+        bench.capture.clear()
+        before = bench.path_drops()
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            start = time.monotonic()
+            os.write(fd, b'INSTANCE "VI_B" MASTER 100\n')
+        finally:
+            os.close(fd)
+        frames, lost = _collect(bench, wanted, n * REPEAT, 120, before)
+        burst = _burst_of(frames, n * REPEAT, lost)
+        burst.startup = frames[0].t - start if frames else None
+        if metrics:
+            try:
+                samples = scrape(bench)
+            except (OSError, ValueError) as exc:
+                burst.scraped = {"error": str(exc)}
+            else:
+                burst.scraped = {
+                    "frames_sent": _total(samples, "garpd_frames_sent_total"),
+                    "announcements": _total(samples, "garpd_announcements_total")}
+    finally:
+        bench.stop_daemon(daemon)
+    return burst
+
+
 def burst(bench: Bench, settings: Settings) -> list[Row]:
     """Case 1: N x 5 frames from garpd announce, the C floor, garpd warm, keepalived."""
     rows: list[Row] = []
@@ -238,8 +284,12 @@ def burst(bench: Bench, settings: Settings) -> list[Row]:
                 "floor": _run_floor(bench, n, wanted),
                 "announce": _run_announce(bench, n, addrs, wanted),
                 "warm": _run_warm(bench, n, wanted),
-                "keepalived": _run_keepalived(bench, n, addrs, wanted),
             }
+            # The daemon's burst, metrics off and on, in alternating order per round.
+            for metrics in (False, True) if rnd % 2 == 0 else (True, False):
+                got["daemon_metrics" if metrics else "daemon"] = _run_daemon(
+                    bench, n, wanted, metrics)
+            got["keepalived"] = _run_keepalived(bench, n, addrs, wanted)
             for name, value in got.items():
                 if isinstance(value, str):
                     missing[name] = value
@@ -263,7 +313,7 @@ def _burst_rows(n: int, runs: dict[tuple[int, str], list[Burst]],
                 missing: dict[str, str]) -> list[Row]:
     case = f"1 burst {_n(n)}x{REPEAT}"
     picked = {name: _pick(runs.get((n, name), [])) for name in
-              ("floor", "announce", "warm", "keepalived")}
+              ("floor", "announce", "warm", "keepalived", "daemon", "daemon_metrics")}
 
     def details(name: str) -> dict[str, Any]:
         all_runs = runs.get((n, name), [])
@@ -310,19 +360,106 @@ def _burst_rows(n: int, runs: dict[tuple[int, str], list[Burst]],
                     w_fps, "f/s", baseline=fmt_rate(floor_fps) + " C floor",
                     ratio=w_fps / floor_fps if w_fps and floor_fps else None,
                     details=details("warm")))
+    rows += _daemon_burst_rows(case, n, runs, picked, floor_fps, figure, details)
+    return rows
+
+
+def _daemon_burst_rows(case: str, n: int, runs: dict[tuple[int, str], list[Burst]],
+                       picked: dict[str, Burst | None], floor_fps: float | None,
+                       figure: Any, details: Any) -> list[Row]:
+    """The daemon's notify_fifo takeover burst, metrics off, then on beside it."""
+    off, on = picked["daemon"], picked["daemon_metrics"]
+    off_fps = off.fps if off else None
+    on_fps = on.fps if on else None
+    rows = [Row(case, "garpd run: notify_fifo MASTER -> takeover burst (span on the wire)",
+                figure(off, "daemon"), off_fps, "f/s",
+                baseline=fmt_rate(floor_fps) + " C floor",
+                ratio=off_fps / floor_fps if off_fps and floor_fps else None,
+                details=details("daemon"))]
+    # The run's noise: the spread of the rounds of each setting (frames/s).
+    spreads = []
+    for name in ("daemon", "daemon_metrics"):
+        rates = [r.fps for r in runs.get((n, name), []) if r.fps]
+        if len(rates) > 1:
+            spreads.append(max(rates) - min(rates))
+    noise = max(spreads) if spreads else None
+    complete = on is not None and on.frames == on.expected
+    scraped = [r.scraped for r in runs.get((n, "daemon_metrics"), []) if r.scraped]
+    counted = bool(scraped) and all(
+        s.get("frames_sent", 0) >= n * REPEAT for s in scraped)
+    met: bool | None = None
+    if on_fps and off_fps and noise is not None:
+        met = abs(on_fps - off_fps) <= noise and complete and counted
+    rows.append(Row(case, "garpd run, metrics on: the same burst (/metrics scraped after)",
+                    figure(on, "daemon_metrics"), on_fps, "f/s",
+                    baseline=fmt_rate(off_fps) + " metrics off",
+                    ratio=on_fps / off_fps if on_fps and off_fps else None,
+                    goal=("= metrics off +/- noise"
+                          + (f" ({fmt_rate(noise)})" if noise is not None else "")
+                          + ", every frame counted"),
+                    met=met, details=details("daemon_metrics")))
+    for label, b in (("off", off), ("on", on)):
+        if b is not None:
+            rows.append(Row(case, f"garpd run, metrics {label}: FIFO write -> first frame "
+                            "(first notify after start)", fmt_ms(b.startup), b.startup, "s"))
+    if scraped:
+        last = scraped[-1]
+        rows.append(Row(case, "garpd run, metrics on: /metrics after the burst",
+                        f"{len(scraped)} scrapes; last: frames_sent "
+                        f"{last.get('frames_sent', 0):.0f}, announcements "
+                        f"{last.get('announcements', 0):.0f} ({_n(n * REPEAT)} frames, "
+                        f"{_n(n)} addresses sent)", goal="every frame counted", met=counted))
     return rows
 
 
 # --------------------------------------------------------------------------- 2 latency
 
 
-def latency_daemon(bench: Bench) -> Any:
+def latency_daemon(bench: Bench, metrics: bool = False, tag: str = "latency",
+                   conflict: str | None = None) -> Any:
     """The daemon of cases 2 and 3: one packet per takeover, no delayed burst, VIP in VI_1,
-    keepalived's notify_fifo read."""
-    toml = _config({"master_delay": 0.0, "master_repeat": 1, "master_refresh": 0.0},
+    keepalived's notify_fifo read; with ``metrics``, ``/metrics`` served on
+    :data:`METRICS_LISTEN`; ``conflict`` sets ``[announce] conflict`` (default: defend)."""
+    announce: dict[str, float | int | bool | str] = {
+        "master_delay": 0.0, "master_repeat": 1, "master_refresh": 0.0}
+    if conflict is not None:
+        announce["conflict"] = conflict
+    toml = _config(announce,
                    {"name": "VI_1", "interface": DEV, "addresses": [VIP],
-                    "networks": [LATENCY_NET]}, fifo=str(bench.workdir / "garpd-latency.fifo"))
-    return bench.start_daemon("latency", toml)
+                    "networks": [LATENCY_NET]}, fifo=str(bench.workdir / "garpd-latency.fifo"),
+                   metrics=metrics)
+    return bench.start_daemon(tag, toml)
+
+
+def scrape(bench: Bench) -> dict[str, float]:
+    """GET ``/metrics`` from the daemon in the sender namespace: every sample (name with
+    its labels -> value). Raises OSError or ValueError when nothing sensible answers."""
+    import socket  # noqa: PLC0415
+
+    from garpd.lab.netns import inside  # noqa: PLC0415
+
+    host, port = METRICS_LISTEN.rsplit(":", 1)
+    with inside(bench.sender_ns):
+        sock = socket.create_connection((host, int(port)), timeout=5.0)
+    with sock:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n")
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise ValueError(f"/metrics answered {head[:40]!r}")
+    samples: dict[str, float] = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def _total(samples: dict[str, float], family: str) -> float:
+    """The sum of a family's samples (over every label set)."""
+    return sum(v for k, v in samples.items() if k == family or k.startswith(family + "{"))
 
 
 def _trials(bench: Bench, addrs: list[str], warmup: int) -> tuple[list[float], int]:
@@ -360,18 +497,69 @@ def _floor_trials(bench: Bench, count: int) -> tuple[list[float], int] | None:
 
 def latency(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
     """Case 2: rtnetlink add (timestamped right before the kernel call) -> first GARP, for
-    the minimal responder and then for garpd's daemon (returned, for case 3)."""
+    the minimal responder and then for garpd's daemon, with metrics off and on (returns the
+    last daemon, metrics off as before, for case 3).
+
+    garpd's trials are split into blocks, metrics on and off alternating (on, off, on, off:
+    a fresh daemon each, 3 warm-up trials each), so a drift of the machine's load falls on
+    both alike; the spread between the two blocks of the same setting is the run's noise.
+    After its trials, each metrics-on daemon is scraped once, to prove it counted them.
+    """
     case = "2 latency"
-    bench.say(f"latency: {settings.latency_trials} trials, minimal responder then garpd")
+    blocks = 2 if settings.latency_trials >= 20 else 1
+    per_block = max(1, settings.latency_trials // blocks)
+    bench.say(f"latency: {settings.latency_trials} trials, minimal responder then garpd "
+              f"(metrics off and on, {blocks} blocks each)")
     floor = _floor_trials(bench, settings.latency_trials)
-    daemon = latency_daemon(bench)
     warmup = 3
-    values, missed = _trials(bench, addresses(LATENCY_FIRST, settings.latency_trials + warmup),
-                             warmup)
-    detail: dict[str, Any] = {"trials": len(values), "missed": missed,
-                              "warmup_discarded": warmup, "values": values,
-                              "floor_values": floor[0] if floor else None}
-    if not values:
+    first = LATENCY_FIRST
+    values: dict[bool, list[float]] = {False: [], True: []}
+    block_p50: dict[bool, list[float]] = {False: [], True: []}
+    missed = {False: 0, True: 0}
+    scraped: list[dict[str, float]] = []
+    scrape_errors: list[str] = []
+    daemon: Any = None
+    # Diagnostic: one block with conflict = "off" (no neighbour listener to re-filter
+    # before the first frame), to show what the listener's filter update costs.
+    plain = latency_daemon(bench, tag="latency-noconflict", conflict="off")
+    addrs = addresses(first, per_block + warmup)
+    first = str(addresses(addrs[-1], 2)[1])
+    no_conflict, no_conflict_missed = _trials(bench, addrs, warmup)
+    bench.stop_daemon(plain)
+    order = [mode for _ in range(blocks) for mode in (True, False)]  # ends with off
+    for metrics in order:
+        if daemon is not None:
+            bench.stop_daemon(daemon)
+        tag = "latency" if not metrics else "latency-metrics"
+        daemon = latency_daemon(bench, metrics=metrics, tag=tag)
+        addrs = addresses(first, per_block + warmup)
+        first = str(addresses(addrs[-1], 2)[1])
+        got, lost = _trials(bench, addrs, warmup)
+        values[metrics] += got
+        missed[metrics] += lost
+        if got:
+            block_p50[metrics].append(median(got))
+        if metrics:
+            try:
+                samples = scrape(bench)
+            except (OSError, ValueError) as exc:
+                scrape_errors.append(str(exc))
+            else:
+                scraped.append({
+                    "frames_sent": _total(samples, "garpd_frames_sent_total"),
+                    "announcements": _total(samples, "garpd_announcements_total"),
+                    "first_frame_count": _total(samples, "garpd_first_frame_seconds_count"),
+                    "trials": len(addrs)})
+    off, on = values[False], values[True]
+    detail: dict[str, Any] = {"trials": len(off), "missed": missed[False],
+                              "warmup_discarded": warmup, "values": off,
+                              "floor_values": floor[0] if floor else None,
+                              "metrics_on_values": on, "metrics_on_missed": missed[True],
+                              "block_p50": {"off": block_p50[False], "on": block_p50[True]},
+                              "scrapes": scraped, "scrape_errors": scrape_errors,
+                              "conflict_off_values": no_conflict,
+                              "conflict_off_missed": no_conflict_missed}
+    if not off:
         return [Row(case, "address add -> first GARP", "no frame seen", details=detail)], daemon
     fvals = floor[0] if floor and floor[0] else None
 
@@ -382,19 +570,64 @@ def latency(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
         return f"{fmt_ms(f)} minimal responder", f
 
     rows = []
-    trials = f"{len(values)} trials, {missed} missed"
+    trials = f"{len(off)} trials, {missed[False]} missed"
     for label, q, goal, limit in (("p50", 0.5, "<= 1.3x responder", 1.3),
                                   ("p99", 0.99, "<= 1.5x responder", 1.5),
                                   ("max", None, "", None)):
-        value = max(values) if q is None else percentile(values, q)
+        value = max(off) if q is None else percentile(off, q)
         text, fval = base(q)
         rows.append(Row(
             case, f"address add -> first GARP, {label}" + (f" ({trials})" if q == 0.5 else ""),
             fmt_ms(value), value, "s", baseline=text,
             ratio=value / fval if fval else None, goal=goal,
-            met=None if limit is None or not fval else value <= limit * fval and missed == 0,
+            met=None if limit is None or not fval else value <= limit * fval and missed[False] == 0,
             details=detail if q == 0.5 else {}))
+    rows += _metrics_rows(case, off, on, missed[True], block_p50, scraped, scrape_errors)
+    if no_conflict:
+        for label, q in (("p50", 0.5), ("p99", 0.99)):
+            value = percentile(no_conflict, q)
+            text, fval = base(q)
+            rows.append(Row(case, f"diagnostic, conflict = off (no listener to re-filter): "
+                            f"address add -> first GARP, {label}"
+                            + (f" ({len(no_conflict)} trials, {no_conflict_missed} missed)"
+                               if q == 0.5 else ""), fmt_ms(value), value, "s",
+                            baseline=text, ratio=value / fval if fval else None))
     return rows, daemon
+
+
+def _metrics_rows(case: str, off: list[float], on: list[float], missed: int,
+                  block_p50: dict[bool, list[float]], scraped: list[dict[str, float]],
+                  errors: list[str]) -> list[Row]:
+    """The metrics-on rows of case 2 beside the metrics-off figures of the same run."""
+    if not on:
+        return [Row(case, "metrics on: address add -> first GARP", "no frame seen")]
+    # The run's noise: how far apart two blocks of the same setting came out (p50).
+    spreads = [max(v) - min(v) for v in block_p50.values() if len(v) > 1]
+    noise = max(spreads) if spreads else None
+    rows = []
+    trials = f"{len(on)} trials, {missed} missed"
+    for label, q in (("p50", 0.5), ("p99", 0.99)):
+        value, ref = percentile(on, q), percentile(off, q)
+        if q == 0.5 and noise is not None:
+            goal = f"= metrics off +/- noise ({fmt_ms(noise)})"
+            met: bool | None = abs(value - ref) <= noise and missed == 0
+        else:
+            goal, met = "", None
+        rows.append(Row(case, f"metrics on: address add -> first GARP, {label}"
+                        + (f" ({trials})" if q == 0.5 else ""), fmt_ms(value), value, "s",
+                        baseline=f"{fmt_ms(ref)} metrics off", ratio=value / ref,
+                        goal=goal, met=met))
+    if scraped:
+        last = scraped[-1]
+        text = (f"{len(scraped)} scrapes; last: frames_sent {last['frames_sent']:.0f}, "
+                f"announcements {last['announcements']:.0f}, first-frame histogram count "
+                f"{last['first_frame_count']:.0f} ({last['trials']:.0f} trials)")
+        counted = all(s["frames_sent"] >= s["trials"] for s in scraped)
+    else:
+        text, counted = f"no scrape ({'; '.join(errors)[:80]})", False
+    rows.append(Row(case, "metrics on: /metrics scraped after the trials", text,
+                    goal="every trial counted", met=counted))
+    return rows
 
 
 # --------------------------------------------------------------------------- 3 hand-off

@@ -47,10 +47,10 @@ confirmation; a gateway that appears later (``set_gateways``) counts from when i
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from garpd.frames import Address, mac_text
+from garpd.lean import dataclass, field
 from garpd.neighbour_wire import Claim
 from garpd.records import Record
 

@@ -54,10 +54,10 @@ defence, and the exchange stops: no defend war. What an operator sees on each ho
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from garpd.frames import Address, mac_text
+from garpd.lean import dataclass, field
 from garpd.neighbour_wire import Claim, classify
 from garpd.records import Record
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from garpd.confirm import Confirmer, ConfirmTiming, GatewayStatus
 from garpd.conflicts import ConflictGuard, ConflictStatus
@@ -58,6 +57,7 @@ from garpd.events import (
 )
 from garpd.frames import Address, FrameCache, mac_text
 from garpd.histogram import Histogram
+from garpd.lean import dataclass, field
 from garpd.neighbour_wire import ProbeCache
 from garpd.pacing import EPSILON, Burst, Pacer
 from garpd.policy import Policy, Timing, Watch

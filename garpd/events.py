@@ -7,9 +7,8 @@ happened. A new kind of input (a new trigger, a new kernel fact) starts here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from garpd.frames import Address
+from garpd.lean import dataclass
 from garpd.neighbour_wire import Claim
 
 AddrKey = tuple[str, Address]

@@ -52,10 +52,10 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import Final, Literal
 
 from garpd.frames import BROADCAST, ETH_P_ARP, ETH_P_IPV6, Address
+from garpd.lean import dataclass
 
 Kind = Literal["garp", "arp_request", "arp_reply", "probe", "ns", "na"]
 Note = Literal["ours", "conflict", "gateway"]

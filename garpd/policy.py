@@ -8,11 +8,11 @@ field of :class:`Timing`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from garpd.events import AddrKey
 from garpd.frames import Address, Mode
+from garpd.lean import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ that will call them. Same shape as ``garpd.core.Record`` (the core can re-export
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from garpd.lean import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,9 +38,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from garpd.frames import Address
+from garpd.lean import dataclass
 
 MAIN_TABLE = 254
 

@@ -30,10 +30,10 @@ import ipaddress
 import socket
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 from garpd.frames import Address
+from garpd.lean import dataclass
 from garpd.routes import Hop, RouteAdded, RouteEvent, RouteRemoved
 
 NLMSG_ERROR, NLMSG_DONE = 2, 3

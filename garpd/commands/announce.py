@@ -11,10 +11,9 @@ once DAD completes.
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from garpd.commands import oneshot
 from garpd.commands.oneshot import Oneshot, Selection
@@ -23,6 +22,9 @@ from garpd.events import AddressChanged, LinkChanged
 from garpd.frames import Address
 from garpd.lazylog import DeferredLog
 from garpd.policy import StaticPolicy, Timing
+
+if TYPE_CHECKING:
+    import argparse
 
 #: How long an IPv6 address may stay tentative before ``announce`` gives up on it.
 DAD_TIMEOUT = 10.0

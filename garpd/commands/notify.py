@@ -60,10 +60,7 @@ def _fallback(args: HookArgs, log: Any, kind: str, name: str, state: str,
     if state != "MASTER":
         log.info("notify_received", type=kind, name=name, state=state, daemon="unreachable")
         return 0
-    from pathlib import Path  # noqa: PLC0415
-
-    import garpd.leanio  # noqa: F401, PLC0415 - asyncio without ssl, before anyone imports it
-    from garpd import config as cfgmod  # noqa: PLC0415 - only without a daemon
+    from garpd import quickconfig  # noqa: PLC0415 - only without a daemon
     from garpd.commands import oneshot  # noqa: PLC0415
     from garpd.events import Trigger  # noqa: PLC0415
     from garpd.lazylog import DeferredLog  # noqa: PLC0415
@@ -71,16 +68,28 @@ def _fallback(args: HookArgs, log: Any, kind: str, name: str, state: str,
     fmt = "json" if args.log_format == "json" else (
         "console" if args.log_format == "console" else None)
     logger = DeferredLog(fmt, args.log_level or "info")  # structlog after the first frame
-    try:
-        cfg, _source = cfgmod.resolve(Path(args.config) if args.config else None)
-    except cfgmod.ConfigError as exc:
-        logger.error("notify_failed", type=kind, name=name, errors=exc.lines)
-        return 0
-    policy = cfgmod.ConfigPolicy(cfg)
-    if cfg.groups:
+    # asyncio (without ssl) is imported by the one-shot after its first frames, if at all.
+    # A plain configuration is read without pydantic (~120 ms); anything else, and every
+    # error, goes through the full validation (garpd.config), as before.
+    policy: Any = quickconfig.load(args.config)
+    if policy is not None:
+        has_groups = bool(policy.groups)
+    else:
+        from pathlib import Path  # noqa: PLC0415
+
+        from garpd import config as cfgmod  # noqa: PLC0415
+
+        try:
+            cfg, _source = cfgmod.resolve(Path(args.config) if args.config else None)
+        except cfgmod.ConfigError as exc:
+            logger.error("notify_failed", type=kind, name=name, errors=exc.lines)
+            return 0
+        policy = cfgmod.ConfigPolicy(cfg)
+        has_groups = bool(cfg.groups)
+    if has_groups:
         groups = frozenset(g.name for g in policy.groups_named(name, group_kind(kind)))
     else:
-        groups = frozenset({cfgmod.DEFAULT_GROUP})
+        groups = frozenset({"default"})  # garpd.config.DEFAULT_GROUP
     if not groups:
         logger.warning("notify_unknown", type=kind, name=name, state=state)
         return 0

@@ -26,14 +26,15 @@ them, for the rest of the schedule (delays, DAD, netlink changes). Pass a
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from garpd import lean
 from garpd.core import Announcer
 from garpd.errors import RuntimeFailureError
 from garpd.events import AddrKey, Event, Trigger
 from garpd.frames import Address
+from garpd.lazylog import DeferredLog
 from garpd.policy import Policy, Watch
 from garpd.runner import Runner
 
@@ -45,7 +46,7 @@ Selection = tuple[frozenset[AddrKey] | None, list[Event]]
 events to feed besides the kernel's state."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@lean.dataclass(frozen=True, slots=True)
 class OneshotPolicy:
     """A policy seen through a one-shot: refresh off, nothing started on the initial dump,
     no conflict listening nor gateway confirmation (a one-shot does not stay to hear the
@@ -63,8 +64,8 @@ class OneshotPolicy:
         if watch is None or (self.groups is not None and watch.group not in self.groups):
             return None
         # A one-shot neither listens nor waits for gateways: no conflicts, no confirmation.
-        timing = dataclasses.replace(watch.timing, master_refresh=0.0,
-                                     announce_on_start=False, conflict="off", gateways=())
+        timing = lean.replace(watch.timing, master_refresh=0.0,
+                              announce_on_start=False, conflict="off", gateways=())
         return Watch(watch.group, timing)
 
     def pacing(self, ifname: str) -> tuple[float, float]:
@@ -72,7 +73,7 @@ class OneshotPolicy:
         return self.inner.pacing(ifname)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@lean.dataclass(frozen=True, slots=True)
 class Oneshot:
     """What one one-shot command asks for (see the module docstring)."""
 
@@ -89,7 +90,7 @@ class Oneshot:
     dad_timeout: float = 0.0
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@lean.dataclass(frozen=True, slots=True)
 class Outcome:
     """How a one-shot ended."""
 
@@ -128,8 +129,9 @@ def run(shot: Oneshot, log: Any) -> Outcome:
     except OSError as exc:
         raise RuntimeFailureError(f"cannot subscribe to netlink: {exc.strerror}") from None
     sender = Sender()
+    probe: Any = None
     try:
-        _require_raw_socket()
+        probe = _require_raw_socket()
         state = netlink.snapshot(initial=True, ifname=shot.interface)
         keys, extra = shot.select(state) if shot.select is not None else (None, [])
         core = Announcer(OneshotPolicy(shot.policy, keys, shot.groups), trigger=shot.trigger)
@@ -144,18 +146,26 @@ def run(shot: Oneshot, log: Any) -> Outcome:
                         f"cannot open a raw socket on {link.ifname}: {exc.strerror} "
                         "(garpd needs root or CAP_NET_RAW)") from None
         watcher.learn(state)
+        # Records the state and the trigger produce wait until the first frames are out
+        # (a DeferredLog would otherwise import structlog for ``vip_acquired``).
+        if isinstance(log, DeferredLog):
+            log.hold()
         # The state first (frames are built, nothing starts), then the trigger: its first
         # frames leave here, before any loop exists. The chosen addresses come right after
         # the links, in the order chosen (announce's argument order is the round-robin
         # order); the rest of the dump after them.
         runner.feed([*state.links, *extra, *state.addresses])
         runner.feed(list(shot.triggers) or [Trigger(shot.trigger)])
+        _release(log)
         if not runner.idle() or _waiting(core):
             # asyncio (without ssl) only for what is left after the first frames
             from garpd.leanio import asyncio  # noqa: PLC0415
 
             asyncio.run(_finish(core, runner, watcher, changed, shot.dad_timeout))
     finally:
+        _release(log)
+        if probe is not None:
+            probe.close()
         if runner is not None:
             runner.close()
         watcher.close()
@@ -163,6 +173,12 @@ def run(shot: Oneshot, log: Any) -> Outcome:
     announced = [st.address for st in core.status() if st.held and st.sent > 0]
     missed = [st.address for st in core.status() if st.sent == 0 or not st.held]
     return Outcome(announced, missed, core.counters["released"])
+
+
+def _release(log: Any) -> None:
+    """Write the records a :class:`~garpd.lazylog.DeferredLog` held back (if it did)."""
+    if isinstance(log, DeferredLog):
+        log.release()
 
 
 def _waiting(core: Announcer) -> bool:
@@ -196,12 +212,15 @@ async def _finish(core: Announcer, runner: Runner, watcher: Any,
         watcher.close()
 
 
-def _require_raw_socket() -> None:
-    """Fail at start, not at the first frame, without CAP_NET_RAW."""
+def _require_raw_socket() -> Any:
+    """Fail at start, not at the first frame, without CAP_NET_RAW; the probe socket, for
+    the caller to close once the frames are out (closing an AF_PACKET socket waits for an
+    RCU grace period in the kernel, ``synchronize_net``: 5-20 ms measured here on the way
+    to the first frame)."""
     import socket  # noqa: PLC0415
 
     try:
-        socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
+        return socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     except OSError as exc:
         raise RuntimeFailureError(f"cannot open a raw socket: {exc.strerror} "
                                   "(garpd needs root or CAP_NET_RAW)") from None

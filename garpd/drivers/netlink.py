@@ -17,19 +17,18 @@ re-reads the whole state and reconciles (:func:`reconcile`), losing no takeover.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import ipaddress
 import os
 import socket
 import struct
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from garpd import rtnl
+from garpd import lean, rtnl
 from garpd.events import AddressChanged, AddressRemoved, Event, LinkChanged, LinkRemoved
 from garpd.frames import Address
+from garpd.lean import dataclass
 from garpd.rtnl import (
     IFA_F_DADFAILED,
     IFA_F_TENTATIVE,
@@ -322,5 +321,5 @@ class Watcher:
         for index, last in list(self._links.items()):
             forwarding = read_forwarding(last.ifname)
             if forwarding != last.forwarding:
-                self._links[index] = dataclasses.replace(last, forwarding=forwarding)
+                self._links[index] = lean.replace(last, forwarding=forwarding)
                 out.append(self._links[index])

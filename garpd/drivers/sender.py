@@ -21,7 +21,8 @@ import errno
 import mmap
 import socket
 import struct
-from dataclasses import dataclass
+
+from garpd.lean import dataclass
 
 _RETRY = frozenset({errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK, errno.ETIMEDOUT})
 _GONE = frozenset({errno.ENXIO, errno.ENODEV, errno.ENETDOWN})
