@@ -339,3 +339,25 @@ def test_malformed_frames_are_counted_and_dropped_and_metrics_count(
     text = str(control_request(sock, {"command": "metrics"})["text"])
     assert 'garpd_conflicts_total{interface="eth0"} 1.0' in text
     assert 'garpd_defences_total{interface="eth0"} 1.0' in text
+
+
+def test_listener_is_narrowed_once_the_first_frames_are_out(
+        make_lab: LabFactory, daemons: DaemonFactory, tmp_path: Path) -> None:
+    """Before a takeover's first frame the listener is only widened (a constant program);
+    the exact filter follows at once: afterwards the rogue's ARP about other addresses never
+    reaches garpd (not even counted as read), while a GARP for a held one still does."""
+    lab = lan(make_lab)
+    lab.add_address("a", f"{VIP}/24")
+    daemon = daemons(lab, write(tmp_path, {}, group(VIP, VIP_B)))
+    daemon.wait_records("announce", address=VIP)
+    sock = tmp_path / "run" / "garpd.sock"
+    lab.add_address("a", f"{VIP_B}/24")  # a second takeover: widened, then narrowed again
+    daemon.wait_records("announce", address=VIP_B)
+    time.sleep(0.3)
+    before = control_request(sock, {"command": "status"})["counters"]["neighbour_frames"]
+    rogue = lab.mac("rogue")
+    lab.send_raw("rogue", [garp(rogue, NOT_HELD), arp(1, rogue, SILENT_GW, GW)] * 20)
+    lab.send_raw("rogue", garp(rogue, VIP_B))
+    daemon.wait_records("announce", reason="defend", address=VIP_B)
+    counters = control_request(sock, {"command": "status"})["counters"]
+    assert counters["neighbour_frames"] - before == 1, (before, counters)

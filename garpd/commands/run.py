@@ -91,6 +91,7 @@ class Daemon:
         self.fifo: Any = None
         self.metrics: Any = None
         self.neighbours: Any = None
+        self._refilter_pending: set[str] = set()
         self.gateways: Any = None
         self.notify_counts: dict[str, int] = {}
         self.reload_counts: dict[str, int] = {"ok": 0, "rejected": 0}
@@ -288,7 +289,22 @@ class Daemon:
 
             self.neighbours = NeighbourListener(self._on_claims, self.log,
                                                 asyncio.get_running_loop())
-        for ifname in sorted(dirty):
+        # Called before the frames go: an open listener is only widened now (constant
+        # work), the exact filters follow once the frames are out (see neighbour_listener).
+        later = {ifname for ifname in dirty if self.neighbours.widen(ifname)}
+        self._refilter(dirty - later)
+        if later:
+            if not self._refilter_pending:
+                asyncio.get_running_loop().call_soon(self._refilter, self._refilter_pending)
+            self._refilter_pending.update(later)
+
+    def _refilter(self, ifnames: set[str]) -> None:
+        """Open, narrow or close the neighbour listeners of ``ifnames`` as the core says."""
+        todo = sorted(ifnames)
+        ifnames.clear()  # the pending set, when called back: a new one starts empty
+        if self.core is None or self.neighbours is None:
+            return
+        for ifname in todo:
             watch = self.core.neighbour_watch(ifname)
             ifindex = self.core.ifindex(ifname)
             if watch is None or ifindex is None:
