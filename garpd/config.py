@@ -26,7 +26,7 @@ import re
 import socket
 import stat
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -47,7 +47,7 @@ from pydantic_core import PydanticCustomError
 from garpd.errors import UserError
 from garpd.frames import Address, Mode
 from garpd.keepalived import Imported, KeepalivedConfError, load_keepalived, merge_toml
-from garpd.policy import Timing, Watch
+from garpd.policy import GroupPolicy, Timing, Watch
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -546,43 +546,21 @@ class Config(BaseModel):
 # --- the policy the core asks -----------------------------------------------------------
 
 
-class ConfigPolicy:
-    """:class:`garpd.core.Policy` for a :class:`Config`: what to watch, how to pace."""
+class ConfigPolicy(GroupPolicy):
+    """:class:`garpd.core.Policy` for a :class:`Config`: what to watch, how to pace (the
+    rules are :class:`garpd.policy.GroupPolicy`'s)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self._default = Watch(DEFAULT_GROUP, config.effective(None).timing)
-        self._groups = [(g, Watch(g.name, config.effective(g).timing)) for g in config.groups]
         default = config.effective(None)
-        self._default_pacing = (default.interval, default.na_interval)
-        # Per interface, the largest interval of its groups: an interval is the *least*
-        # spacing between two packets on that interface, shared by every group there, so
-        # the strictest group wins.
-        self._pacing: dict[str, tuple[float, float]] = {}
-        for group in config.groups:
-            eff = config.effective(group)
-            old = self._pacing.get(group.interface, (0.0, 0.0))
-            self._pacing[group.interface] = (max(old[0], eff.interval),
-                                             max(old[1], eff.na_interval))
 
-    def watch(self, ifname: str, address: Address) -> Watch | None:
-        """The first group on ``ifname`` holding ``address``; with no groups, "default".
+        def members() -> Iterator[tuple[Group, Watch, tuple[float, float]]]:
+            for group in config.groups:
+                eff = config.effective(group)
+                yield group, Watch(group.name, eff.timing), (eff.interval, eff.na_interval)
 
-        Watching everything (no groups) skips IPv6 link-local addresses: they are never
-        VIPs, and the kernel announces them itself. A group may still list one.
-        """
-        if not self._groups:
-            if address.version == 6 and address.is_link_local:
-                return None
-            return self._default
-        for group, watch in self._groups:
-            if group.interface == ifname and group.contains(address):
-                return watch
-        return None
-
-    def pacing(self, ifname: str) -> tuple[float, float]:
-        """(interval, na_interval) of ``ifname``: the largest of its groups, else [announce]."""
-        return self._pacing.get(ifname, self._default_pacing)
+        super().__init__(members(), Watch(DEFAULT_GROUP, default.timing),
+                         (default.interval, default.na_interval))
 
     def groups_named(self, name: str,
                      kind: Literal["INSTANCE", "GROUP"] | None = None) -> list[Group]:

@@ -8,6 +8,7 @@ field of :class:`Timing`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal, Protocol
 
 from garpd.events import AddrKey
@@ -74,3 +75,50 @@ class StaticPolicy:
     def pacing(self, ifname: str) -> tuple[float, float]:
         """The same spacing on every interface."""
         return (self.interval, self.na_interval)
+
+
+class GroupMember(Protocol):
+    """What :class:`GroupPolicy` asks of a group."""
+
+    @property
+    def interface(self) -> str:
+        """The interface the group's addresses live on."""
+
+    def contains(self, address: Address) -> bool:
+        """Whether ``address`` belongs to the group."""
+
+
+class GroupPolicy:
+    """The policy of a list of groups (the daemon's and the notify hook's): an address is
+    watched by the first group on its interface holding it, or, with no groups at all, by
+    ``default`` (except IPv6 link-local addresses: never VIPs, and the kernel announces them
+    itself); an interface is paced by the largest interval of its groups (an interval is the
+    *least* spacing between two packets there, shared by every group, so the strictest
+    wins), else by ``default_pacing``."""
+
+    def __init__(self, groups: Iterable[tuple[GroupMember, Watch, tuple[float, float]]],
+                 default: Watch, default_pacing: tuple[float, float]) -> None:
+        self._default = default
+        self._default_pacing = default_pacing
+        self._watches: list[tuple[GroupMember, Watch]] = []
+        self._pacing: dict[str, tuple[float, float]] = {}
+        for group, watch, (interval, na_interval) in groups:
+            self._watches.append((group, watch))
+            old = self._pacing.get(group.interface, (0.0, 0.0))
+            self._pacing[group.interface] = (max(old[0], interval), max(old[1], na_interval))
+
+    def watch(self, ifname: str, address: Address) -> Watch | None:
+        """The first group on ``ifname`` holding ``address``; with no groups, "default"."""
+        if not self._watches:
+            if address.version == 6 and address.is_link_local:
+                return None
+            return self._default
+        for group, watch in self._watches:
+            if group.interface == ifname and group.contains(address):
+                return watch
+        return None
+
+    def pacing(self, ifname: str) -> tuple[float, float]:
+        """(interval, na_interval) of ``ifname``: the largest of its groups, else the
+        default."""
+        return self._pacing.get(ifname, self._default_pacing)

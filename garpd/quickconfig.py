@@ -27,7 +27,7 @@ import ipaddress
 import os
 import stat
 
-from garpd.policy import Timing, Watch
+from garpd.policy import GroupPolicy, Timing, Watch
 
 TYPE_CHECKING = False  # typing costs the hook ~3 ms
 if TYPE_CHECKING:
@@ -178,35 +178,14 @@ class QuickGroup:
         return address in self.addresses or any(address in net for net in self.networks)
 
 
-class QuickPolicy:
+class QuickPolicy(GroupPolicy):
     """:class:`garpd.core.Policy` of a plain configuration (as ConfigPolicy answers)."""
 
     def __init__(self, groups: list[QuickGroup], default: Timing,
                  default_pacing: tuple[float, float]) -> None:
+        super().__init__(((g, Watch(g.name, g.timing), g.pacing) for g in groups),
+                         Watch("default", default), default_pacing)
         self.groups = groups
-        self._default = Watch("default", default)
-        self._watches = [(g, Watch(g.name, g.timing)) for g in groups]
-        self._default_pacing = default_pacing
-        self._pacing: dict[str, tuple[float, float]] = {}
-        for group in groups:
-            old = self._pacing.get(group.interface, (0.0, 0.0))
-            self._pacing[group.interface] = (max(old[0], group.pacing[0]),
-                                             max(old[1], group.pacing[1]))
-
-    def watch(self, ifname: str, address: Address) -> Watch | None:
-        """The first group on ``ifname`` holding ``address``; with no groups, "default"."""
-        if not self._watches:
-            if address.version == 6 and address.is_link_local:
-                return None
-            return self._default
-        for group, watch in self._watches:
-            if group.interface == ifname and group.contains(address):
-                return watch
-        return None
-
-    def pacing(self, ifname: str) -> tuple[float, float]:
-        """(interval, na_interval) of ``ifname``: the largest of its groups, else [announce]."""
-        return self._pacing.get(ifname, self._default_pacing)
 
     def groups_named(self, name: str, kind: str | None = None) -> list[QuickGroup]:
         """Groups whose ``name`` (INSTANCE) or ``sync_group`` (GROUP) is ``name``."""
