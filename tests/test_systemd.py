@@ -155,3 +155,17 @@ def test_unit_exposure_score_is_at_most_1_5() -> None:
     match = re.search(r"Overall exposure level for garpd\.service: (\d+\.\d)", result.stdout)
     assert match is not None, result.stdout + result.stderr
     assert float(match.group(1)) <= 1.5, result.stdout
+
+
+def test_notify_to_a_full_queue_returns_at_once(path_socket: socket.socket) -> None:
+    """A manager that stopped reading: once its queue is full, notify() drops the datagram
+    and returns False at once instead of blocking the daemon's loop."""
+    results = []
+    for _ in range(100_000):  # far above /proc/sys/net/unix/max_dgram_qlen (default 10)
+        ok = systemd.notify("WATCHDOG=1")
+        results.append(ok)
+        if not ok:
+            break
+    assert results[-1] is False, "the queue never filled"
+    assert results[0] is True
+    assert path_socket.recv(4096) == b"WATCHDOG=1"

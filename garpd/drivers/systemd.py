@@ -2,7 +2,9 @@
 
 READY=1, RELOADING=1 (with MONOTONIC_USEC), STOPPING=1, STATUS=... and WATCHDOG=1 are sent
 to $NOTIFY_SOCKET (a path, or an abstract socket written with a leading '@'). Outside
-systemd every call is a no-op.
+systemd every call is a no-op. A datagram never blocks the caller (the daemon's loop): when
+the receiver's queue is full (a manager that stopped reading) it is dropped, as
+libsystemd's sd_notify does.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ def notify(*fields: str) -> bool:
     if address.startswith("@"):
         address = "\0" + address[1:]
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC
+                           | socket.SOCK_NONBLOCK) as sock:
             sock.sendto("\n".join(fields).encode(), address)
     except OSError:
         return False
