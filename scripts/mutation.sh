@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Mutation testing of garpd's pure modules with mutmut (see MUTATION.md).
+#
+#   bash scripts/mutation.sh                 # every module below, one after another
+#   bash scripts/mutation.sh core pacing     # only these
+#
+# Each module runs in its own scratch copy of the tree, .mutation/<module>/ (git-ignored),
+# with a setup.cfg [mutmut] section naming that one file to mutate and only the fast,
+# non-lab unit tests that exercise it (hypothesis with a fixed seed, so a run is
+# repeatable). It runs under `nice -n 19` on at most GARPD_MUTATION_JOBS (default 2)
+# workers. Per module it leaves .mutation/<module>/summary.txt (one table row) and
+# survivors.txt (the diff of every mutant that survived), and prints both.
+#
+# The venv is the test venv (GARPD_TEST_VENV, default /opt/garpd-test); mutmut is
+# installed into it from the [mutation] extra if it is missing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+venv=${GARPD_TEST_VENV:-/opt/garpd-test}
+jobs=${GARPD_MUTATION_JOBS:-2}
+cd "$here"
+
+# module name -> the file mutated and the unit tests run against each mutant
+declare -A source=(
+  [core]=garpd/core.py [pacing]=garpd/pacing.py [policy]=garpd/policy.py
+  [arbiter]=garpd/arbiter.py [frames]=garpd/frames.py [vrrp]=garpd/vrrp.py
+  [reader]=garpd/keepalived/reader.py [importer]=garpd/keepalived/importer.py
+  [config]=garpd/config.py [conflicts]=garpd/conflicts.py [confirm]=garpd/confirm.py
+  [events]=garpd/events.py
+)
+declare -A tests=(
+  [core]="tests/test_core.py tests/test_core_lan.py tests/test_reconfigure.py tests/test_plan.py tests/test_runner.py tests/test_metrics.py"
+  [pacing]="tests/test_pacing.py tests/test_core.py tests/test_core_lan.py tests/test_reconfigure.py tests/test_plan.py"
+  [policy]="tests/test_policy.py tests/test_config.py tests/test_core.py tests/test_reconfigure.py tests/test_plan.py"
+  [arbiter]="tests/test_arbiter.py tests/test_vrrp_trust.py"
+  [frames]="tests/test_frames.py tests/test_core.py tests/test_neighbour_wire.py tests/test_confirm.py tests/test_conflicts.py"
+  [vrrp]="tests/test_vrrp.py tests/test_arbiter.py tests/test_vrrp_trust.py"
+  [reader]="tests/test_keepalived_conf.py tests/test_keepalived_wild.py"
+  [importer]="tests/test_keepalived_conf.py tests/test_keepalived_wild.py"
+  [config]="tests/test_config.py tests/test_config_lan.py tests/test_keepalived_conf.py tests/test_plan.py"
+  [conflicts]="tests/test_conflicts.py tests/test_core.py"
+  [confirm]="tests/test_confirm.py"
+  [events]="tests/test_core.py tests/test_arbiter.py tests/test_reconfigure.py tests/test_netlink.py"
+)
+order=(core pacing vrrp frames arbiter policy reader importer config conflicts confirm events)
+
+modules=("$@")
+[ ${#modules[@]} -gt 0 ] || modules=("${order[@]}")
+for m in "${modules[@]}"; do
+  [ -n "${source[$m]:-}" ] || { echo "mutation.sh: unknown module '$m' (known: ${order[*]})" >&2; exit 2; }
+done
+
+if [ ! -x "$venv/bin/python" ]; then
+  /usr/bin/python3 -m venv "$venv"
+fi
+if [ ! -x "$venv/bin/mutmut" ]; then
+  "$venv/bin/pip" install -q ".[test,mutation]"
+fi
+echo "mutmut $("$venv/bin/pip" show mutmut | sed -n 's/^Version: //p') in $venv"
+
+# Lab tests are deselected by marker; make sure none turns a skip into a failure.
+unset GARPD_REQUIRE_LAB
+export PATH="$venv/bin:$PATH"
+
+for m in "${modules[@]}"; do
+  work=.mutation/$m
+  rm -rf "$work"
+  mkdir -p "$work"
+  # the working tree as it is (committed or not), without ignored files
+  git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$work"
+  test_files=()
+  for t in ${tests[$m]}; do [ -f "$t" ] && test_files+=("$t"); done
+  {
+    echo "[mutmut]"
+    echo "source_paths = garpd"
+    echo "only_mutate = ${source[$m]}"
+    # tests read the example config, the README, the man pages...: copy the whole tree
+    echo "also_copy ="
+    git ls-files | cut -d/ -f1 | sort -u | grep -vx -e garpd -e tests | sed 's/^/  /'
+    echo "pytest_add_cli_args ="
+    printf '  %s\n' -q -x -p no:cacheprovider --hypothesis-seed=0 -m "not lab and not keepalived and not slow"
+    echo "pytest_add_cli_args_test_selection ="
+    printf '  %s\n' "${test_files[@]}"
+  } > "$work/setup.cfg"
+  echo "== $m: mutating ${source[$m]} against ${test_files[*]}"
+  (cd "$work" && nice -n 19 mutmut run --max-children "$jobs" > run.log 2>&1) || {
+    echo "mutation.sh: mutmut failed for $m, see $work/run.log" >&2; tail -20 "$work/run.log" >&2; exit 1; }
+  (cd "$work" && mutmut export-cicd-stats >/dev/null && mutmut results > results.txt)
+  : > "$work/survivors.txt"
+  for name in $(awk -F': ' '/: survived$|: no tests$|: timeout$|: suspicious$/ {gsub(/ /, "", $1); print $1}' "$work/results.txt"); do
+    (cd "$work" && mutmut show "$name") >> "$work/survivors.txt" 2>&1
+  done
+  python3 - "$m" "$work" <<'EOF'
+import json, sys
+m, work = sys.argv[1], sys.argv[2]
+s = json.load(open(f"{work}/mutants/mutmut-cicd-stats.json"))
+killed = s["killed"] + s["timeout"]
+others = s["total"] - killed - s["survived"]
+score = 100.0 * killed / s["total"] if s["total"] else 0.0
+row = (f"{m}: mutants {s['total']}, killed {killed} (timeouts {s['timeout']}), "
+       f"survived {s['survived']}, no tests/suspicious {others}, score {score:.1f}%")
+open(f"{work}/summary.txt", "w").write(row + "\n")
+print(row)
+EOF
+  grep -c '^# ' "$work/survivors.txt" >/dev/null && echo "   survivors: $work/survivors.txt"
+done
