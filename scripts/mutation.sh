@@ -28,7 +28,7 @@ declare -A source=(
   [events]=garpd/events.py
 )
 declare -A tests=(
-  [core]="tests/test_core.py tests/test_core_lan.py tests/test_reconfigure.py tests/test_plan.py tests/test_runner.py tests/test_metrics.py"
+  [core]="tests/test_core.py tests/test_core_lan.py tests/test_reconfigure.py tests/test_plan.py tests/test_runner.py tests/test_metrics.py tests/test_confirm.py tests/test_conflicts.py tests/test_netlink.py tests/test_core_exact.py"
   [pacing]="tests/test_pacing.py tests/test_core.py tests/test_core_lan.py tests/test_reconfigure.py tests/test_plan.py"
   [policy]="tests/test_policy.py tests/test_config.py tests/test_core.py tests/test_reconfigure.py tests/test_plan.py"
   [arbiter]="tests/test_arbiter.py tests/test_vrrp_trust.py"
@@ -40,6 +40,14 @@ declare -A tests=(
   [conflicts]="tests/test_conflicts.py tests/test_core.py"
   [confirm]="tests/test_confirm.py"
   [events]="tests/test_core.py tests/test_arbiter.py tests/test_reconfigure.py tests/test_netlink.py"
+)
+# tests deselected per module: slow property tests (seconds each) that every mutant of a
+# hot function would run; the exact tests kill what they would
+declare -A skip=(
+  [core]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short tests/test_metrics.py::test_daemon_modules_do_not_import_prometheus_client"
+  [pacing]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short"
+  [policy]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short"
+  [config]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short"
 )
 order=(core pacing vrrp frames arbiter policy reader importer config conflicts confirm events)
 
@@ -78,6 +86,7 @@ for m in "${modules[@]}"; do
     git ls-files | cut -d/ -f1 | sort -u | grep -vx -e garpd -e tests | sed 's/^/  /'
     echo "pytest_add_cli_args ="
     printf '  %s\n' -q -x -p no:cacheprovider --hypothesis-seed=0 -m "not lab and not keepalived and not slow"
+    for t in ${skip[$m]:-}; do printf '  --deselect\n  %s\n' "$t"; done
     echo "pytest_add_cli_args_test_selection ="
     printf '  %s\n' "${test_files[@]}"
   } > "$work/setup.cfg"

@@ -1,0 +1,467 @@
+"""Exact core behaviours the mutation run found unchecked: the status snapshot, what the
+neighbour listener is told, removals and their bookkeeping, releases, reloads, the
+lower-priority limit's edge, and confirmation's counters. Literal times throughout."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from garpd.core import Announcer, AddressStatus
+from garpd.events import (
+    AddressChanged,
+    AddressRemoved,
+    GatewaysChanged,
+    LinkChanged,
+    LinkRemoved,
+    LowerPriority,
+    Trigger,
+)
+from garpd.frames import Address, mac_bytes
+from garpd.policy import StaticPolicy, Timing, Watch
+from tests.sim import Sim
+from tests.test_core_lan import GW, GW6, OURS, VIP, claim, router_reply, wire
+from tests.test_neighbour_wire import arp
+
+MAC = mac_bytes(OURS)
+A1, A2 = ipaddress.ip_address("192.0.2.101"), ipaddress.ip_address("192.0.2.102")
+V6 = ipaddress.ip_address("2001:db8::100")
+
+
+def up(ifname: str = "eth0", ifindex: int = 2, mac: bytes = MAC,
+       carrier: bool = True) -> LinkChanged:
+    """An Ethernet interface, up with carrier (or not)."""
+    return LinkChanged(ifname, ifindex, mac, True, carrier)
+
+
+def sim(interval: float = 0.0, group: str = "VI_1", **timing: object) -> Sim:
+    """Every address watched by ``group`` with ``timing``, both families paced alike."""
+    return Sim(StaticPolicy(Timing(**timing), group=group,  # type: ignore[arg-type]
+                            interval=interval, na_interval=interval))
+
+
+class ByAddress:
+    """A policy that watches each address with its own group and timing (or not at all),
+    and paces each interface on its own."""
+
+    def __init__(self, watches: dict[Address, Watch],
+                 pacing: dict[str, tuple[float, float]] | None = None) -> None:
+        self.watches = watches
+        self.pacings = pacing or {}
+
+    def watch(self, ifname: str, address: Address) -> Watch | None:
+        """The address's own watch."""
+        return self.watches.get(address)
+
+    def pacing(self, ifname: str) -> tuple[float, float]:
+        """The interface's own pacing, none by default."""
+        return self.pacings.get(ifname, (0.0, 0.0))
+
+
+# --- status -----------------------------------------------------------------------------
+
+
+def test_status_is_exact_mid_burst_with_a_refresh_planned() -> None:
+    """Mid-burst, paced: pending, the pacer's next slot, the delayed burst and the refresh
+    (packets counted in frames: two per repeat in "both" mode), refresh period."""
+    s = sim(interval=10.0, master_repeat=2, master_delay=5.0, master_refresh=60.0,
+            master_refresh_repeat=1, mode="both")
+    s.at(100.0, up(), AddressChanged("eth0", A1))
+    assert s.core.status() == [AddressStatus(
+        "eth0", "192.0.2.101", "VI_1", True, False, 100.0, 1, 100.0, 3,
+        105.0, ((105.0, "master_delay", 4), (165.0, "refresh", 2)), 60.0)]
+
+
+def test_status_next_send_is_the_queued_slot_when_nothing_is_planned() -> None:
+    """No delayed burst, no refresh: next_send is when the pacer lets the next packet go."""
+    s = sim(interval=10.0, master_repeat=3, master_delay=0.0)
+    s.at(100.0, up(), AddressChanged("eth0", A1))
+    [st] = s.core.status()
+    assert (st.pending, st.next_send, st.upcoming, st.refresh_every) == (2, 110.0, (), 0.0)
+
+
+def test_status_of_a_released_address_and_unwatched_ones() -> None:
+    """Released: not held, no since, nothing pending or planned, no refresh period, but
+    its counts stay; an unwatched address has no row; the interface is the key's."""
+    watches = {A1: Watch("VI_1", Timing(master_repeat=1, master_delay=0.0,
+                                        master_refresh=30.0))}
+    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s.at(10.0, up("eth1"), AddressChanged("eth1", A1), AddressChanged("eth1", A2))
+    s.at(12.0, up("eth1", carrier=False))
+    assert s.core.status() == [AddressStatus(
+        "eth1", "192.0.2.101", "VI_1", False, False, None, 1, 10.0, 0, None, (), 0.0)]
+    assert s.core.held() == []
+
+
+def test_status_skips_stale_timers_before_live_ones() -> None:
+    """A flap within one poll leaves the old schedule's timer ahead of the new one in the
+    heap: status lists only the new schedule."""
+    s = sim(master_repeat=1, master_delay=5.0)
+    s.at(10.0, up(), AddressChanged("eth0", A1))
+    s.at(11.0, up(carrier=False), up())
+    [st] = s.core.status()
+    assert st.upcoming == ((16.0, "link_up_delay", 1),)
+    assert st.tentative is False
+
+
+def test_status_shows_a_tentative_address() -> None:
+    """An IPv6 address in DAD is listed, tentative and not held."""
+    s = sim()
+    s.at(1.0, up(), AddressChanged("eth0", V6, tentative=True))
+    [st] = s.core.status()
+    assert (st.address, st.held, st.tentative, st.since) == ("2001:db8::100", False, True,
+                                                             None)
+
+
+def test_queries_held_ifindex_and_known() -> None:
+    """held() lists held watched addresses only; ifindex() of an unknown link is None."""
+    watches = {A1: Watch("VI_1", Timing())}
+    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s.at(1.0, up(ifindex=7), AddressChanged("eth0", A1), AddressChanged("eth0", A2))
+    s.at(2.0, up("eth1", ifindex=8, carrier=False), AddressChanged("eth1", A1))
+    assert s.core.held() == [("eth0", A1)]
+    assert (s.core.ifindex("eth0"), s.core.ifindex("eth1"), s.core.ifindex("eth9")) == (
+        7, 8, None)
+    assert s.core.addresses_known() == [("eth0", A1), ("eth0", A2), ("eth1", A1)]
+    assert s.core.links_known() == {"eth0": 7, "eth1": 8}
+
+
+# --- what the neighbour listener is told -------------------------------------------------
+
+
+def test_neighbour_watch_lists_exactly_what_must_be_heard() -> None:
+    """Unheld and conflict-off-without-gateways addresses (listed first) are skipped; a
+    conflict-guarded address is heard; a gateway address adds its gateways; "auto"
+    gateways of another group on the link are not added unless some address uses auto."""
+    g4 = ipaddress.ip_address("192.0.2.1")
+    v6a, v6b = ipaddress.ip_address("2001:db8::1"), ipaddress.ip_address("2001:db8::2")
+    unheld = ipaddress.ip_address("192.0.2.50")
+    quiet = ipaddress.ip_address("192.0.2.51")
+    watches = {
+        unheld: Watch("A", Timing(master_repeat=1, master_delay=0.0)),
+        quiet: Watch("Q", Timing(master_repeat=1, master_delay=0.0, conflict="off")),
+        A1: Watch("G", Timing(master_repeat=1, master_delay=0.0, conflict="off",
+                              gateways=(g4, v6a))),
+        V6: Watch("D", Timing(master_repeat=1, master_delay=0.0, conflict="log")),
+    }
+    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s.at(0.0, up(), AddressChanged("eth0", unheld, tentative=True))
+    s.at(0.0, AddressChanged("eth0", quiet), AddressChanged("eth0", A1),
+         AddressChanged("eth0", V6), GatewaysChanged("eth0", 4, frozenset({GW})))
+    # unheld is IPv4 and tentative means nothing to IPv4: make it really unheld
+    s.at(0.5, AddressRemoved("eth0", unheld))
+    assert s.core.neighbour_watch("eth0") == ([A1, g4], [v6a, V6])
+    assert s.core.neighbour_watch("eth9") is None
+
+
+def test_neighbour_watch_skips_an_unheld_address_listed_first() -> None:
+    """An address on a link that is down is not heard; one held on another link is."""
+    s = sim(master_repeat=1, master_delay=0.0)
+    s.at(0.0, up("eth0", carrier=False), AddressChanged("eth0", A1),
+         up("eth1", ifindex=3), AddressChanged("eth1", A2))
+    assert s.core.neighbour_watch("eth0") is None
+    assert s.core.neighbour_watch("eth1") == ([A2], [])
+
+
+def test_neighbour_watch_skips_a_quiet_address_listed_first() -> None:
+    """conflict off and no gateways first on the link, a guarded one after it."""
+    watches = {A1: Watch("Q", Timing(conflict="off")), A2: Watch("D", Timing())}
+    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s.at(0.0, up(), AddressChanged("eth0", A1), AddressChanged("eth0", A2))
+    assert s.core.neighbour_watch("eth0") == ([A2], [])
+
+
+def test_neighbour_watch_with_auto_takes_both_families_gateways() -> None:
+    """gateways = "auto": the route's next hops of IPv4 and of IPv6."""
+    s = sim(master_repeat=1, master_delay=0.0, gateways="auto")
+    s.at(0.0, up(), AddressChanged("eth0", A1), GatewaysChanged("eth0", 4, frozenset({GW})),
+         GatewaysChanged("eth0", 6, frozenset({GW6})))
+    assert s.core.neighbour_watch("eth0") == ([A1, GW], [GW6])
+
+
+def test_neighbour_watch_of_a_gateway_only_group() -> None:
+    """conflict off with gateways: the address and its gateways are heard."""
+    s = sim(master_repeat=1, master_delay=0.0, conflict="off", gateways=(GW,))
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    assert s.core.neighbour_watch("eth0") == ([A1, GW], [])
+
+
+# --- removals -----------------------------------------------------------------------
+
+
+def test_removing_an_unknown_address_or_link_changes_nothing() -> None:
+    """An AddressRemoved or LinkRemoved for something never seen is ignored."""
+    s = sim(master_repeat=1, master_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.at(1.0, AddressRemoved("eth0", A2), AddressRemoved("eth9", A1), LinkRemoved("eth9", 5),
+         LinkRemoved("eth0", 99))
+    assert s.core.held() == [("eth0", A1)]
+    assert s.core.links_known() == {"eth0": 2}
+
+
+def test_a_removed_address_is_not_announced_when_its_link_comes_back() -> None:
+    """Remove one of two addresses: a link flap announces only the one left."""
+    s = sim(master_repeat=1, master_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1), AddressChanged("eth0", A2))
+    s.at(1.0, AddressRemoved("eth0", A1))
+    s.at(2.0, up(carrier=False))
+    s.at(3.0, up())
+    assert s.timeline() == [(0.0, "192.0.2.101"), (0.0, "192.0.2.102"), (3.0, "192.0.2.102")]
+    s.at(4.0, AddressRemoved("eth0", A2))
+    s.at(5.0, up(carrier=False))
+    s.at(6.0, up())
+    assert s.timeline()[-1] == (3.0, "192.0.2.102")
+    assert s.core.addresses_known() == []
+
+
+def test_group_triggers_after_a_member_left() -> None:
+    """Remove one of a group's two addresses: notify and lower priority for the group
+    still reach the other; remove both and the group is gone."""
+    s = sim(master_repeat=1, master_delay=0.0, lower_prio_repeat=1, lower_prio_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1), AddressChanged("eth0", A2))
+    s.at(1.0, AddressRemoved("eth0", A1))
+    s.at(2.0, Trigger("notify", group="VI_1"))
+    s.at(3.0, LowerPriority("VI_1"))
+    assert s.timeline()[2:] == [(2.0, "192.0.2.102"), (3.0, "192.0.2.102")]
+    s.at(4.0, AddressRemoved("eth0", A2))
+    s.at(5.0, Trigger("notify", group="VI_1"), LowerPriority("VI_1", record="lp", always=True))
+    assert len(s.timeline()) == 4
+    assert s.events("lp") == [(5.0, {"started": 0})]
+
+
+def test_link_removal_drops_its_pacers_and_marks_the_link() -> None:
+    """A link removed and re-created starts with fresh pacers (both families): the first
+    packet is not spaced from the old link's last one; the listener hears of it."""
+    s = sim(interval=10.0, master_repeat=1, master_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1), AddressChanged("eth0", V6))
+    s.core.take_listen_changes()
+    s.at(1.0, LinkRemoved("eth0", 2))
+    assert s.core.take_listen_changes() == {"eth0"}
+    s.at(2.0, up(ifindex=4), AddressChanged("eth0", A1), AddressChanged("eth0", V6))
+    assert s.timeline() == [(0.0, "192.0.2.101"), (0.0, "2001:db8::100"),
+                            (2.0, "192.0.2.101"), (2.0, "2001:db8::100")]
+
+
+def test_link_removal_forgets_the_links_conflict_state() -> None:
+    """After a link is removed and re-created, a rogue claim is a new conflict."""
+    s = sim(master_repeat=1, master_delay=0.0, defend_interval=100.0)
+    s.at(0.0, up(), AddressChanged("eth0", VIP))
+    rogue = claim(arp(1, "02:00:00:00:00:66", str(VIP), str(VIP)))
+    from garpd.events import NeighbourFrames  # noqa: PLC0415
+
+    s.at(1.0, NeighbourFrames("eth0", (rogue,)))
+    s.at(2.0, LinkRemoved("eth0", 2))
+    s.at(3.0, up(ifindex=5), AddressChanged("eth0", VIP))
+    s.at(4.0, NeighbourFrames("eth0", (rogue,)))
+    assert [t for t, _ in s.events("conflict")] == [1.0, 4.0]
+
+
+# --- releases -----------------------------------------------------------------------
+
+
+def test_release_record_and_counter_without_a_pacer() -> None:
+    """An address held without announcing (announce_on_start off) has no pacer yet: its
+    release cancels 0 packets; each release counts once."""
+    s = sim(announce_on_start=False)
+    s.at(0.0, up(), AddressChanged("eth0", A1, initial=True),
+         AddressChanged("eth0", A2, initial=True))
+    s.at(1.0, up(carrier=False))
+    assert [f for _, f in s.events("vip_released")] == [
+        {"interface": "eth0", "address": a, "group": "VI_1", "why": "link_down",
+         "cancelled": 0} for a in ("192.0.2.101", "192.0.2.102")]
+    assert s.core.counters["released"] == 2
+    assert s.timeline() == []
+
+
+def test_flap_never_revives_the_old_schedule() -> None:
+    """Takeover at 10 (second burst due at 15), down at 11, up at 12: the second burst
+    comes at 17 from the new takeover; nothing at 15."""
+    s = sim(master_repeat=1, master_delay=5.0)
+    s.at(10.0, up(), AddressChanged("eth0", A1))
+    s.at(11.0, up(carrier=False))
+    s.at(12.0, up())
+    s.advance(30.0)
+    assert s.timeline() == [(10.0, "192.0.2.101"), (12.0, "192.0.2.101"),
+                            (17.0, "192.0.2.101")]
+
+
+def test_dad_release_then_quiet_reacquire_never_revives_the_old_schedule() -> None:
+    """IPv6: takeover at 10, tentative at 11 (released), back at 12 as an initial address
+    with announce_on_start off (held, no takeover): the old burst at 15 stays cancelled,
+    and no first-frame latency is measured for the quiet hold."""
+    s = sim(master_repeat=1, master_delay=5.0, announce_on_start=False)
+    s.at(10.0, up(), AddressChanged("eth0", V6))
+    s.at(11.0, AddressChanged("eth0", V6, tentative=True))
+    s.at(12.0, AddressChanged("eth0", V6, initial=True))
+    s.advance(30.0)
+    assert s.timeline() == [(10.0, "2001:db8::100")]
+    assert s.core.held() == [("eth0", V6)]
+    count = s.core.first_frame.count
+    s.at(40.0, Trigger("notify"))
+    assert s.timeline()[-1] == (40.0, "2001:db8::100")
+    assert s.core.first_frame.count == count
+
+
+# --- reloads --------------------------------------------------------------------------
+
+
+def test_reload_uses_the_new_policy_for_new_addresses_and_pacers() -> None:
+    """After reconfigure, a new address is watched and paced by the new policy, per
+    interface."""
+    s = sim(master_repeat=1, master_delay=0.0)
+    new = ByAddress({A2: Watch("NEW", Timing(master_repeat=2, master_delay=0.0))},
+                    pacing={"eth1": (3.0, 0.0)})
+    s.at(0.0, up(), up("eth1", ifindex=3))
+    s.core.reconfigure(new, 0.0)  # type: ignore[arg-type]
+    s.at(1.0, AddressChanged("eth1", A2), AddressChanged("eth0", A1))
+    s.advance(10.0)
+    assert s.timeline() == [(1.0, "192.0.2.102"), (4.0, "192.0.2.102")]
+    assert [st.group for st in s.core.status()] == ["NEW"]
+
+
+def test_reload_with_the_same_policy_touches_nothing() -> None:
+    """The same watch before and after: no listener change, no new burst, no record."""
+    policy = StaticPolicy(Timing(master_repeat=1, master_delay=0.0), group="VI_1")
+    s = Sim(policy)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.core.take_listen_changes()
+    records = len(s.records)
+    s.core.reconfigure(StaticPolicy(Timing(master_repeat=1, master_delay=0.0),
+                                    group="VI_1"), 5.0)
+    s.at(5.0)
+    assert s.core.take_listen_changes() == set()
+    assert len(s.records) == records
+    assert s.timeline() == [(0.0, "192.0.2.101")]
+
+
+def test_reload_watching_a_held_address_records_nothing_but_its_takeover() -> None:
+    """An address that becomes watched by a reload is acquired with a takeover."""
+    s = Sim(ByAddress({}))  # type: ignore[arg-type]
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.core.reconfigure(ByAddress({A1: Watch("G", Timing(master_repeat=1,  # type: ignore[arg-type]
+                                                         master_delay=0.0))}), 3.0)
+    s.at(3.0)
+    assert s.timeline() == [(3.0, "192.0.2.101")]
+    assert [e for _, e in s.events("vip_released")] == []
+
+
+# --- lower priority ---------------------------------------------------------------------
+
+
+def test_lower_priority_limit_is_strictly_less_than_a_second() -> None:
+    """Adverts 1 s apart both start a schedule; 0.5 s apart the second is limited, and
+    every limited one counts."""
+    s = sim(master_repeat=1, master_delay=0.0, lower_prio_repeat=1, lower_prio_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.at(10.0, LowerPriority("VI_1"))
+    s.at(11.0, LowerPriority("VI_1"))
+    s.at(11.5, LowerPriority("VI_1"))
+    s.at(11.7, LowerPriority("VI_1"))
+    assert [t for t, _ in s.timeline()] == [0.0, 10.0, 11.0]
+    assert (s.core.counters["lower_prio_started"], s.core.counters["lower_prio_limited"]) == (
+        2, 2)
+
+
+def test_lower_priority_of_a_dual_stack_group_sorts_families() -> None:
+    """A group with IPv4 and IPv6 addresses is ordered by family then value (each family
+    has its own pacer, the IPv6 one here created first), as notify orders it."""
+    v6b = ipaddress.ip_address("2001:db8::9")
+    s = sim(master_repeat=1, master_delay=0.0, lower_prio_repeat=1, lower_prio_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", v6b), AddressChanged("eth0", A2),
+         AddressChanged("eth0", V6), AddressChanged("eth0", A1))
+    s.at(5.0, LowerPriority("VI_1"))
+    s.at(6.0, Trigger("notify", group="VI_1"))
+    at5 = [a for t, a in s.timeline() if t == 5.0]
+    at6 = [a for t, a in s.timeline() if t == 6.0]
+    assert at5 == at6 == ["2001:db8::9", "2001:db8::100", "192.0.2.101", "192.0.2.102"]
+
+
+# --- confirmation's counters ---------------------------------------------------------------
+
+
+def test_unconfirmed_counts_per_interface() -> None:
+    """Each unconfirmed gateway adds one to its interface's count."""
+    s = sim(master_repeat=1, master_delay=0.0, gateways=(GW, ipaddress.ip_address(
+        "192.0.2.2")), confirm_timeout=1.0, confirm_retries=0)
+    s.at(0.0, up(), AddressChanged("eth0", VIP))
+    s.advance(100.0)
+    assert s.core.unconfirmed == {"eth0": 2}
+    s.at(200.0, Trigger("notify"))
+    s.advance(300.0)
+    assert s.core.unconfirmed == {"eth0": 4}
+
+
+def test_confirm_retries_come_from_the_timing() -> None:
+    """confirm_retries 1: two requests, then unconfirmed after the doubled timeout."""
+    s = sim(master_repeat=1, master_delay=0.0, gateways=(GW,), confirm_timeout=1.0,
+            confirm_retries=1)
+    frames = wire(s)
+    s.at(0.0, up(), AddressChanged("eth0", VIP))
+    s.advance(100.0)
+    assert [t for t, name in frames if name.startswith("ask")] == [0.0, 1.0]
+    assert [(t, f["attempts"]) for t, f in s.events("unconfirmed")] == [(3.0, 2)]
+
+
+def test_confirmed_answers_fill_the_interface_histogram() -> None:
+    """A reply 250 ms after the schedule began is observed as 0.25 s on its interface."""
+    s = sim(master_repeat=1, master_delay=0.0, gateways=(GW,))
+    s.at(0.0, up(), AddressChanged("eth0", VIP))
+    s.at(0.25, router_reply())
+    hist = s.core.confirm_seconds["eth0"]
+    assert (hist.count, hist.total) == (1, 0.25)
+    s.at(30.0, Trigger("notify"))
+    s.at(30.5, router_reply())
+    assert (hist.count, hist.total) == (2, 0.75)
+
+
+def test_confirmation_counts_from_the_schedule_start_when_paced() -> None:
+    """Paced: the first burst of three ends 2 s after the takeover; after_ms counts from
+    the takeover, not from the end of the burst."""
+    s = sim(interval=1.0, master_repeat=3, master_delay=0.0, gateways=(GW,))
+    s.at(10.0, up(), AddressChanged("eth0", VIP))
+    s.advance(12.0)
+    s.at(12.5, router_reply())
+    assert [f["after_ms"] for _, f in s.events("confirmed")] == [2500]
+
+
+def test_confirmation_starts_for_each_address_whose_first_burst_ends_in_a_poll() -> None:
+    """One poll finishes a delayed burst of one address and first bursts of two others,
+    the first without gateways: the two with gateways each get a request."""
+    gw_timing = Timing(master_repeat=1, master_delay=5.0, gateways=(GW,), confirm_timeout=10.0,
+                       confirm_retries=0)
+    watches = {
+        A1: Watch("G", gw_timing),
+        A2: Watch("N", Timing(master_repeat=1, master_delay=0.0)),
+        VIP: Watch("G", gw_timing),
+    }
+    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    frames = wire(s)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.at(5.0, AddressChanged("eth0", A2), AddressChanged("eth0", VIP))
+    asks = [(t, name) for t, name in frames if name.startswith("ask")]
+    assert asks == [(0.0, f"ask {GW} via ff:ff:ff:ff:ff:ff"),
+                    (5.0, f"ask {GW} via ff:ff:ff:ff:ff:ff")]
+    assert sorted(st.address for st in s.core.confirm_status()) == ["192.0.2.100",
+                                                                    "192.0.2.101"]
+
+
+def test_a_directed_request_is_owned_by_its_address() -> None:
+    """The batch names the address each directed request is for."""
+    core = Announcer(StaticPolicy(Timing(master_repeat=1, master_delay=0.0, gateways=(GW,))))
+    core.handle(up(), 0.0)
+    core.handle(AddressChanged("eth0", VIP), 0.0)
+    out = core.poll(0.0)
+    assert out.frames["eth0"].owners == [("eth0", VIP), ("eth0", VIP)]
+    assert out.frames["eth0"].ifindex == 2
+
+
+@pytest.mark.parametrize("repeat", [1, 3])
+def test_no_gateways_no_confirmation(repeat: int) -> None:
+    """A group without gateways never confirms, whatever its bursts."""
+    s = sim(master_repeat=repeat, master_delay=0.0)
+    frames = wire(s)
+    s.at(0.0, up(), AddressChanged("eth0", VIP))
+    s.advance(50.0)
+    assert [name for _, name in frames] == ["garp"] * repeat
+    assert s.core.confirm_status() == []
