@@ -8,7 +8,7 @@ import ipaddress
 
 import pytest
 
-from garpd.core import Announcer, AddressStatus
+from garpd.core import AddressStatus, Announcer
 from garpd.events import (
     AddressChanged,
     AddressRemoved,
@@ -16,6 +16,7 @@ from garpd.events import (
     LinkChanged,
     LinkRemoved,
     LowerPriority,
+    NeighbourFrames,
     Trigger,
 )
 from garpd.frames import Address, mac_bytes
@@ -89,9 +90,15 @@ def test_status_of_a_released_address_and_unwatched_ones() -> None:
     s = Sim(ByAddress(watches))  # type: ignore[arg-type]
     s.at(10.0, up("eth1"), AddressChanged("eth1", A1), AddressChanged("eth1", A2))
     s.at(12.0, up("eth1", carrier=False))
-    assert s.core.status() == [AddressStatus(
+    # held without a takeover (announce_on_start off): no pacer exists for it
+    a3 = ipaddress.ip_address("192.0.2.103")
+    watches[a3] = Watch("Q", Timing(announce_on_start=False, master_refresh=30.0))
+    s.at(13.0, up("eth2", ifindex=4), AddressChanged("eth2", a3, initial=True))
+    assert s.core.status()[1:] == [AddressStatus(
+        "eth2", "192.0.2.103", "Q", True, False, None, 0, None, 0, None, (), 30.0)]
+    assert s.core.status()[:1] == [AddressStatus(
         "eth1", "192.0.2.101", "VI_1", False, False, None, 1, 10.0, 0, None, (), 0.0)]
-    assert s.core.held() == []
+    assert s.core.held() == [("eth2", a3)]
 
 
 def test_status_skips_stale_timers_before_live_ones() -> None:
@@ -131,11 +138,12 @@ def test_queries_held_ifindex_and_known() -> None:
 
 
 def test_neighbour_watch_lists_exactly_what_must_be_heard() -> None:
-    """Unheld and conflict-off-without-gateways addresses (listed first) are skipped; a
-    conflict-guarded address is heard; a gateway address adds its gateways; "auto"
-    gateways of another group on the link are not added unless some address uses auto."""
+    """A conflict-off address without gateways (listed first) is skipped; a
+    conflict-guarded address is heard; a gateway address adds its gateways; the link's
+    "auto" gateways are not added unless some address uses auto; a removed address is
+    gone."""
     g4 = ipaddress.ip_address("192.0.2.1")
-    v6a, v6b = ipaddress.ip_address("2001:db8::1"), ipaddress.ip_address("2001:db8::2")
+    v6a = ipaddress.ip_address("2001:db8::1")
     unheld = ipaddress.ip_address("192.0.2.50")
     quiet = ipaddress.ip_address("192.0.2.51")
     watches = {
@@ -148,20 +156,23 @@ def test_neighbour_watch_lists_exactly_what_must_be_heard() -> None:
     s = Sim(ByAddress(watches))  # type: ignore[arg-type]
     s.at(0.0, up(), AddressChanged("eth0", unheld, tentative=True))
     s.at(0.0, AddressChanged("eth0", quiet), AddressChanged("eth0", A1),
-         AddressChanged("eth0", V6), GatewaysChanged("eth0", 4, frozenset({GW})))
-    # unheld is IPv4 and tentative means nothing to IPv4: make it really unheld
+         AddressChanged("eth0", V6),
+         GatewaysChanged("eth0", 4, frozenset({ipaddress.ip_address("192.0.2.9")})))
     s.at(0.5, AddressRemoved("eth0", unheld))
     assert s.core.neighbour_watch("eth0") == ([A1, g4], [v6a, V6])
     assert s.core.neighbour_watch("eth9") is None
 
 
-def test_neighbour_watch_skips_an_unheld_address_listed_first() -> None:
-    """An address on a link that is down is not heard; one held on another link is."""
-    s = sim(master_repeat=1, master_delay=0.0)
-    s.at(0.0, up("eth0", carrier=False), AddressChanged("eth0", A1),
-         up("eth1", ifindex=3), AddressChanged("eth1", A2))
-    assert s.core.neighbour_watch("eth0") is None
-    assert s.core.neighbour_watch("eth1") == ([A2], [])
+def test_neighbour_watch_skips_unheld_addresses_listed_first() -> None:
+    """An unwatched address and an IPv6 one in DAD, first on the link, are not heard; the
+    held one after them is."""
+    watches = {A2: Watch("D", Timing()), V6: Watch("D", Timing())}
+    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s.at(0.0, up(), AddressChanged("eth0", A1), AddressChanged("eth0", V6, tentative=True),
+         AddressChanged("eth0", A2))
+    assert s.core.neighbour_watch("eth0") == ([A2], [])
+    s.at(1.0, up("eth1", ifindex=3, carrier=False), AddressChanged("eth1", A2))
+    assert s.core.neighbour_watch("eth1") is None
 
 
 def test_neighbour_watch_skips_a_quiet_address_listed_first() -> None:
@@ -208,6 +219,8 @@ def test_a_removed_address_is_not_announced_when_its_link_comes_back() -> None:
     s.at(2.0, up(carrier=False))
     s.at(3.0, up())
     assert s.timeline() == [(0.0, "192.0.2.101"), (0.0, "192.0.2.102"), (3.0, "192.0.2.102")]
+    assert [(t, f["address"]) for t, f in s.events("vip_acquired")] == [
+        (0.0, "192.0.2.101"), (0.0, "192.0.2.102"), (3.0, "192.0.2.102")]
     s.at(4.0, AddressRemoved("eth0", A2))
     s.at(5.0, up(carrier=False))
     s.at(6.0, up())
@@ -248,8 +261,6 @@ def test_link_removal_forgets_the_links_conflict_state() -> None:
     s = sim(master_repeat=1, master_delay=0.0, defend_interval=100.0)
     s.at(0.0, up(), AddressChanged("eth0", VIP))
     rogue = claim(arp(1, "02:00:00:00:00:66", str(VIP), str(VIP)))
-    from garpd.events import NeighbourFrames  # noqa: PLC0415
-
     s.at(1.0, NeighbourFrames("eth0", (rogue,)))
     s.at(2.0, LinkRemoved("eth0", 2))
     s.at(3.0, up(ifindex=5), AddressChanged("eth0", VIP))
@@ -312,11 +323,12 @@ def test_reload_uses_the_new_policy_for_new_addresses_and_pacers() -> None:
     s = sim(master_repeat=1, master_delay=0.0)
     new = ByAddress({A2: Watch("NEW", Timing(master_repeat=2, master_delay=0.0))},
                     pacing={"eth1": (3.0, 0.0)})
-    s.at(0.0, up(), up("eth1", ifindex=3))
+    s.at(0.0, up(), up("eth1", ifindex=3), AddressChanged("eth1", A1))
     s.core.reconfigure(new, 0.0)  # type: ignore[arg-type]
     s.at(1.0, AddressChanged("eth1", A2), AddressChanged("eth0", A1))
     s.advance(10.0)
-    assert s.timeline() == [(1.0, "192.0.2.102"), (4.0, "192.0.2.102")]
+    # eth1's pacer takes the new spacing from its last packet (0.0)
+    assert s.timeline() == [(0.0, "192.0.2.101"), (3.0, "192.0.2.102"), (6.0, "192.0.2.102")]
     assert [st.group for st in s.core.status()] == ["NEW"]
 
 
@@ -438,7 +450,11 @@ def test_confirmation_starts_for_each_address_whose_first_burst_ends_in_a_poll()
     s = Sim(ByAddress(watches))  # type: ignore[arg-type]
     frames = wire(s)
     s.at(0.0, up(), AddressChanged("eth0", A1))
-    s.at(5.0, AddressChanged("eth0", A2), AddressChanged("eth0", VIP))
+    s.advance(4.0)
+    s.core.handle(AddressChanged("eth0", A2), 5.0)  # due in the same poll as A1's second
+    s.core.handle(AddressChanged("eth0", VIP), 5.0)
+    s.advance(6.0)
+    assert [t for t, name in frames if name == "garp"] == [0.0, 5.0, 5.0, 5.0]
     asks = [(t, name) for t, name in frames if name.startswith("ask")]
     assert asks == [(0.0, f"ask {GW} via ff:ff:ff:ff:ff:ff"),
                     (5.0, f"ask {GW} via ff:ff:ff:ff:ff:ff")]
@@ -465,3 +481,76 @@ def test_no_gateways_no_confirmation(repeat: int) -> None:
     s.advance(50.0)
     assert [name for _, name in frames] == ["garp"] * repeat
     assert s.core.confirm_status() == []
+
+
+# --- refresh rounds and cohorts -------------------------------------------------------------
+
+
+def refreshes(s: Sim) -> list[tuple[float, object]]:
+    """(time, address) of every refresh burst."""
+    return [(t, f["address"]) for t, f in s.events("announce") if f["reason"] == "refresh"]
+
+
+def test_refresh_round_polled_a_hair_early_is_sent_once() -> None:
+    """A poll 0.5 us before a refresh round sends it, and the next round stays a period
+    later (not due again at once)."""
+    s = sim(master_repeat=1, master_delay=0.0, master_refresh=10.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.core.poll(10.0 - EPS_HALF)
+    assert s.core.next_deadline() == 20.0
+
+
+EPS_HALF = 0.5e-6
+
+
+def test_refresh_exactly_one_period_late_skips_that_round() -> None:
+    """Polled first at 30 for the round due at 20: one refresh at 30, the next at 40."""
+    s = sim(master_repeat=1, master_delay=0.0, master_refresh=10.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.advance(15.0)
+    s.now = 30.0  # the stall: nothing polled at 20
+    s.at(30.0)
+    s.advance(45.0)
+    assert refreshes(s) == [(10.0, "192.0.2.101"), (30.0, "192.0.2.101"),
+                            (40.0, "192.0.2.101")]
+
+
+def test_a_round_joining_a_cohort_due_then_keeps_both_and_releases_cleanly() -> None:
+    """A2 taken over at 10 (first refresh at 20) just before A1's round at 10 moves A1 to
+    20: A1 joins A2's cohort; they share the round at 20; A1 removed at 25 is refreshed no
+    more, A2 keeps its grid."""
+    s = sim(master_repeat=1, master_delay=0.0, master_refresh=10.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.advance(9.0)
+    s.core.handle(AddressChanged("eth0", A2), 10.0)  # before the poll at 10
+    s.advance(24.0)
+    s.at(25.0, AddressRemoved("eth0", A1))
+    s.advance(41.0)
+    assert refreshes(s) == [(10.0, "192.0.2.101"), (20.0, "192.0.2.102"),
+                            (20.0, "192.0.2.101"), (30.0, "192.0.2.102"),
+                            (40.0, "192.0.2.102")]
+
+
+def test_cohorts_due_together_with_different_periods() -> None:
+    """Two groups whose refreshes fall due at the same moment with different periods each
+    keep their own period."""
+    watches = {A1: Watch("a", Timing(master_repeat=1, master_delay=0.0, master_refresh=10.0)),
+               A2: Watch("b", Timing(master_repeat=1, master_delay=0.0, master_refresh=5.0))}
+    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.at(5.0, AddressChanged("eth0", A2))
+    s.advance(21.0)
+    assert refreshes(s) == [(10.0, "192.0.2.101"), (10.0, "192.0.2.102"),
+                            (15.0, "192.0.2.102"), (20.0, "192.0.2.101"),
+                            (20.0, "192.0.2.102")]
+
+
+def test_an_emptied_cohort_is_not_joined_again() -> None:
+    """A1's refresh cohort empties (A1 removed) and is dropped; A2 taken over the same
+    moment with the same period gets its refresh."""
+    s = sim(master_repeat=1, master_delay=0.0, master_refresh=10.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.at(0.0, AddressRemoved("eth0", A1))
+    s.at(0.0, AddressChanged("eth0", A2))
+    s.advance(21.0)
+    assert refreshes(s) == [(10.0, "192.0.2.102"), (20.0, "192.0.2.102")]
