@@ -87,7 +87,7 @@ def test_status_of_a_released_address_and_unwatched_ones() -> None:
     its counts stay; an unwatched address has no row; the interface is the key's."""
     watches = {A1: Watch("VI_1", Timing(master_repeat=1, master_delay=0.0,
                                         master_refresh=30.0))}
-    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s = Sim(ByAddress(watches))
     s.at(10.0, up("eth1"), AddressChanged("eth1", A1), AddressChanged("eth1", A2))
     s.at(12.0, up("eth1", carrier=False))
     # held without a takeover (announce_on_start off): no pacer exists for it
@@ -124,7 +124,7 @@ def test_status_shows_a_tentative_address() -> None:
 def test_queries_held_ifindex_and_known() -> None:
     """held() lists held watched addresses only; ifindex() of an unknown link is None."""
     watches = {A1: Watch("VI_1", Timing())}
-    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s = Sim(ByAddress(watches))
     s.at(1.0, up(ifindex=7), AddressChanged("eth0", A1), AddressChanged("eth0", A2))
     s.at(2.0, up("eth1", ifindex=8, carrier=False), AddressChanged("eth1", A1))
     assert s.core.held() == [("eth0", A1)]
@@ -153,7 +153,7 @@ def test_neighbour_watch_lists_exactly_what_must_be_heard() -> None:
                               gateways=(g4, v6a))),
         V6: Watch("D", Timing(master_repeat=1, master_delay=0.0, conflict="log")),
     }
-    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s = Sim(ByAddress(watches))
     s.at(0.0, up(), AddressChanged("eth0", unheld, tentative=True))
     s.at(0.0, AddressChanged("eth0", quiet), AddressChanged("eth0", A1),
          AddressChanged("eth0", V6),
@@ -167,7 +167,7 @@ def test_neighbour_watch_skips_unheld_addresses_listed_first() -> None:
     """An unwatched address and an IPv6 one in DAD, first on the link, are not heard; the
     held one after them is."""
     watches = {A2: Watch("D", Timing()), V6: Watch("D", Timing())}
-    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s = Sim(ByAddress(watches))
     s.at(0.0, up(), AddressChanged("eth0", A1), AddressChanged("eth0", V6, tentative=True),
          AddressChanged("eth0", A2))
     assert s.core.neighbour_watch("eth0") == ([A2], [])
@@ -178,7 +178,7 @@ def test_neighbour_watch_skips_unheld_addresses_listed_first() -> None:
 def test_neighbour_watch_skips_a_quiet_address_listed_first() -> None:
     """conflict off and no gateways first on the link, a guarded one after it."""
     watches = {A1: Watch("Q", Timing(conflict="off")), A2: Watch("D", Timing())}
-    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s = Sim(ByAddress(watches))
     s.at(0.0, up(), AddressChanged("eth0", A1), AddressChanged("eth0", A2))
     assert s.core.neighbour_watch("eth0") == ([A2], [])
 
@@ -324,7 +324,7 @@ def test_reload_uses_the_new_policy_for_new_addresses_and_pacers() -> None:
     new = ByAddress({A2: Watch("NEW", Timing(master_repeat=2, master_delay=0.0))},
                     pacing={"eth1": (3.0, 0.0)})
     s.at(0.0, up(), up("eth1", ifindex=3), AddressChanged("eth1", A1))
-    s.core.reconfigure(new, 0.0)  # type: ignore[arg-type]
+    s.core.reconfigure(new, 0.0)
     s.at(1.0, AddressChanged("eth1", A2), AddressChanged("eth0", A1))
     s.advance(10.0)
     # eth1's pacer takes the new spacing from its last packet (0.0)
@@ -349,9 +349,9 @@ def test_reload_with_the_same_policy_touches_nothing() -> None:
 
 def test_reload_watching_a_held_address_records_nothing_but_its_takeover() -> None:
     """An address that becomes watched by a reload is acquired with a takeover."""
-    s = Sim(ByAddress({}))  # type: ignore[arg-type]
+    s = Sim(ByAddress({}))
     s.at(0.0, up(), AddressChanged("eth0", A1))
-    s.core.reconfigure(ByAddress({A1: Watch("G", Timing(master_repeat=1,  # type: ignore[arg-type]
+    s.core.reconfigure(ByAddress({A1: Watch("G", Timing(master_repeat=1,
                                                          master_delay=0.0))}), 3.0)
     s.at(3.0)
     assert s.timeline() == [(3.0, "192.0.2.101")]
@@ -447,7 +447,7 @@ def test_confirmation_starts_for_each_address_whose_first_burst_ends_in_a_poll()
         A2: Watch("N", Timing(master_repeat=1, master_delay=0.0)),
         VIP: Watch("G", gw_timing),
     }
-    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s = Sim(ByAddress(watches))
     frames = wire(s)
     s.at(0.0, up(), AddressChanged("eth0", A1))
     s.advance(4.0)
@@ -536,7 +536,7 @@ def test_cohorts_due_together_with_different_periods() -> None:
     keep their own period."""
     watches = {A1: Watch("a", Timing(master_repeat=1, master_delay=0.0, master_refresh=10.0)),
                A2: Watch("b", Timing(master_repeat=1, master_delay=0.0, master_refresh=5.0))}
-    s = Sim(ByAddress(watches))  # type: ignore[arg-type]
+    s = Sim(ByAddress(watches))
     s.at(0.0, up(), AddressChanged("eth0", A1))
     s.at(5.0, AddressChanged("eth0", A2))
     s.advance(21.0)
