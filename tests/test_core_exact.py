@@ -554,3 +554,102 @@ def test_an_emptied_cohort_is_not_joined_again() -> None:
     s.at(0.0, AddressChanged("eth0", A2))
     s.advance(21.0)
     assert refreshes(s) == [(10.0, "192.0.2.102"), (20.0, "192.0.2.102")]
+
+
+# --- what is listened for, and the frame counter ------------------------------------------
+
+
+def test_listen_changes_only_when_something_must_be_heard() -> None:
+    """Acquiring a quiet address (conflict off, no gateways) changes nothing to listen
+    for; a guarded or gateway address marks its link; a release always does."""
+    watches = {A1: Watch("Q", Timing(master_repeat=1, master_delay=0.0, conflict="off")),
+               A2: Watch("D", Timing(master_repeat=1, master_delay=0.0)),
+               VIP: Watch("G", Timing(master_repeat=1, master_delay=0.0, conflict="off",
+                                      gateways=(GW,)))}
+    s = Sim(ByAddress(watches))
+    s.at(0.0, up(), up("eth1", ifindex=3), up("eth2", ifindex=4))
+    s.core.take_listen_changes()
+    s.at(1.0, AddressChanged("eth0", A1))
+    assert s.core.take_listen_changes() == set()
+    assert s.core.conflict_status() == []
+    s.at(2.0, AddressChanged("eth1", A2), AddressChanged("eth2", VIP))
+    assert s.core.take_listen_changes() == {"eth1", "eth2"}
+    assert [c.address for c in s.core.conflict_status()] == ["192.0.2.102"]
+    s.at(3.0, AddressRemoved("eth0", A1))
+    assert s.core.take_listen_changes() == {"eth0"}
+
+
+def test_reload_turning_conflict_off_stops_guarding() -> None:
+    """defend -> off on reload: the address leaves the conflict guard."""
+    s = Sim(StaticPolicy(Timing(master_repeat=1, master_delay=0.0), group="VI_1"))
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    assert [c.address for c in s.core.conflict_status()] == ["192.0.2.101"]
+    s.core.reconfigure(StaticPolicy(Timing(master_repeat=1, master_delay=0.0, conflict="off"),
+                                    group="VI_1"), 1.0)
+    assert s.core.conflict_status() == []
+
+
+def test_reload_keeps_or_stops_a_pending_confirmation() -> None:
+    """A reload that keeps the gateways keeps confirming (the retry still leaves); one that
+    drops them stops it."""
+    keep = Timing(master_repeat=1, master_delay=0.0, gateways=(GW,), confirm_timeout=2.0,
+                  confirm_retries=1)
+    s = Sim(StaticPolicy(keep, group="VI_1"))
+    frames = wire(s)
+    s.at(0.0, up(), AddressChanged("eth0", VIP))
+    s.core.reconfigure(StaticPolicy(Timing(master_repeat=2, master_delay=0.0, gateways=(GW,),
+                                           confirm_timeout=2.0, confirm_retries=1),
+                                    group="VI_1"), 1.0)
+    s.advance(10.0)
+    assert [t for t, name in frames if name.startswith("ask")] == [0.0, 2.0]
+    s.at(20.0, Trigger("notify"))
+    s.core.reconfigure(StaticPolicy(Timing(master_repeat=2, master_delay=0.0),
+                                    group="VI_1"), 21.0)
+    s.advance(40.0)
+    assert [t for t, name in frames if name.startswith("ask")] == [0.0, 2.0, 20.0]
+    assert s.core.confirm_status() == []
+
+
+def test_next_deadline_skips_a_stale_timer_of_a_held_address() -> None:
+    """After a flap within one poll the old schedule's timer (15) is not a deadline; the
+    new one's (16) is."""
+    s = sim(master_repeat=1, master_delay=5.0)
+    s.at(10.0, up(), AddressChanged("eth0", A1))
+    s.at(11.0, up(carrier=False), up())
+    assert s.core.next_deadline() == 16.0
+
+
+def test_flap_with_refresh_restarts_the_grid() -> None:
+    """Refresh on: down at 2.5 and up at 3 leaves the first grid and starts a new one."""
+    s = sim(master_repeat=1, master_delay=0.0, master_refresh=2.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.at(2.5, up(carrier=False))
+    s.at(3.0, up())
+    s.at(3.5, up(carrier=False))
+    s.at(4.0, up())
+    s.advance(8.5)
+    assert refreshes(s) == [(2.0, "192.0.2.101"), (6.0, "192.0.2.101"), (8.0, "192.0.2.101")]
+
+
+def test_frame_counter_counts_every_frame_unpaced_and_paced() -> None:
+    """The frames counter adds every frame handed out, across polls and both paths."""
+    s = sim(master_repeat=3, master_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1), AddressChanged("eth0", A2))
+    assert s.core.counters["frames"] == 6
+    s.at(1.0, Trigger("notify"))
+    assert s.core.counters["frames"] == 12
+    assert s.core.counters["bursts"] == 4
+
+
+def test_a_burst_half_sent_when_a_reload_removes_pacing_counts_all_its_packets() -> None:
+    """Paced at 1 s, a 4-packet burst sends 2; a reload to no spacing sends the other 2 at
+    once; its announce record counts 4 packets, the frame counter 4."""
+    s = sim(interval=1.0, master_repeat=4, master_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.advance(1.5)
+    s.core.reconfigure(StaticPolicy(Timing(master_repeat=4, master_delay=0.0)), 1.5)
+    s.at(1.5)
+    s.advance(10.0)
+    assert [t for t, _ in s.timeline()] == [0.0, 1.0, 1.5, 1.5]
+    assert [f["packets"] for _, f in s.events("announce")] == [4]
+    assert s.core.counters["frames"] == 4
