@@ -3,13 +3,16 @@
 #
 #   bash scripts/mutation.sh                 # every module below, one after another
 #   bash scripts/mutation.sh core pacing     # only these
+#   GARPD_MUTATION_RECHECK=1 bash scripts/mutation.sh core   # the last run's survivors again
 #
 # Each module runs in its own scratch copy of the tree, .mutation/<module>/ (git-ignored),
 # with a setup.cfg [mutmut] section naming that one file to mutate and only the fast,
 # non-lab unit tests that exercise it (hypothesis with a fixed seed, so a run is
 # repeatable). It runs under `nice -n 19` on at most GARPD_MUTATION_JOBS (default 2)
-# workers. Per module it leaves .mutation/<module>/summary.txt (one table row) and
-# survivors.txt (the diff of every mutant that survived), and prints both.
+# workers. Per module it leaves .mutation/<module>/summary.txt (one table row),
+# results-all.txt (every mutant's verdict) and survivors.txt (the diff of every mutant that
+# survived), and prints the row. A recheck works in .mutation/<module>-recheck/ and counts
+# the full run's kills plus its own.
 #
 # The venv is the test venv (GARPD_TEST_VENV, default /opt/garpd-test); mutmut is
 # installed into it from the [mutation] extra if it is missing.
@@ -71,6 +74,16 @@ export PATH="$venv/bin:$PATH"
 
 for m in "${modules[@]}"; do
   work=.mutation/$m
+  names=()
+  first=
+  if [ -n "${GARPD_MUTATION_RECHECK:-}" ]; then
+    # Re-run only the mutants that survived the last full run, against today's tests (tests
+    # are only ever added, so what was killed stays killed).
+    [ -f "$work/results-all.txt" ] || { echo "mutation.sh: no full run of $m to recheck" >&2; exit 2; }
+    mapfile -t names < <(awk -F': ' '/: survived$/ {gsub(/ /, "", $1); print $1}' "$work/results-all.txt")
+    first=$work
+    work=.mutation/$m-recheck
+  fi
   rm -rf "$work"
   mkdir -p "$work"
   # the working tree as it is (committed or not), without ignored files
@@ -90,25 +103,46 @@ for m in "${modules[@]}"; do
     echo "pytest_add_cli_args_test_selection ="
     printf '  %s\n' "${test_files[@]}"
   } > "$work/setup.cfg"
-  echo "== $m: mutating ${source[$m]} against ${test_files[*]}"
-  (cd "$work" && nice -n 19 mutmut run --max-children "$jobs" > run.log 2>&1) || {
+  echo "== $m: mutating ${source[$m]} against ${test_files[*]}${first:+ (recheck of ${#names[@]} survivors)}"
+  if [ -n "$first" ] && [ ${#names[@]} -eq 0 ]; then
+    echo "$m: nothing survived"; continue
+  fi
+  (cd "$work" && nice -n 19 mutmut run --max-children "$jobs" "${names[@]}" > run.log 2>&1) || {
     echo "mutation.sh: mutmut failed for $m, see $work/run.log" >&2; tail -20 "$work/run.log" >&2; exit 1; }
-  (cd "$work" && mutmut export-cicd-stats >/dev/null && mutmut results > results.txt)
+  (cd "$work" && mutmut results --all true > results-all.txt)
   : > "$work/survivors.txt"
-  for name in $(awk -F': ' '/: survived$|: no tests$|: timeout$|: suspicious$/ {gsub(/ /, "", $1); print $1}' "$work/results.txt"); do
+  for name in $(awk -F': ' '/: survived$|: no tests$|: suspicious$/ {gsub(/ /, "", $1); print $1}' "$work/results-all.txt"); do
     (cd "$work" && mutmut show "$name") >> "$work/survivors.txt" 2>&1
   done
-  python3 - "$m" "$work" <<'EOF'
-import json, sys
-m, work = sys.argv[1], sys.argv[2]
-s = json.load(open(f"{work}/mutants/mutmut-cicd-stats.json"))
-killed = s["killed"] + s["timeout"]
-others = s["total"] - killed - s["survived"]
-score = 100.0 * killed / s["total"] if s["total"] else 0.0
-row = (f"{m}: mutants {s['total']}, killed {killed} (timeouts {s['timeout']}), "
-       f"survived {s['survived']}, no tests/suspicious {others}, score {score:.1f}%")
+  python3 - "$m" "$work" "$first" <<'EOF'
+import sys
+from collections import Counter
+
+def counts(path):
+    c = Counter()
+    for line in open(path):
+        name, _, status = line.strip().rpartition(": ")
+        if name:
+            c[status] += 1
+    return c
+
+m, work, first = sys.argv[1], sys.argv[2], sys.argv[3]
+now = counts(f"{work}/results-all.txt")
+if first:  # a recheck: the full run's kills stand, its survivors are judged again
+    full = counts(f"{first}/results-all.txt")
+    total = sum(full.values())
+    killed = full["killed"] + full["timeout"] + now["killed"] + now["timeout"]
+    survived = now["survived"]
+else:
+    total = sum(now.values())
+    killed = now["killed"] + now["timeout"]
+    survived = now["survived"]
+other = total - killed - survived
+score = 100.0 * killed / total if total else 0.0
+row = (f"{m}: mutants {total}, killed {killed}, survived {survived}, "
+       f"not checked/no tests {other}, score {score:.1f}%")
 open(f"{work}/summary.txt", "w").write(row + "\n")
 print(row)
 EOF
-  grep -c '^# ' "$work/survivors.txt" >/dev/null && echo "   survivors: $work/survivors.txt"
+  if [ -s "$work/survivors.txt" ]; then echo "   survivors: $work/survivors.txt"; fi
 done
