@@ -19,7 +19,8 @@ from garpd.events import (
     NeighbourFrames,
     Trigger,
 )
-from garpd.frames import Address, mac_bytes
+from garpd.frames import Address, FrameCache, mac_bytes
+from garpd.pacing import EPSILON
 from garpd.policy import StaticPolicy, Timing, Watch
 from tests.sim import Sim
 from tests.test_core_lan import GW, GW6, OURS, VIP, claim, router_reply, wire
@@ -653,3 +654,113 @@ def test_a_burst_half_sent_when_a_reload_removes_pacing_counts_all_its_packets()
     assert [t for t, _ in s.timeline()] == [0.0, 1.0, 1.5, 1.5]
     assert [f["packets"] for _, f in s.events("announce")] == [4]
     assert s.core.counters["frames"] == 4
+
+
+# --- start-up state, address flags, links seen late, forwarding -----------------------------
+
+
+def test_a_fresh_core_counts_nothing_and_uses_the_given_frame_cache() -> None:
+    """Every counter starts at 0; the frame cache passed in is the one used."""
+    cache = FrameCache()
+    core = Announcer(StaticPolicy(), cache)
+    assert core.frames is cache
+    assert set(core.counters.values()) == {0}
+    assert len(core.counters) == 7
+
+
+def test_a_release_before_the_first_poll_is_reported() -> None:
+    """Acquired and released before any poll: the first poll names the release."""
+    core = Announcer(StaticPolicy(Timing(announce_on_start=False)))
+    core.handle(up(), 0.0)
+    core.handle(AddressChanged("eth0", A1, initial=True), 0.0)
+    core.handle(AddressRemoved("eth0", A1), 0.0)
+    out = core.poll(0.0)
+    assert out.released == [("eth0", A1)]
+    assert [r.event for r in out.records] == ["vip_acquired", "vip_released"]
+
+
+def test_dad_failure_is_recorded_once_and_releases_name_their_cause() -> None:
+    """Tentative releases with why=tentative; dadfailed, reported twice, records one
+    dad_failed and releases with why=dad_failed."""
+    s = sim(master_repeat=1, master_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", V6), AddressChanged("eth0", V6B))
+    s.at(1.0, AddressChanged("eth0", V6, tentative=True))
+    s.at(2.0, AddressChanged("eth0", V6B, dadfailed=True))
+    s.at(3.0, AddressChanged("eth0", V6B, dadfailed=True))
+    assert [(t, f["address"], f["why"]) for t, f in s.events("vip_released")] == [
+        (1.0, "2001:db8::100", "tentative"), (2.0, "2001:db8::9", "dad_failed")]
+    assert [t for t, _ in s.events("dad_failed")] == [2.0]
+
+
+V6B = ipaddress.ip_address("2001:db8::9")
+
+
+def test_addresses_seen_before_their_link_are_taken_over_when_it_appears() -> None:
+    """The address event comes first; the link's arrival starts the master schedule."""
+    s = sim(master_repeat=1, master_delay=2.0)
+    s.at(0.0, AddressChanged("eth0", A1))
+    s.at(1.0, up())
+    s.advance(10.0)
+    assert s.timeline() == [(1.0, "192.0.2.101"), (3.0, "192.0.2.101")]
+    assert [f["reason"] for _, f in s.events("announce")] == ["master", "master_delay"]
+
+
+def r_flags(out_frames: list[bytes]) -> list[bool]:
+    """The NA Router flag of each frame."""
+    return [bool(frame[58] & 0x80) for frame in out_frames]
+
+
+def test_na_router_flag_follows_forwarding_from_the_start_and_on_change() -> None:
+    """A forwarding link's NAs carry R from the first one; turning forwarding off and on
+    changes the flag of the next NAs."""
+    core = Announcer(StaticPolicy(Timing(master_repeat=1, master_delay=0.0)))
+    core.handle(LinkChanged("eth0", 2, MAC, True, True, forwarding=True), 0.0)
+    core.handle(AddressChanged("eth0", V6), 0.0)
+    assert r_flags(core.poll(0.0).frames["eth0"].frames) == [True]
+    core.handle(LinkChanged("eth0", 2, MAC, True, True, forwarding=False), 1.0)
+    core.handle(Trigger("notify"), 1.0)
+    assert r_flags(core.poll(1.0).frames["eth0"].frames) == [False]
+    core.handle(LinkChanged("eth0", 2, MAC, True, True, forwarding=True), 2.0)
+    core.handle(Trigger("notify"), 2.0)
+    assert r_flags(core.poll(2.0).frames["eth0"].frames) == [True]
+
+
+def test_after_a_mac_change_the_new_mac_is_ours_and_the_old_one_is_not() -> None:
+    """A frame from our new MAC claiming the VIP is ours; one from the old MAC is a
+    conflict."""
+    new = "02:00:00:00:00:77"
+    s = sim(master_repeat=1, master_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", VIP))
+    s.at(1.0, up(mac=mac_bytes(new)))
+    s.at(2.0, NeighbourFrames("eth0", (claim(arp(1, new, str(VIP), str(VIP))),)))
+    assert s.events("conflict") == []
+    s.at(3.0, NeighbourFrames("eth0", (claim(arp(1, OURS, str(VIP), str(VIP))),)))
+    assert [t for t, _ in s.events("conflict")] == [3.0]
+
+
+def test_paced_mac_change_confirmation_counts_from_the_change() -> None:
+    """Paced 1 s: the MAC change at 30 sends 2 packets by 31; a reply at 31.5 is 1500 ms
+    after the change."""
+    new = "02:00:00:00:00:77"
+    s = sim(interval=1.0, master_repeat=2, master_delay=0.0, gateways=(GW,))
+    s.at(0.0, up(), AddressChanged("eth0", VIP))
+    s.at(1.5, router_reply())
+    s.at(30.0, up(mac=mac_bytes(new)))
+    s.advance(31.0)
+    s.at(31.5, router_reply(to=new))
+    assert [(t, f["after_ms"]) for t, f in s.events("confirmed")] == [(1.5, 1500),
+                                                                      (31.5, 1500)]
+
+
+def test_a_stale_timer_never_fires_for_a_held_address() -> None:
+    """Flap within one poll at 11: the old schedule's 15 s burst is not sent, the new
+    one's at 16 is; a poll exactly EPSILON early is on time."""
+    s = sim(master_repeat=1, master_delay=5.0)
+    s.at(10.0, up(), AddressChanged("eth0", A1))
+    s.at(11.0, up(carrier=False), up())
+    out = s.core.poll(16.0 - EPSILON)
+    assert sum(len(b) for b in out.frames.values()) == 1
+    [announce] = out.records
+    assert (announce.fields["reason"], "merged" in announce.fields) == ("link_up_delay", False)
+    s.advance(30.0)
+    assert [t for t, _ in s.timeline()] == [10.0, 11.0]
