@@ -3,7 +3,8 @@
 #
 #   bash scripts/mutation.sh                 # every module below, one after another
 #   bash scripts/mutation.sh core pacing     # only these
-#   GARPD_MUTATION_RECHECK=1 bash scripts/mutation.sh core   # the last run's survivors again
+#   GARPD_MUTATION_RECHECK=1 bash scripts/mutation.sh core   # the last run's survivors and
+#                                                            # unchecked mutants again
 #
 # Each module runs in its own scratch copy of the tree, .mutation/<module>/ (git-ignored),
 # with a setup.cfg [mutmut] section naming that one file to mutate and only the fast,
@@ -77,10 +78,11 @@ for m in "${modules[@]}"; do
   names=()
   first=
   if [ -n "${GARPD_MUTATION_RECHECK:-}" ]; then
-    # Re-run only the mutants that survived the last full run, against today's tests (tests
-    # are only ever added, so what was killed stays killed).
+    # Re-run only the mutants that survived the last full run (or that an interrupted run
+    # never reached), against today's tests: tests are only ever added, so what was killed
+    # stays killed. The source must not have changed since (mutant names are positional).
     [ -f "$work/results-all.txt" ] || { echo "mutation.sh: no full run of $m to recheck" >&2; exit 2; }
-    mapfile -t names < <(awk -F': ' '/: survived$/ {gsub(/ /, "", $1); print $1}' "$work/results-all.txt")
+    mapfile -t names < <(awk -F': ' '/: survived$|: not checked$/ {gsub(/ /, "", $1); print $1}' "$work/results-all.txt")
     first=$work
     work=.mutation/$m-recheck
   fi
