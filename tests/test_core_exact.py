@@ -764,3 +764,86 @@ def test_a_stale_timer_never_fires_for_a_held_address() -> None:
     assert (announce.fields["reason"], "merged" in announce.fields) == ("link_up_delay", False)
     s.advance(30.0)
     assert [t for t, _ in s.timeline()] == [10.0, 11.0]
+
+
+# --- notify and lower priority, exactly ------------------------------------------------------
+
+
+def test_notify_record_counts_merged_and_started_addresses_exactly() -> None:
+    """Three held addresses, two taken over 0.5 s ago and one 1.0 s ago (the window is
+    strictly under 1 s): two merged, one started; the record carries the context, the
+    group and both counts; the counters agree."""
+    s = sim(master_repeat=1, master_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.at(0.5, AddressChanged("eth0", A2), AddressChanged("eth0", VIP))
+    s.at(1.0, Trigger("notify", group="VI_1", merge=True,
+                      context=(("source", "fifo"), ("state", "MASTER"))))
+    assert s.events("notify_received") == [(1.0, {
+        "source": "fifo", "state": "MASTER", "group": "VI_1", "started": 1,
+        "merged": True, "merged_addresses": 2})]
+    assert (s.core.counters["notify_merged"], s.core.counters["takeovers"]) == (2, 4)
+    s.at(1.2, Trigger("notify", group="VI_1", merge=True))
+    assert s.core.counters["notify_merged"] == 5
+    assert s.events("notify_received")[-1][1]["merged_addresses"] == 3
+
+
+def test_notify_without_merge_restarts_every_held_address() -> None:
+    """merge off: every held address restarts, however recent its takeover."""
+    s = sim(master_repeat=1, master_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1), AddressChanged("eth0", A2))
+    s.at(0.1, Trigger("notify", group="VI_1"))
+    assert [t for t, _ in s.timeline()] == [0.0, 0.0, 0.1, 0.1]
+    assert s.events("notify_received")[0][1]["started"] == 2
+    assert s.core.counters["takeovers"] == 4
+
+
+def test_triggers_skip_unheld_and_unwatched_addresses() -> None:
+    """By keys or for everything: addresses not held (link down) or not watched start
+    nothing."""
+    watches = {A1: Watch("G", Timing(master_repeat=1, master_delay=0.0))}
+    s = Sim(ByAddress(watches))
+    s.at(0.0, up(), up("eth1", ifindex=3), AddressChanged("eth0", A1),
+         AddressChanged("eth0", A2), AddressChanged("eth1", A1))
+    s.at(0.5, up("eth1", ifindex=3, carrier=False))
+    s.at(1.0, Trigger("oneshot", keys=(("eth0", A1), ("eth0", A2), ("eth1", A1))))
+    s.at(2.0, Trigger("oneshot"))
+    assert [(x.t, x.ifname, x.address) for x in s.sent] == [
+        (0.0, "eth0", "192.0.2.101"), (0.0, "eth1", "192.0.2.101"),
+        (1.0, "eth0", "192.0.2.101"), (2.0, "eth0", "192.0.2.101")]
+
+
+def test_lower_priority_for_a_group_with_nothing_held_starts_nothing() -> None:
+    """Its addresses are down: no schedule, not counted as started, and no rate limit
+    set (an advert right after the link returns starts one)."""
+    s = sim(master_repeat=1, master_delay=0.0, lower_prio_repeat=1, lower_prio_delay=0.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.at(1.0, up(carrier=False))
+    s.at(2.0, LowerPriority("VI_1", record="lp", always=True))
+    assert s.events("lp") == [(2.0, {"started": 0})]
+    assert s.core.counters["lower_prio_started"] == 0
+    s.at(2.2, up())
+    s.at(2.5, LowerPriority("VI_1"))
+    assert [t for t, _ in s.timeline()] == [0.0, 2.2, 2.5]
+
+
+def test_lower_priority_delay_under_a_second() -> None:
+    """lower_prio_delay 0.5: the second burst half a second later."""
+    s = sim(master_repeat=1, master_delay=0.0, lower_prio_repeat=1, lower_prio_delay=0.5)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    s.at(10.0, LowerPriority("VI_1"))
+    s.advance(20.0)
+    assert [t for t, _ in s.timeline()] == [0.0, 10.0, 10.5]
+
+
+def test_paced_lower_priority_confirmation_counts_from_the_advert() -> None:
+    """Paced 1 s, lower_prio_repeat 2: the burst ends 1 s after the advert; a reply 1.5 s
+    after the advert is 1500 ms."""
+    s = sim(interval=1.0, master_repeat=1, master_delay=0.0, lower_prio_repeat=2,
+            lower_prio_delay=0.0, gateways=(GW,))
+    s.at(0.0, up(), AddressChanged("eth0", VIP))
+    s.at(0.5, router_reply())
+    s.at(30.0, LowerPriority("VI_1"))
+    s.advance(31.0)
+    s.at(31.5, router_reply())
+    assert [(t, f["after_ms"]) for t, f in s.events("confirmed")] == [(0.5, 500),
+                                                                      (31.5, 1500)]
