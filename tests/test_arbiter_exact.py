@@ -11,17 +11,18 @@ from tests.test_arbiter import OWN4, advert, group, lower
 
 
 def test_every_counter_after_a_known_sequence() -> None:
-    """2 own adverts, 3 incoming (2 lower, 1 not), 1 unmatched, 1 bad checksum."""
+    """2 own adverts, 4 incoming (2 lower, 2 not), 1 unmatched, 1 bad checksum."""
     arbiter = Arbiter([group()])
     arbiter.advert("eth0", advert(150, OWN4), outgoing=True)
     arbiter.advert("eth0", advert(150, OWN4), outgoing=True)
     assert lower(arbiter, advert(100))
     assert lower(arbiter, advert(120))
     assert not lower(arbiter, advert(200))
+    assert not lower(arbiter, advert(250))
     assert not lower(arbiter, advert(100, vrid=52))
     assert not lower(arbiter, replace(advert(100), checksum_ok=False))
     assert arbiter.counters == {
-        "vrrp_adverts": 3, "vrrp_own_adverts": 2, "vrrp_lower": 2, "vrrp_not_lower": 1,
+        "vrrp_adverts": 4, "vrrp_own_adverts": 2, "vrrp_lower": 2, "vrrp_not_lower": 2,
         "vrrp_unmatched": 1, "vrrp_bad_checksum": 1}
 
 
