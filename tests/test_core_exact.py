@@ -847,3 +847,20 @@ def test_paced_lower_priority_confirmation_counts_from_the_advert() -> None:
     s.at(31.5, router_reply())
     assert [(t, f["after_ms"]) for t, f in s.events("confirmed")] == [(0.5, 500),
                                                                       (31.5, 1500)]
+
+
+def test_a_poll_exactly_epsilon_early_sends_a_refresh_round_and_a_paced_slot() -> None:
+    """Woken exactly EPSILON before a refresh round, or before a paced slot: both go."""
+    s = sim(master_repeat=1, master_delay=0.0, master_refresh=10.0)
+    s.at(0.0, up(), AddressChanged("eth0", A1))
+    out = s.core.poll(10.0 - EPSILON)
+    assert [r.fields["reason"] for r in out.records] == ["refresh"]
+    core = Announcer(StaticPolicy(Timing(master_repeat=2, master_delay=0.0), interval=1.0))
+    core.handle(up(), 0.0)
+    core.handle(AddressChanged("eth0", A1), 0.0)
+    first = core.poll(0.0)
+    assert first.frames["eth0"].owners == [("eth0", A1)]
+    second = core.poll(1.0 - EPSILON)
+    assert second.frames["eth0"].owners == [("eth0", A1)]
+    [st] = core.status()
+    assert (st.sent, st.last_sent) == (2, 1.0 - EPSILON)
