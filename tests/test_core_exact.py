@@ -299,13 +299,14 @@ def test_flap_never_revives_the_old_schedule() -> None:
 
 
 def test_dad_release_then_quiet_reacquire_never_revives_the_old_schedule() -> None:
-    """IPv6: takeover at 10, tentative at 11 (released), back at 12 as an initial address
-    with announce_on_start off (held, no takeover): the old burst at 15 stays cancelled,
-    and no first-frame latency is measured for the quiet hold."""
+    """IPv6: takeover at 10, tentative at 11 (released) and back in the same poll as an
+    initial address with announce_on_start off (held, no takeover): the old burst at 15
+    stays cancelled, and no first-frame latency is measured for the quiet hold."""
     s = sim(master_repeat=1, master_delay=5.0, announce_on_start=False)
     s.at(10.0, up(), AddressChanged("eth0", V6))
-    s.at(11.0, AddressChanged("eth0", V6, tentative=True))
-    s.at(12.0, AddressChanged("eth0", V6, initial=True))
+    # both within one poll: the old timer is still in the heap when it is held again
+    s.at(11.0, AddressChanged("eth0", V6, tentative=True),
+         AddressChanged("eth0", V6, initial=True))
     s.advance(30.0)
     assert s.timeline() == [(10.0, "2001:db8::100")]
     assert s.core.held() == [("eth0", V6)]
@@ -810,6 +811,7 @@ def test_triggers_skip_unheld_and_unwatched_addresses() -> None:
     assert [(x.t, x.ifname, x.address) for x in s.sent] == [
         (0.0, "eth0", "192.0.2.101"), (0.0, "eth1", "192.0.2.101"),
         (1.0, "eth0", "192.0.2.101"), (2.0, "eth0", "192.0.2.101")]
+    assert s.core.counters["takeovers"] == 4
 
 
 def test_lower_priority_for_a_group_with_nothing_held_starts_nothing() -> None:
