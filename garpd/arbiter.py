@@ -33,7 +33,6 @@ class VrrpGroup:
 class _Local:
     priority: int | None
     source: Address | None = None
-    learned: bool = False
 
 
 @dataclass(slots=True)
@@ -83,7 +82,6 @@ class Arbiter:
                 configured = groups[0].priority
                 local.priority = configured if configured is not None else advert.priority
                 local.source = advert.source
-                local.learned = True
             return [], None
         self.counters["vrrp_adverts"] += 1
         if local.priority is None:

@@ -108,8 +108,9 @@ class Pacer(Generic[K]):
 
     def take_all(self, now: float) -> list[Burst[K]]:
         """With ``interval == 0``: every queued burst at once, in queue order, to be sent
-        round-robin by the caller (the fast path of :meth:`drain`: same order, no per-packet
-        queue work). The bursts are finished: ``sent`` is updated, ``pending`` is 0."""
+        round-robin by the caller (same order as :meth:`drain`, no per-packet queue work).
+        They leave the pacer no longer live; the caller sends them and finishes them
+        (adds ``pending`` to ``sent``, sets ``pending`` to 0)."""
         bursts = [b for b in self._queue if b.live]
         self._queue.clear()
         self._by_key.clear()
@@ -119,30 +120,13 @@ class Pacer(Generic[K]):
         return bursts
 
     def drain(self, now: float, slots: list[tuple[K, int]], finished: list[Burst[K]]) -> None:
-        """Send what may leave at ``now``: append (key, index in its burst) per packet.
+        """With ``interval > 0``: send what may leave at ``now``, at most one slot per
+        call: append (key, index in its burst) and move ``next_time`` to ``now + interval``.
 
-        Bursts that complete are appended to ``finished``. With ``interval == 0`` the
-        whole queue drains round-robin; otherwise at most one slot leaves per call and
-        ``next_time`` moves to ``now + interval``.
+        A burst that completes is appended to ``finished``. With ``interval == 0`` the
+        caller uses :meth:`take_all` instead (the core never drains an unpaced pacer).
         """
         queue = self._queue
-        if self.interval <= 0:
-            by_key = self._by_key
-            while queue:
-                burst = queue.popleft()
-                if not burst.live:
-                    continue
-                slots.append((burst.key, burst.sent))
-                burst.sent += 1
-                burst.pending -= 1
-                if burst.pending > 0:
-                    queue.append(burst)
-                else:
-                    burst.live = False
-                    del by_key[burst.key]
-                    finished.append(burst)
-            self.next_time = now
-            return
         while queue and now + EPSILON >= self.next_time:
             burst = queue.popleft()
             if not burst.live:
@@ -158,6 +142,6 @@ class Pacer(Generic[K]):
                 del self._by_key[burst.key]
                 finished.append(burst)
             break
-        # Drop cancelled bursts at the head so next_deadline() stays truthful.
+        # Release cancelled bursts at the head now (memory only: drain skips them anyway).
         while queue and not queue[0].live:
             queue.popleft()

@@ -1,0 +1,38 @@
+"""FrameCache's refusals, exactly (a caller's bug, named), and its bound: a full cache
+starts again rather than growing, and still hands out the right frames."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import pytest
+
+from garpd.frames import FrameCache, describe, mac_bytes
+
+MAC = mac_bytes("02:00:00:00:00:02")
+A4 = ipaddress.ip_address("192.0.2.10")
+A6 = ipaddress.ip_address("2001:db8::10")
+
+
+@pytest.mark.parametrize(("mac", "mode", "reason"), [
+    (MAC[:5], "request", "a MAC is 6 bytes, got 5"),
+    (MAC + b"\0", "request", "a MAC is 6 bytes, got 7"),
+    (MAC, "gratuitous", "unknown mode 'gratuitous'"),
+])
+def test_slot_refusals_are_exact(mac: bytes, mode: str, reason: str) -> None:
+    """A wrong MAC length or an unknown mode raises ValueError with exactly this message."""
+    with pytest.raises(ValueError, match=f"^{re.escape(reason)}$"):
+        FrameCache().slot(mac, A4, mode, False)  # type: ignore[arg-type]
+
+
+def test_a_full_cache_starts_again_and_stays_right() -> None:
+    """With room for two slots, a third and fourth still come out right, in every mode."""
+    cache = FrameCache(limit=2)
+    for n in range(1, 5):
+        address = ipaddress.ip_address(f"192.0.2.{n}")
+        request, reply = cache.slot(MAC, address, "both", False)
+        assert describe(request) == ("request", str(address), "02:00:00:00:00:02")
+        assert describe(reply) == ("reply", str(address), "02:00:00:00:00:02")
+    (na,) = cache.slot(MAC, A6, "reply", True)
+    assert na == FrameCache().slot(MAC, A6, "request", True)[0]
