@@ -120,6 +120,16 @@ class Output:
             self._records = self.events + [_announce(b) for b in self.finished]
         return self._records
 
+    def iter_records(self) -> Iterator[Record]:
+        """The same records as :attr:`records`, the ``announce`` ones built one at a time
+        as they are consumed: a driver writing them at once never holds ten thousand."""
+        if self._records is not None:
+            yield from self._records
+            return
+        yield from self.events
+        for burst in self.finished:
+            yield _announce(burst)
+
 
 def _announce(burst: Burst[_Addr]) -> Record:
     """The ``announce`` record of a finished burst."""
