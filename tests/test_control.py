@@ -19,7 +19,7 @@ import time
 import tomllib
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -36,7 +36,7 @@ from garpd.control import (
     socket_path,
 )
 from garpd.drivers import control_server
-from garpd.drivers.control_server import MAX_CLIENTS, MAX_LINE, ControlServer
+from garpd.drivers.control_server import MAX_CLIENTS, MAX_LINE, STREAM_ROWS, ControlServer
 
 T = TypeVar("T")
 
@@ -350,6 +350,36 @@ def test_several_requests_on_one_connection(served: ControlServer) -> None:
     finally:
         conn.close()
     assert served.counters["requests"] == 2
+
+
+class StreamingHandler(FakeHandler):
+    """A status whose addresses are an iterator, as the daemon's (streamed rows)."""
+
+    ROWS: ClassVar[list[dict[str, Any]]] = [
+        {"interface": "eth0", "address": f"198.18.{i // 256}.{i % 256}", "sent": i,
+         "held_for": i / 7, "gateways": []} for i in range(STREAM_ROWS * 2 + 3)]
+
+    def status(self) -> dict[str, Any]:
+        """The sample document with its addresses made lazily, in the middle of the keys."""
+        doc = dict(STATUS_DOC)
+        doc["addresses"] = iter(self.ROWS)
+        return doc
+
+
+def test_streamed_status_is_the_same_json_line(loop_thread: LoopThread,
+                                               sock_path: Path) -> None:
+    """An iterator in a reply is streamed in chunks: byte for byte the line the same
+    document gives with a list, keys in the same order, and the connection goes on."""
+    srv = loop_thread.server(sock_path, StreamingHandler())
+    conn = Conn(srv.path)
+    try:
+        conn.send(b'{"command": "status"}\n{"command": "ping"}\n')
+        line = conn.line()
+        expected = {"ok": True, **STATUS_DOC, "addresses": StreamingHandler.ROWS}
+        assert line.rstrip(b"\n") == json.dumps(expected, separators=(",", ":")).encode()
+        assert json.loads(conn.line()) == {"ok": True}
+    finally:
+        conn.close()
 
 
 class FailingHandler(FakeHandler):
