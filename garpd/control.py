@@ -37,7 +37,8 @@ def parse_request(line: bytes) -> dict[str, Any]:
 
     try:
         data = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, and an
+        # integer of more than sys.get_int_max_str_digits() digits (4300): a ValueError
         raise RemoteError("not a JSON object") from None
     if not isinstance(data, dict):
         raise RemoteError("not a JSON object")

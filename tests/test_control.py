@@ -37,6 +37,7 @@ from garpd.control import (
 )
 from garpd.drivers import control_server
 from garpd.drivers.control_server import MAX_CLIENTS, MAX_LINE, ControlServer
+from garpd.errors import RemoteError
 
 T = TypeVar("T")
 
@@ -688,6 +689,18 @@ def test_parse_request_on_arbitrary_bytes_raises_only_value_error(line: bytes) -
         return
     assert isinstance(data, dict)
     assert data["command"] in ("status", "notify", "ping")
+
+
+@pytest.mark.parametrize("line", [
+    b"1" * 4301,  # found by fuzz/control.py: int() refuses more than 4300 digits
+    b'{"command": "notify", "priority": ' + b"9" * 5000 + b"}",
+    b"[" * 100_000,
+])
+def test_parse_request_refuses_with_a_remote_error_only(line: bytes) -> None:
+    """What json.loads raises beyond JSONDecodeError (a ValueError for an integer of more
+    than 4300 digits, RecursionError) is the client's error, said as such."""
+    with pytest.raises(RemoteError, match="not a JSON object"):
+        parse_request(line)
 
 
 @settings(max_examples=400, deadline=None)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from garpd.keepalived import Imported, KeepalivedConfError, load_keepalived, loads_keepalived
 from garpd.keepalived.importer import fuzz_one_input
-from garpd.keepalived.reader import Limits
+from garpd.keepalived.reader import MAX_SUBSTITUTIONS, Limits
 from tests.conftest import REPO_ROOT
 from tests.hostile_strategies import fuzz_settings
 
@@ -88,6 +88,23 @@ def test_definition_bomb_is_one_error(tmp_path: Path) -> None:
     assert len(caught.value.lines) == 1
     assert caught.value.lines[0].startswith(f"{path}:2: $ definitions expand this line past")
     assert loads_keepalived(text, config_id="x").error is not None
+
+
+def test_many_lines_each_under_the_line_bound_are_one_error() -> None:
+    """Found by fuzz/keepalived.py: lines each expanding to just under the line bound (here
+    ~15 kB from nested definitions) did not hit the 64 MB bound in all until 4000 of them; a
+    3 kB file of 1000 took ten seconds (each substitution costs about a microsecond). The
+    count of substitutions and 1 MB in all bound the work: one error naming the line."""
+    text = ("$E=x\n$D=$E $E $E $E $E $E $E $E\n$C=$D $D $D $D $D $D $D $D\n"
+            "$B=$C $C $C $C $C $C $C $C\n$A=" + " ".join(["$B"] * 15) + "\n" + "$A\n" * 1000)
+    assert len(text) < 3200
+    result = loads_keepalived(text, config_id="x")
+    assert result.error is not None
+    assert result.error.startswith("keepalived.conf:11: $ definitions expand"), result.error
+    assert f"{MAX_SUBSTITUTIONS} substitutions" in result.error
+    assert not result.groups
+    # each line alone is fine (8776 substitutions, 15 kB): the bound is on the sum
+    assert loads_keepalived(text[:text.index("$A\n") + 3], config_id="x").error is None
 
 
 def test_definition_bomb_through_garpd_check(tmp_path: Path) -> None:

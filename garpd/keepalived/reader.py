@@ -27,10 +27,13 @@ MAX_INCLUDE_DEPTH: Final = 16
 MAX_NOTES: Final = 500
 MAX_BRACE_EXPANSIONS: Final = 256
 #: ``$NAME`` substitution: no line grows past this, and all substitution in one import
-#: produces at most MAX_EXPANDED bytes (a 35-byte ``$A=$A $A ...`` file would otherwise
-#: grow tenfold per round). keepalived itself has no bound; it runs out of memory.
+#: produces at most MAX_EXPANDED bytes in at most MAX_SUBSTITUTIONS replacements (a 35-byte
+#: ``$A=$A $A ...`` file would otherwise grow tenfold per round; a 3 kB file of ``$A``
+#: lines each just under MAX_LINE took 10 s when only 64 MB in all was the bound: each
+#: replacement costs ~1 us). keepalived itself has no bound; it runs out of memory.
 MAX_LINE: Final = 64 << 10
-MAX_EXPANDED: Final = 64 << 20
+MAX_EXPANDED: Final = 1 << 20
+MAX_SUBSTITUTIONS: Final = 50_000
 #: An include pattern's walk: at most this many directory entries looked at in all, and
 #: at most this many path components holding a wildcard (``/*/*/*/...``).
 MAX_GLOB_ENTRIES: Final = 20000
@@ -58,6 +61,7 @@ class Limits:
 
     max_line: int = MAX_LINE
     max_expanded: int = MAX_EXPANDED
+    max_substitutions: int = MAX_SUBSTITUTIONS
     max_glob_entries: int = MAX_GLOB_ENTRIES
     max_glob_depth: int = MAX_GLOB_DEPTH
 
@@ -157,6 +161,7 @@ class Reader:
         self.in_definition = False
         self.glob_entries = 0
         self.expanded = 0
+        self.substitutions = 0
 
     def note(self, where: str, text: str) -> None:
         if len(self.notes) < MAX_NOTES:
@@ -345,15 +350,19 @@ class Reader:
                 return line
             self.expanded += len(replaced)
             if (len(replaced) > self.limits.max_line
-                    or self.expanded > self.limits.max_expanded):
+                    or self.expanded > self.limits.max_expanded
+                    or self.substitutions > self.limits.max_substitutions):
                 raise self.limit(where, "$ definitions expand this line past "
                                  f"{self.limits.max_line} bytes (or all lines past "
-                                 f"{self.limits.max_expanded}); keepalived.conf refused")
+                                 f"{self.limits.max_expanded} bytes or "
+                                 f"{self.limits.max_substitutions} substitutions); "
+                                 "keepalived.conf refused")
             line, _ = _decomment(replaced)
         self.note(where, "definitions nest too deep; line ignored")
         return None
 
     def substitute(self, found: re.Match[str]) -> str:
+        self.substitutions += 1
         name = found.group(1) or found.group(2)
         return self.definitions.get(name, found.group(0))
 
