@@ -23,7 +23,9 @@ def test_one_input(data: bytes) -> None:
     except RemoteError:
         return
     assert isinstance(line, FifoLine)
-    assert line.kind in ("INSTANCE", "GROUP") and line.name and '"' not in line.name
+    assert line.kind in ("INSTANCE", "GROUP")
+    assert line.name
+    assert '"' not in line.name
     assert line.state in NOTIFY_STATES
     assert line.priority is None or 0 <= line.priority <= 255
 

@@ -4,7 +4,9 @@ A target module defines ``test_one_input(data)`` (the contract: the parser retur
 or raises only its documented error; an ``AssertionError`` or any other exception is a
 finding) and calls :func:`main` from ``if __name__ == "__main__"``. :func:`main` hands the
 command line to libFuzzer (``-max_total_time``, ``-timeout``, ``-rss_limit_mb``, corpus
-directories) and wraps the target so that every call is timed:
+directories) and wraps the target so that every call is timed, in CPU time of the thread
+(the fuzzers run under ``nice -n 19`` on a shared machine: wall time would mostly measure
+the other processes):
 
 - the slowest single input so far (after :data:`WARM_UP` calls) is written to
   ``$GARPD_FUZZ_OUT/<target>.slowest``
@@ -26,8 +28,8 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = 0.1
@@ -54,9 +56,9 @@ class _Timer:
         self.slow = 0
 
     def __call__(self, data: bytes) -> None:
-        start = time.perf_counter()
+        start = time.thread_time()
         self.target(data)
-        elapsed = time.perf_counter() - start
+        elapsed = time.thread_time() - start
         self.runs += 1
         if self.out is None or self.runs <= WARM_UP:
             return

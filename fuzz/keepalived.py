@@ -11,10 +11,7 @@ check``'s path (:func:`garpd.config.parse_config`: import, merge, validation): a
 
 from __future__ import annotations
 
-import atexit
 import os
-import tempfile
-from pathlib import Path
 
 from fuzz.harness import instrumented, main
 
@@ -23,8 +20,10 @@ with instrumented():
     from garpd.keepalived import Imported
     from garpd.keepalived.importer import fuzz_one_input
 
-_DIR = Path(tempfile.mkdtemp(prefix="garpd-fuzz-keepalived-"))
-_FILE = _DIR / "keepalived.conf"
+#: The file ``[keepalived] config`` names: a memfd (a regular file that leaves nothing
+#: behind; libFuzzer's exit runs no clean-up).
+_FD = os.memfd_create("keepalived.conf", os.MFD_CLOEXEC)
+_FILE = f"/proc/self/fd/{_FD}"
 
 
 def test_one_input(data: bytes) -> None:
@@ -32,15 +31,19 @@ def test_one_input(data: bytes) -> None:
     imported = fuzz_one_input(data)
     assert isinstance(imported, Imported)
     if imported.error is not None:
-        assert isinstance(imported.error, str) and "\n" not in imported.error
+        assert isinstance(imported.error, str)
+        assert "\n" not in imported.error
         assert not imported.groups
     assert all(isinstance(note, str) for note in imported.unsupported)
-    _FILE.write_bytes(data)
-    toml = {"keepalived": {"config": str(_FILE), "config_id": "fuzz", "allow_no_groups": True}}
+    os.ftruncate(_FD, 0)
+    os.pwrite(_FD, data, 0)
+    toml = {"keepalived": {"config": _FILE, "config_id": "fuzz", "allow_no_groups": True}}
     try:
         config = parse_config(toml, "fuzz.toml")
     except ConfigError as exc:
-        assert exc.lines and all(isinstance(line, str) for line in exc.lines)
+        lines = exc.lines
+        assert lines
+        assert all(isinstance(line, str) for line in lines)
         return
     assert isinstance(config, Config)
     policy = ConfigPolicy(config)
@@ -49,11 +52,5 @@ def test_one_input(data: bytes) -> None:
         assert policy.groups_named(group.name, None) is not None
 
 
-def _clean_up() -> None:
-    _FILE.unlink(missing_ok=True)
-    os.rmdir(_DIR)
-
-
 if __name__ == "__main__":
-    atexit.register(_clean_up)
     main("keepalived", test_one_input)

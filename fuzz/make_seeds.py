@@ -32,8 +32,9 @@ def _write(target: str, items: list[bytes]) -> None:
 def vrrp_seeds() -> list[bytes]:
     """Captured keepalived adverts (frame, IP packet, message with a family byte first) and
     the auth_hmac adverts of tests/test_vrrp_trust.py."""
+    from garpd.vrrp import VRRP_GROUP4, VRRP_GROUP6  # noqa: PLC0415
     from tests import test_vrrp_trust as trust  # noqa: PLC0415
-    from tests.test_vrrp import ethernet  # noqa: PLC0415
+    from tests.test_vrrp import ethernet, ipv4_packet, ipv6_packet, pseudo_header  # noqa: PLC0415
     from tests.vectors import vrrp_adverts  # noqa: PLC0415
 
     out: list[bytes] = []
@@ -48,12 +49,12 @@ def vrrp_seeds() -> list[bytes]:
     signed = trust.v3_ipv4_with_trailer()
     out += [signed, ethernet(signed), ethernet(signed, tags=(0x8100_0064,))]
     v2 = trust.message(2, 7, 100, trust.VIP4)
-    out.append(trust.ipv4_packet(v2 + trust.trailer(v2, 2, 7, trust.SRC4), trust.SRC4,
-                                 trust.VRRP_GROUP4))
+    out.append(ipv4_packet(v2 + trust.trailer(v2, 2, 7, trust.SRC4), trust.SRC4,
+                                 VRRP_GROUP4))
     v3 = trust.message(3, 9, 100, trust.VIP6,
-                       pseudo=trust.pseudo_header(trust.SRC6, trust.VRRP_GROUP6, 24))
-    out.append(trust.ipv6_packet(v3 + trust.trailer(v3, 3, 9, trust.SRC6), trust.SRC6,
-                                 trust.VRRP_GROUP6))
+                       pseudo=pseudo_header(trust.SRC6, VRRP_GROUP6, 24))
+    out.append(ipv6_packet(v3 + trust.trailer(v3, 3, 9, trust.SRC6), trust.SRC6,
+                                 VRRP_GROUP6))
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fuzz.harness import instrumented, main
 
 with instrumented():
+    from garpd.frames import Address
     from garpd.neighbour_wire import REASONS, Claim, classify, parse
 
 
@@ -21,16 +22,20 @@ def test_one_input(data: bytes) -> None:
         assert result in REASONS, result
         return
     assert isinstance(result, Claim)
-    assert len(result.mac) == 6 and len(result.eth_src) == 6
+    assert len(result.mac) == 6
+    assert len(result.eth_src) == 6
     if result.is_arp:
         assert result.kind in ("garp", "arp_request", "arp_reply", "probe")
-        assert result.target.version == 4 and not result.mac[0] & 1
+        assert result.target.version == 4
+        assert not result.mac[0] & 1
     else:
-        assert result.kind in ("ns", "na") and result.target.version == 6
+        assert result.kind in ("ns", "na")
+        assert result.target.version == 6
         assert not result.target.is_multicast
     assert result.frame in ("arp_request", "arp_reply", "ns", "na")
     claimed = result.claimed
-    for macs, addresses in (((), ()), ({result.mac}, ()), ((), {claimed} - {None})):
+    mine: set[Address] = set() if claimed is None else {claimed}
+    for macs, addresses in (((), set()), ({result.mac}, set()), ((), mine)):
         note = classify(result, macs, addresses, {result.target})
         assert note in ("ours", "conflict", "gateway", None)
 

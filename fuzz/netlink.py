@@ -26,7 +26,9 @@ def test_one_input(data: bytes) -> None:
     """Walk ``data`` and decode each message with every decoder that takes its type."""
     end = 0
     for offset, length, kind in rtnl.messages(data):
-        assert 16 <= length and offset + length <= len(data) and offset >= end
+        assert length >= 16
+        assert offset + length <= len(data)
+        assert offset >= end
         end = offset + length
         if kind == rtnl.NLMSG_ERROR:
             assert isinstance(rtnl.error_code(data, offset), int)

@@ -46,7 +46,9 @@ def test_one_input(data: bytes) -> None:
     try:
         config = loads_config(text, "fuzz.toml")
     except ConfigError as exc:
-        assert exc.lines and all(isinstance(line, str) for line in exc.lines)
+        lines = exc.lines
+        assert lines
+        assert all(isinstance(line, str) for line in lines)
         return
     assert isinstance(config, Config)
     policy = ConfigPolicy(config)

@@ -26,7 +26,8 @@ def _check(advert: Advert) -> None:
     assert advert.version in (2, 3)
     assert advert.count == len(advert.addresses)
     assert all(a.version == advert.family for a in advert.addresses)
-    assert advert.interval >= 0 and advert.interval == advert.interval
+    assert advert.interval >= 0
+    assert advert.interval == advert.interval
     assert advert.auth_hmac is None or (len(advert.auth_hmac) == 28
                                         and advert.auth_hmac[0] == 1)
     assert advert.result in ("ok", "bad_checksum", "auth_hmac")
