@@ -86,6 +86,7 @@ def control_seeds() -> list[bytes]:
         b'"priority": null}',
         b'{"command": "notify", "type": "INSTANCE", "name": "\\u00e9\\"x", "state": "FAULT"}',
         b"[1, 2.5e3, true, false, null]",
+        b"1" * 4301,  # a finding: int() refuses more than 4300 digits (a ValueError)
     ]
 
 
@@ -124,6 +125,9 @@ def keepalived_seeds() -> list[bytes]:
     out += [
         b"vrrp_instance V {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n{ }\n}\n}\n",
         b"$A=$A $A $A $A $A $A $A $A $A $A\n$A\n",
+        # a finding: lines each under the line bound, 10 s in all before the count bound
+        b"$E=x\n$D=$E $E $E $E $E $E $E $E\n$C=$D $D $D $D $D $D $D $D\n"
+        b"$B=$C $C $C $C $C $C $C $C\n$A=" + b" ".join([b"$B"] * 15) + b"\n" + b"$A\n" * 1000,
         b"include /nonexistent/{a,b}/*.conf\n@high vrrp_instanse X {\n}\n",
         b"\xef\xbb\xbfglobal_defs {\n vmac_prefix vx\n}\nnet_namespace blue\n",
     ]
@@ -141,6 +145,8 @@ def toml_seeds() -> list[bytes]:
         b'[keepalived]\nnotify_fifo = "/run/keepalived.fifo"\nconfig_id = "a"\n'
         b'allow_no_groups = true\n[metrics]\nlisten = "127.0.0.1:9400"\n',
         b'watch = ["192.0.2.0/24"]\n[control]\nsocket = \'/tmp/s\' # c\n',
+        # a finding: Python 3.11's tomllib raises RecursionError on deep nesting
+        b'[control]\nsocket = "/x"\nx = ' + b"[" * 1000 + b"]" * 1000 + b"\n",
     ]
     return out
 

@@ -24,7 +24,7 @@ def _tomllib_socket(data: bytes) -> str:
     """What ``garpd notify`` ends up with when it asks tomllib."""
     try:
         parsed = tomllib.loads(data.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
         return control.DEFAULT_SOCKET
     section = parsed.get("control")
     value = section.get("socket") if isinstance(section, dict) else None

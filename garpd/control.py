@@ -154,7 +154,7 @@ def socket_path(config: str | None) -> str:
 
     try:
         data = tomllib.loads(raw.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):  # nested too deep
         return DEFAULT_SOCKET
     section = data.get("control")
     value = section.get("socket") if isinstance(section, dict) else None

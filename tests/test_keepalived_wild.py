@@ -94,13 +94,14 @@ def test_many_lines_each_under_the_line_bound_are_one_error() -> None:
     """Found by fuzz/keepalived.py: lines each expanding to just under the line bound (here
     ~15 kB from nested definitions) did not hit the 64 MB bound in all until 4000 of them; a
     3 kB file of 1000 took ten seconds (each substitution costs about a microsecond). The
-    count of substitutions and 1 MB in all bound the work: one error naming the line."""
+    count of substitutions (20,000 and one per two characters read) and 1 MB in all bound
+    the work: one error naming the line."""
     text = ("$E=x\n$D=$E $E $E $E $E $E $E $E\n$C=$D $D $D $D $D $D $D $D\n"
             "$B=$C $C $C $C $C $C $C $C\n$A=" + " ".join(["$B"] * 15) + "\n" + "$A\n" * 1000)
     assert len(text) < 3200
     result = loads_keepalived(text, config_id="x")
     assert result.error is not None
-    assert result.error.startswith("keepalived.conf:11: $ definitions expand"), result.error
+    assert result.error.startswith("keepalived.conf:8: $ definitions expand"), result.error
     assert f"{MAX_SUBSTITUTIONS} substitutions" in result.error
     assert not result.groups
     # each line alone is fine (8776 substitutions, 15 kB): the bound is on the sum

@@ -27,13 +27,15 @@ MAX_INCLUDE_DEPTH: Final = 16
 MAX_NOTES: Final = 500
 MAX_BRACE_EXPANSIONS: Final = 256
 #: ``$NAME`` substitution: no line grows past this, and all substitution in one import
-#: produces at most MAX_EXPANDED bytes in at most MAX_SUBSTITUTIONS replacements (a 35-byte
-#: ``$A=$A $A ...`` file would otherwise grow tenfold per round; a 3 kB file of ``$A``
-#: lines each just under MAX_LINE took 10 s when only 64 MB in all was the bound: each
-#: replacement costs ~1 us). keepalived itself has no bound; it runs out of memory.
+#: produces at most MAX_EXPANDED bytes in at most MAX_SUBSTITUTIONS replacements plus one
+#: per two characters read (a reference written out is at least ``$A``: a big generated
+#: file may use one per line; only nesting multiplies them). A 35-byte ``$A=$A $A ...``
+#: file would otherwise grow tenfold per round; a 3 kB file of ``$A`` lines each just
+#: under MAX_LINE took 10 s when only 64 MB in all was the bound (a replacement costs
+#: ~1 us). keepalived itself has no bound; it runs out of memory.
 MAX_LINE: Final = 64 << 10
 MAX_EXPANDED: Final = 1 << 20
-MAX_SUBSTITUTIONS: Final = 50_000
+MAX_SUBSTITUTIONS: Final = 20_000
 #: An include pattern's walk: at most this many directory entries looked at in all, and
 #: at most this many path components holding a wildcard (``/*/*/*/...``).
 MAX_GLOB_ENTRIES: Final = 20000
@@ -162,6 +164,7 @@ class Reader:
         self.glob_entries = 0
         self.expanded = 0
         self.substitutions = 0
+        self.read = 0  # characters of text read, every file
 
     def note(self, where: str, text: str) -> None:
         if len(self.notes) < MAX_NOTES:
@@ -285,6 +288,7 @@ class Reader:
     # lines ---------------------------------------------------------------------------
 
     def read_text(self, text: str, name: str, directory: Path) -> None:
+        self.read += len(text)
         self.definitions["_PWD"] = str(directory)
         if text.startswith("\ufeff"):
             # A UTF-8 byte-order mark (Windows editors write one): keepalived 2.2 would
@@ -351,7 +355,7 @@ class Reader:
             self.expanded += len(replaced)
             if (len(replaced) > self.limits.max_line
                     or self.expanded > self.limits.max_expanded
-                    or self.substitutions > self.limits.max_substitutions):
+                    or self.substitutions > self.limits.max_substitutions + self.read // 2):
                 raise self.limit(where, "$ definitions expand this line past "
                                  f"{self.limits.max_line} bytes (or all lines past "
                                  f"{self.limits.max_expanded} bytes or "
