@@ -54,9 +54,10 @@ for t in "${targets[@]}"; do
 done
 wait || true
 
-# One line per target: status, executions, coverage, corpus, slowest input, slow inputs.
+# One line per target: status, executions, libFuzzer's last cov/ft/corp figures, the
+# slowest input (ms of CPU), the inputs over 100 ms.
 failed=0
-printf '%-11s %6s %10s %7s %7s %7s %11s %5s\n' target status execs cov ft corpus slowest_ms slow
+printf '%-11s %6s %10s %7s %7s %7s %11s %5s\n' target status execs cov ft corp slowest_ms slow
 for t in "${targets[@]}"; do
   log=$out/$t.log
   status=$(cat "$out/$t.status" 2>/dev/null || echo "?")
@@ -65,12 +66,12 @@ for t in "${targets[@]}"; do
   last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
-  corpus=$(find "$out/corpus/$t" -type f | wc -l)
+  corpus=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' <<<"$last")
   slowest=$("$venv/bin/python" -c 'import json,sys
 try: print("%.1f" % json.load(open(sys.argv[1]))["slowest_ms"])
 except OSError: print("?")' "$out/artifacts/$t.json")
   slow=$(find "$out/artifacts" -name "$t.slow-*" | wc -l)
   printf '%-11s %6s %10s %7s %7s %7s %11s %5s\n' "$t" "$status" "${execs:-?}" "${cov:-?}" \
-    "${ft:-?}" "$corpus" "$slowest" "$slow"
+    "${ft:-?}" "${corpus:-?}" "$slowest" "$slow"
 done
 exit "$failed"
