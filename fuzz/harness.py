@@ -9,12 +9,14 @@ directories) and wraps the target so that every call is timed, in CPU time of th
 the other processes):
 
 - the slowest single input so far (after :data:`WARM_UP` calls) is written to
-  ``$GARPD_FUZZ_OUT/<target>.slowest``
-  (its bytes) and ``<target>.json`` (its time in ms, the execution count);
+  ``$GARPD_FUZZ_OUT/<target>.slowest`` (its bytes) and ``<target>.json`` (its time in
+  ms, the execution count);
 - an input slower than :data:`SLOW` seconds (the issue's 100 ms bound; libFuzzer's own
   ``-timeout`` counts whole seconds) is saved as ``<target>.slow-<sha1>`` for a replay:
-  a busy machine makes single timings noisy, so a slow input is judged by re-running it
-  (``python -m fuzz.<target> FILE`` replays it without fuzzing), never by one measurement.
+  instrumentation makes every garpd line ten to twenty times slower, so a slow input is
+  judged by ``python -m fuzz.replay TARGET FILE`` (plain code, best of five), never by
+  one instrumented measurement; ``python -m fuzz.<target> FILE`` re-runs it under
+  atheris, as libFuzzer does a crash.
 
 Without ``GARPD_FUZZ_OUT`` nothing is written (the CI smoke only wants the contract).
 """
@@ -31,7 +33,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
 SLOW = 0.1
 #: Calls not timed at the start: lazy imports (json, pydantic's schemas) land there.
 WARM_UP = 50
