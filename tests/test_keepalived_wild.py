@@ -108,6 +108,22 @@ def test_many_lines_each_under_the_line_bound_are_one_error() -> None:
     assert loads_keepalived(text[:text.index("$A\n") + 3], config_id="x").error is None
 
 
+@pytest.mark.parametrize("pattern", ["/x" + "{" * 16000, "/x" + "{a,b}" * 65,
+                                     "/x/" + "a" * 4096 + "{b,c}"])
+def test_include_pattern_is_bounded(pattern: str) -> None:
+    """Found by fuzz/keepalived.py (a slow include line): brace expansion scanned from every
+    '{' to the end of the line, so a 16 kB line of '{' took 7 s. The scan is one pass now,
+    and a pattern longer than PATH_MAX or with more than 64 '{' is one error."""
+    result = loads_keepalived(f"include {pattern}\n", config_id="x")
+    assert result.error is not None
+    assert result.error.startswith("keepalived.conf:1: include /x"), result.error
+    assert "longer than 4096 bytes or more than 64 '{'" in result.error
+    assert len(result.error) < 300
+    fine = loads_keepalived("include /nonexistent/x" + "{a,b}" * 60 + "\n", config_id="x")
+    assert fine.error is None
+    assert "no such file" in fine.unsupported[0]
+
+
 def test_definition_bomb_through_garpd_check(tmp_path: Path) -> None:
     """`garpd check` on the bomb: exit 2 and one line on stderr."""
     conf = tmp_path / "keepalived.conf"

@@ -26,6 +26,10 @@ MAX_FILES: Final = 512
 MAX_INCLUDE_DEPTH: Final = 16
 MAX_NOTES: Final = 500
 MAX_BRACE_EXPANSIONS: Final = 256
+#: An include pattern: at most PATH_MAX bytes and this many ``{`` (a 16 kB line of ``{``
+#: took 7 s to expand before: no file name is that long).
+MAX_INCLUDE_PATTERN: Final = 4096
+MAX_BRACE_GROUPS: Final = 64
 #: ``$NAME`` substitution: no line grows past this, and all substitution in one import
 #: produces at most MAX_EXPANDED bytes in at most MAX_SUBSTITUTIONS replacements plus one
 #: per two characters read (a reference written out is at least ``$A``: a big generated
@@ -50,6 +54,7 @@ _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_
 _INCLUDE = re.compile(r"include[rmwba]?[ \t\n\r\v\f]+(.*)\Z", re.S)
 _GLOB_MAGIC = re.compile(r"[*?[]")
 _BRACES = re.compile(r"([{}])")
+_BRACE_OR_COMMA = re.compile(r"[{},]")
 _SPECIAL = re.compile(r'["\\#!]')
 _BLANKS = re.compile(r"[ \t\n\r\v\f]+")
 #: Characters str.split() treats as blanks that keepalived does not.
@@ -208,6 +213,10 @@ class Reader:
         if not pattern:
             self.note(where, "include without a file name; ignored")
             return
+        if len(pattern) > MAX_INCLUDE_PATTERN or pattern.count("{") > MAX_BRACE_GROUPS:
+            raise self.limit(where, f"include {pattern[:80]}...: longer than "
+                             f"{MAX_INCLUDE_PATTERN} bytes or more than {MAX_BRACE_GROUPS} "
+                             "'{'; keepalived.conf refused")
         for alternative in _expand_braces(pattern):
             full = alternative if alternative.startswith("/") else str(directory / alternative)
             if _GLOB_MAGIC.search(full):
@@ -517,25 +526,30 @@ def _expand_braces(pattern: str) -> list[str]:
 
 
 def _first_brace(text: str) -> tuple[int, int, list[str]] | None:
-    """The first ``{...}`` group with a top-level comma: (start, end, alternatives)."""
-    start = text.find("{")
-    while start >= 0:
-        depth = 0
-        commas: list[int] = []
-        for i in range(start, len(text)):
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    if commas:
-                        cuts = [start, *commas, i]
-                        return start, i, [text[a + 1:b] for a, b in itertools.pairwise(cuts)]
-                    break
-            elif text[i] == "," and depth == 1:
-                commas.append(i)
-        start = text.find("{", start + 1)
-    return None
+    """The first ``{...}`` group with a top-level comma: (start, end, alternatives).
+
+    One pass with a stack of the open braces (each with its top-level commas): of the
+    closed groups that hold a comma, the one opened first wins."""
+    stack: list[tuple[int, list[int]]] = []
+    best: tuple[int, int, list[int]] | None = None
+    for found in _BRACE_OR_COMMA.finditer(text):
+        char, i = found.group(), found.start()
+        if char == "{":
+            stack.append((i, []))
+        elif char == ",":
+            if stack:
+                stack[-1][1].append(i)
+        elif stack:
+            start, commas = stack.pop()
+            if commas and (best is None or start < best[0]):
+                best = (start, i, commas)
+                if not stack:
+                    break  # every group still to come opens later
+    if best is None:
+        return None
+    start, end, commas = best
+    cuts = [start, *commas, end]
+    return start, end, [text[a + 1:b] for a, b in itertools.pairwise(cuts)]
 
 
 def valid_ifname(name: str) -> bool:
