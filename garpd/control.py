@@ -37,7 +37,8 @@ def parse_request(line: bytes) -> dict[str, Any]:
 
     try:
         data = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, and an
+        # integer of more than sys.get_int_max_str_digits() digits (4300): a ValueError
         raise RemoteError("not a JSON object") from None
     if not isinstance(data, dict):
         raise RemoteError("not a JSON object")
@@ -153,7 +154,7 @@ def socket_path(config: str | None) -> str:
 
     try:
         data = tomllib.loads(raw.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):  # nested too deep
         return DEFAULT_SOCKET
     section = data.get("control")
     value = section.get("socket") if isinstance(section, dict) else None

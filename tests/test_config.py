@@ -400,6 +400,18 @@ def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("value", ["[" * 1000 + "]" * 1000, "{a=" * 1000 + "1" + "}" * 1000])
+def test_deeply_nested_toml_is_a_config_error(tmp_path: Path, value: str) -> None:
+    """Python 3.11's tomllib recurses once per nested array or inline table and raises
+    RecursionError (seen while writing fuzz/toml.py): one clean line, never a traceback."""
+    path = tmp_path / "garpd.toml"
+    path.write_text(f"watch = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.lines == [
+        f"{path}: invalid TOML: arrays or inline tables nested too deep"]
+
+
 def test_duplicate_toml_key_is_a_syntax_error(tmp_path: Path) -> None:
     """A key given twice is rejected by TOML itself, with its position."""
     path = tmp_path / "garpd.toml"

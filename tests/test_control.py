@@ -37,6 +37,7 @@ from garpd.control import (
 )
 from garpd.drivers import control_server
 from garpd.drivers.control_server import MAX_CLIENTS, MAX_LINE, STREAM_ROWS, ControlServer
+from garpd.errors import RemoteError
 
 T = TypeVar("T")
 
@@ -633,6 +634,8 @@ def test_socket_path_reads_control_socket(tmp_path: Path) -> None:
     'control = "x"\n',  # not a table
     '[control]\nsocket = 5\n',  # not a string
     '[control]\nsocket = ""\n',  # empty
+    # Python 3.11's tomllib raises RecursionError on deep nesting (seen writing fuzz/toml.py)
+    '[control]\nsocket = "/x"\nx = ' + "[" * 1000 + "]" * 1000 + "\n",
 ])
 def test_socket_path_falls_back_to_the_default(tmp_path: Path, text: str | None) -> None:
     """Missing, broken or unhelpful files mean the built-in default socket."""
@@ -718,6 +721,18 @@ def test_parse_request_on_arbitrary_bytes_raises_only_value_error(line: bytes) -
         return
     assert isinstance(data, dict)
     assert data["command"] in ("status", "notify", "ping")
+
+
+@pytest.mark.parametrize("line", [
+    b"1" * 4301,  # found by fuzz/control.py: int() refuses more than 4300 digits
+    b'{"command": "notify", "priority": ' + b"9" * 5000 + b"}",
+    b"[" * 100_000,
+])
+def test_parse_request_refuses_with_a_remote_error_only(line: bytes) -> None:
+    """What json.loads raises beyond JSONDecodeError (a ValueError for an integer of more
+    than 4300 digits, RecursionError) is the client's error, said as such."""
+    with pytest.raises(RemoteError, match="not a JSON object"):
+        parse_request(line)
 
 
 @settings(max_examples=400, deadline=None)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from garpd.keepalived import Imported, KeepalivedConfError, load_keepalived, loads_keepalived
 from garpd.keepalived.importer import fuzz_one_input
-from garpd.keepalived.reader import Limits
+from garpd.keepalived.reader import MAX_SUBSTITUTIONS, Limits, sanitize
 from tests.conftest import REPO_ROOT
 from tests.hostile_strategies import fuzz_settings
 
@@ -88,6 +88,55 @@ def test_definition_bomb_is_one_error(tmp_path: Path) -> None:
     assert len(caught.value.lines) == 1
     assert caught.value.lines[0].startswith(f"{path}:2: $ definitions expand this line past")
     assert loads_keepalived(text, config_id="x").error is not None
+
+
+def test_many_lines_each_under_the_line_bound_are_one_error() -> None:
+    """Found by fuzz/keepalived.py: lines each expanding to just under the line bound (here
+    ~15 kB from nested definitions) did not hit the 64 MB bound in all until 4000 of them; a
+    3 kB file of 1000 took ten seconds (each substitution costs about a microsecond). The
+    count of substitutions (20,000 and one per two characters read) and 1 MB in all bound
+    the work: one error naming the line."""
+    text = ("$E=x\n$D=$E $E $E $E $E $E $E $E\n$C=$D $D $D $D $D $D $D $D\n"
+            "$B=$C $C $C $C $C $C $C $C\n$A=" + " ".join(["$B"] * 15) + "\n" + "$A\n" * 1000)
+    assert len(text) < 3200
+    result = loads_keepalived(text, config_id="x")
+    assert result.error is not None
+    assert result.error.startswith("keepalived.conf:8: $ definitions expand"), result.error
+    assert f"{MAX_SUBSTITUTIONS} substitutions" in result.error
+    assert not result.groups
+    # each line alone is fine (8776 substitutions, 15 kB): the bound is on the sum
+    assert loads_keepalived(text[:text.index("$A\n") + 3], config_id="x").error is None
+
+
+@pytest.mark.parametrize("pattern", ["/x" + "{" * 16000, "/x" + "{a,b}" * 65,
+                                     "/x/" + "a" * 4096 + "{b,c}"])
+def test_include_pattern_is_bounded(pattern: str) -> None:
+    """Found by fuzz/keepalived.py (a slow include line): brace expansion scanned from every
+    '{' to the end of the line, so a 16 kB line of '{' took 7 s. The scan is one pass now,
+    and a pattern longer than PATH_MAX or with more than 64 '{' is one error."""
+    result = loads_keepalived(f"include {pattern}\n", config_id="x")
+    assert result.error is not None
+    assert result.error.startswith("keepalived.conf:1: include /x"), result.error
+    assert "longer than 4096 bytes or more than 64 '{'" in result.error
+    assert len(result.error) < 300
+    fine = loads_keepalived("include /nonexistent/x" + "{a,b}" * 60 + "\n", config_id="x")
+    assert fine.error is None
+    assert "no such file" in fine.unsupported[0]
+
+
+def test_sanitize_escapes_exactly_the_unprintable_characters() -> None:
+    """sanitize (rewritten as split and join after fuzz/keepalived.py found 256 notes of
+    control characters slow) escapes C0 but tab, DEL, C1 and the bidi overrides, each as
+    \\xNN or \\uNNNN, and leaves every other code point alone, alone or in a run."""
+    escaped = {*range(0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0), 0x200E, 0x200F,
+               *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+    for code in range(0x110000):
+        char = chr(code)
+        want = (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}") if code in escaped \
+            else char
+        assert sanitize(f"a{char}{char}b") == f"a{want}{want}b", hex(code)
+    line = "\x1b[31mred\x00" * 300
+    assert sanitize(line) == "\\x1b[31mred\\x00" * 300
 
 
 def test_definition_bomb_through_garpd_check(tmp_path: Path) -> None:
