@@ -37,6 +37,7 @@ from garpd.control import (
 )
 from garpd.drivers import control_server
 from garpd.drivers.control_server import MAX_CLIENTS, MAX_LINE, ControlServer
+from tests.privileges import require_root_and_setpriv
 
 T = TypeVar("T")
 
@@ -534,8 +535,7 @@ def _as_nobody(path: Path) -> dict[str, Any]:
 @pytest.mark.parametrize("daemon_uid", [0, NOBODY], ids=["root-daemon", "nobody-daemon"])
 def test_peer_credentials(loop_thread: LoopThread, open_dir: Path, daemon_uid: int) -> None:
     """Another uid gets exactly {"ok": false}; the daemon's own uid is answered."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to connect as another uid")
+    require_root_and_setpriv("connecting as another uid")
     path = open_dir / "garpd.sock"
     srv = loop_thread.server(path)
     srv._uid = daemon_uid  # as if the daemon ran as this user

@@ -29,6 +29,7 @@ from garpd import rtnl, term
 from garpd.commands import demo
 from garpd.lab import agent
 from tests.lab import require_lab
+from tests.privileges import unprivileged
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NODE_A_MAC = "02:00:00:00:00:0a"
@@ -191,13 +192,7 @@ def test_demo_ctrl_c_still_cleans_up() -> None:
 
 def test_demo_refuses_without_privileges() -> None:
     """As an unprivileged user `garpd demo` exits 2 with one clear line and no traceback."""
-    argv = [sys.executable, "-m", "garpd", "demo"]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("setpriv (util-linux) is needed to drop root")
-        argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-                "--inh-caps=-all", *argv]
+    argv = unprivileged([sys.executable, "-m", "garpd", "demo"])
     done = subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd="/",
                           timeout=60, check=False)
     assert done.returncode == 2, done

@@ -7,7 +7,6 @@ hostile fuzz property (bytes in, notes or one error out).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from garpd.keepalived.importer import fuzz_one_input
 from garpd.keepalived.reader import Limits
 from tests.conftest import REPO_ROOT
 from tests.hostile_strategies import fuzz_settings
+from tests.privileges import require_root_and_setpriv
 
 NOBODY = 65534
 
@@ -322,10 +322,7 @@ def shared_dir() -> Iterator[Path]:
 
 
 def _need_setpriv() -> None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        if os.environ.get("GARPD_REQUIRE_LAB") == "1":
-            pytest.fail("needs root and setpriv to drop privileges")
-        pytest.skip("needs root and setpriv to drop privileges")
+    require_root_and_setpriv("reading as an unprivileged garpd")
 
 
 @pytest.mark.parametrize("which", ["main", "include"])

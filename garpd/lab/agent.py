@@ -8,9 +8,9 @@ Modes:
       Binds an ETH_P_ALL socket to DEV, prints "READY" once bound, then writes one JSON line
       per received frame: {"t": <time.monotonic() at receipt>, "k": <the kernel's receive
       timestamp (SO_TIMESTAMPNS), moved to the time.monotonic() clock>, "hex": "<frame>"}.
-      Frames the host itself sent (PACKET_OUTGOING) are dropped. On SIGTERM/SIGINT it drains what the
-      kernel already queued, prints {"stats": {"packets": N, "drops": N}} (PACKET_STATISTICS)
-      and exits 0.
+      Frames the host itself sent (PACKET_OUTGOING) are dropped. On SIGTERM/SIGINT it
+      drains what the kernel already queued, prints {"stats": {"packets": N, "drops": N}}
+      (PACKET_STATISTICS) and exits 0.
   send --dev DEV [--count N]
       Reads hex frames (one per line) from stdin and sends them, in order, N times.
   ping --timeout S ADDRESS
