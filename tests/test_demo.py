@@ -289,16 +289,13 @@ def test_verdict_lines() -> None:
         f"FAIL: router's entry for {VIP} is {NODE_A_MAC} (node a), not node b's {NODE_B_MAC}")
 
 
-def test_missing_privileges_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_privileges_names_the_fix() -> None:
     """Not root: the message says so and how to run it; root without caps: names them."""
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    message = demo.missing_privileges()
+    message = demo.missing_privileges(euid=1000)
     assert message is not None
     assert "needs root" in message
     assert "sudo garpd demo" in message
-    monkeypatch.setattr(os, "geteuid", lambda: 0)
-    monkeypatch.setattr(demo, "_effective_caps", lambda: 1 << 12)
-    message = demo.missing_privileges()
+    message = demo.missing_privileges(euid=0, caps=1 << 12)
     assert message is not None
     assert "CAP_NET_RAW, CAP_SYS_ADMIN" in message
 
