@@ -60,8 +60,10 @@ import ipaddress
 import json
 import math
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 import time
 from collections import Counter, defaultdict, deque
@@ -435,7 +437,7 @@ def judge(frames: list[Frame], reasons: dict[str, list[str]], stable: list[str],
 # --------------------------------------------------------------------------- the test
 
 
-def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str], tmp_path: Path,
+def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str],
                     request: pytest.FixtureRequest) -> None:
     """1,000 refreshed addresses, 100 churned a second, flaps, reloads, lower-priority
     adverts: no frame for an address not held, no missed takeover, drift p99 <= 5 ms,
@@ -444,13 +446,17 @@ def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str], tmp_path: Path,
         pytest.skip("churn soak runs on demand: name tests/churn_soak_test.py or set "
                     "GARPD_CHURN_SECONDS")
     seconds = churn_seconds()
+    # Not pytest's tmp_path: another pytest session of the same user started during the
+    # half hour would remove it (pytest keeps only its three newest base directories),
+    # and with it the control socket. Kept after a failure, for its log.
+    workdir = Path(tempfile.mkdtemp(prefix="garpd-churn-", dir="/tmp"))
     sample_every = min(60.0, seconds / 10)
     warm_up = min(120.0, seconds / 4)
     lab = make_pair(make_lab)
     stable = bench_addresses(STABLE)
     pool = bench_addresses(POOL, start="198.18.8.1")
     batch(lab, [f"address add {a}/32 dev eth0" for a in stable])
-    cfg = write_config(tmp_path, {"master_repeat": 1, "master_delay": DELAY,
+    cfg = write_config(workdir, {"master_repeat": 1, "master_delay": DELAY,
                                   "master_refresh": REFRESH, "master_refresh_repeat": 1},
                        [{"name": "VI_1", "interface": "eth0", "networks": ["198.18.0.0/15"],
                          "vrid": VRID, "priority": 150}])
@@ -458,7 +464,7 @@ def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str], tmp_path: Path,
                         build_advert(VRID, 100, [ipaddress.IPv4Address("198.18.0.1")],
                                      version=2))
     cap = lab.capture("peer", ethertypes=(ETH_P_ARP,))
-    daemon = Daemon(lab, garpd_cmd, cfg, tmp_path, name="churn")
+    daemon = Daemon(lab, garpd_cmd, cfg, workdir, name="churn")
     churner = Churner(lab.ns("a"), pool)
     flaps: list[tuple[Window, Window]] = []
     adverts: list[Window] = []
@@ -554,6 +560,7 @@ def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str], tmp_path: Path,
           f"waiting for one {waited:.1f} s; errors other than "
           f"ENETDOWN {len(errors)}, exit {code}; load {os.getloadavg()}; judged in "
           f"{judging:.0f} s")
+    print(f"  daemon log and config in {workdir} (removed if every check passes)")
     for name, items in (("not held", got.not_held), ("missed", got.missed),
                         ("unexpected", got.unexpected),
                         ("count mismatches", list(got.count_mismatches.items()))):
@@ -570,3 +577,4 @@ def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str], tmp_path: Path,
     assert percentile(drifts, 0.99) <= MAX_DRIFT_P99
     assert growth <= MAX_RSS_GROWTH_KB, samples
     assert abs(last_vs) <= MAX_RSS_GROWTH_KB, samples
+    shutil.rmtree(workdir)
