@@ -478,12 +478,18 @@ def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str],
         churner.start()
         next_flap, next_hup = started + FLAP_EVERY, started + HUP_EVERY
         next_advert, next_sample = started + ADVERT_EVERY, started
+        next_drain = started
         end = started + seconds
         while (now := time.monotonic()) < end:
+            if now >= next_drain:
+                # The daemon's sd_notify is a blocking send: with the notify socket's queue
+                # full (net.unix.max_dgram_qlen, often 10; each reload says RELOADING=1
+                # and READY=1) it would wait for us. systemd reads at once; so do we.
+                daemon.drain_messages()
+                next_drain += 1.0
             if now >= next_sample:
                 samples.append((now - started, rss_kb(pid)))
                 next_sample += sample_every
-                daemon.drain_messages()
             if now >= next_flap:
                 before = time.monotonic()
                 lab.ip("a", "link", "set", "eth0", "down")
@@ -502,13 +508,14 @@ def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str],
                 lab.send_raw("peer", advert)
                 adverts.append(Window(before, time.monotonic()))
                 next_advert += ADVERT_EVERY
-            time.sleep(max(0.0, min(next_flap, next_hup, next_advert, next_sample, end)
-                           - time.monotonic()))
+            time.sleep(max(0.0, min(next_flap, next_hup, next_advert, next_sample,
+                                     next_drain, end) - time.monotonic()))
         samples.append((time.monotonic() - started, rss_kb(pid)))
         ran, waited = schedstat(pid)
         churner.stop()
         ended = time.monotonic()
         time.sleep(SETTLE)
+        daemon.drain_messages()
         doc = status(lab, garpd_cmd, cfg)
         code, _took = daemon.stop(30.0)
         frames = garps(cap.stop(timeout=120.0))
