@@ -132,13 +132,13 @@ DEFAULT_SOCKET = "/run/garpd/garpd.sock"
 DEFAULT_CONFIG = "/etc/garpd/garpd.toml"
 
 
-def socket_path(config: str | None) -> str:
+def socket_path(config: str | None, default_config: str = DEFAULT_CONFIG) -> str:
     """The control socket named by the configuration (read with tomllib only, no pydantic).
 
     A missing default file means the built-in default socket; a file that cannot be read
     or parsed here also falls back to it (the full validation is ``garpd check``'s job).
     """
-    path = config or DEFAULT_CONFIG
+    path = config or default_config
     try:
         with open(path, "rb") as f:
             raw = f.read(1 << 20)

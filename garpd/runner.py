@@ -55,8 +55,11 @@ class Runner:
     """Drives one :class:`Announcer` from an asyncio loop."""
 
     def __init__(self, core: Announcer, sender: Sender, log: Any,
-                 loop: asyncio.AbstractEventLoop | None) -> None:
+                 loop: asyncio.AbstractEventLoop | None, *,
+                 retry_give_up: float = RETRY_GIVE_UP) -> None:
         self.core = core
+        #: A device that stays full this long has its backlog dropped.
+        self.retry_give_up = retry_give_up
         self.sender = sender
         self.log = log
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -258,7 +261,7 @@ class Runner:
         if progressed and self._backlog:
             self._backlog_since = now  # a device that drains is slow, not stuck
         if self._backlog and self._backlog_since is not None \
-                and now - self._backlog_since > RETRY_GIVE_UP:
+                and now - self._backlog_since > self.retry_give_up:
             for ifname, batch in self._backlog.items():
                 self.counters["frames_dropped"] += len(batch.frames)
                 self._held_records.append(Record("send_failed", {

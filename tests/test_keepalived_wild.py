@@ -8,7 +8,6 @@ hostile fuzz property (bytes in, notes or one error out).
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import shutil
 import subprocess
@@ -32,6 +31,7 @@ from garpd.keepalived.reader import (
 )
 from tests.conftest import REPO_ROOT
 from tests.hostile_strategies import fuzz_settings
+from tests.privileges import require_root_and_setpriv
 
 NOBODY = 65534
 
@@ -379,10 +379,7 @@ def shared_dir() -> Iterator[Path]:
 
 
 def _need_setpriv() -> None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        if os.environ.get("GARPD_REQUIRE_LAB") == "1":
-            pytest.fail("needs root and setpriv to drop privileges")
-        pytest.skip("needs root and setpriv to drop privileges")
+    require_root_and_setpriv("reading as an unprivileged garpd")
 
 
 @pytest.mark.parametrize("which", ["main", "include"])

@@ -88,11 +88,13 @@ def takeover(*addresses: Address) -> list[Event]:
 
 
 def make_runner(logs: LogList, timing: Timing, interval: float = 0.0,
+                retry_give_up: float = runner_mod.RETRY_GIVE_UP,
                 **sender: Any) -> tuple[Runner, FakeSender]:
     """A Runner on the running loop with a fresh core and a fake sender."""
     fake = FakeSender(logs, **sender)
     core = Announcer(StaticPolicy(timing, interval=interval))
-    return Runner(core, fake, structlog.get_logger(), asyncio.get_running_loop()), fake
+    return Runner(core, fake, structlog.get_logger(), asyncio.get_running_loop(),
+                  retry_give_up=retry_give_up), fake
 
 
 def events(logs: LogList, name: str) -> list[MutableMapping[str, Any]]:
@@ -224,14 +226,13 @@ def test_hard_error_is_logged_and_counted() -> None:
     assert events(logs, "announce") == []  # the frames never left: nothing claims they did
 
 
-def test_device_that_stays_full_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A device that never takes a frame: after RETRY_GIVE_UP the backlog is dropped."""
-    monkeypatch.setattr(runner_mod, "RETRY_GIVE_UP", 0.05)
+def test_device_that_stays_full_is_given_up() -> None:
+    """A device that never takes a frame: after retry_give_up the backlog is dropped."""
 
     async def scenario() -> tuple[LogList, FakeSender, Runner]:
         with capture_logs() as logs:
             runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0),
-                                       default=queue_full_after(0))
+                                       retry_give_up=0.05, default=queue_full_after(0))
             runner.feed(takeover(A1))
             await asyncio.wait_for(runner.wait_idle(), WAIT)
         return logs, fake, runner
@@ -246,14 +247,13 @@ def test_device_that_stays_full_is_given_up(monkeypatch: pytest.MonkeyPatch) -> 
     assert runner.alarm.when is None
 
 
-def test_slow_but_draining_device_is_not_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slow_but_draining_device_is_not_given_up() -> None:
     """A device taking one frame per retry keeps making progress: nothing is dropped."""
-    monkeypatch.setattr(runner_mod, "RETRY_GIVE_UP", 0.05)
 
     async def scenario() -> tuple[LogList, Runner]:
         with capture_logs() as logs:
             runner, _fake = make_runner(logs, Timing(master_repeat=100, master_delay=0.0),
-                                        default=queue_full_after(1))
+                                        retry_give_up=0.05, default=queue_full_after(1))
             runner.feed(takeover(A1))
             await asyncio.wait_for(runner.wait_idle(), WAIT)
         return logs, runner

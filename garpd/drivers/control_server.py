@@ -64,14 +64,18 @@ def peer_uid(sock: socket.socket) -> int | None:
 class ControlServer:
     """The daemon's end of the control socket."""
 
-    def __init__(self, handler: Handler, path: Path, log: Any) -> None:
+    def __init__(self, handler: Handler, path: Path, log: Any, *,
+                 idle_timeout: float = IDLE_TIMEOUT, uid: int | None = None) -> None:
+        """``idle_timeout``: a client silent this long mid-line is closed; ``uid``: the
+        user answered besides root (default: this process's)."""
         self.handler = handler
         self.path = path
         self.log = log
+        self.idle_timeout = idle_timeout
         self.counters = {"requests": 0, "rejected": 0, "denied": 0}
         self._server: asyncio.base_events.Server | None = None
         self._active: dict[asyncio.StreamWriter, float] = {}  # client -> last request
-        self._uid = os.getuid()
+        self._uid = os.getuid() if uid is None else uid
 
     async def start(self) -> None:
         """Create the directory and the socket (0600) and start serving."""
@@ -136,7 +140,7 @@ class ControlServer:
                             writer: asyncio.StreamWriter) -> None:
         while True:
             try:
-                line = await asyncio.wait_for(reader.readline(), timeout=IDLE_TIMEOUT)
+                line = await asyncio.wait_for(reader.readline(), timeout=self.idle_timeout)
             except TimeoutError:
                 return
             except (ValueError, asyncio.LimitOverrunError):
