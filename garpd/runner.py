@@ -81,6 +81,9 @@ class Runner:
         #: Called after events are applied and before their frames are sent (the daemon
         #: opens neighbour listeners there, so a gateway's instant answer is not missed).
         self.on_handled: Callable[[list[Event]], None] | None = None
+        #: Called when a deadline fires, before its frames are built (the daemon reads its
+        #: netlink socket there: one non-blocking read when nothing is waiting).
+        self.before_timer: Callable[[], None] | None = None
         if loop is not None:
             self.attach(loop)
 
@@ -295,6 +298,10 @@ class Runner:
             self._alarm.set(self.core.next_deadline())
 
     def _on_timer(self) -> None:
+        if self.before_timer is not None:
+            # Read what the kernel already said (an address removed while the loop was busy)
+            # before sending what is due: no frame for an address that has just gone.
+            self.before_timer()
         self._pump(self.time())
 
 

@@ -374,3 +374,28 @@ def test_debug_logs_every_packet() -> None:
     packets = events(logs, "packet")
     assert [(p["log_level"], p["kind"], p["address"]) for p in packets] == [
         ("debug", "request", str(A1))] * 2
+
+
+def test_removal_queued_before_a_deadline_is_read_before_its_frames() -> None:
+    """A deadline fires while the kernel already said the address went (the churn soak saw
+    frames up to 0.7 s after a removal): before_timer is called first, its removal applied,
+    and the delayed burst never goes out for it; the other address's burst does."""
+
+    async def scenario() -> tuple[FakeSender, list[float]]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=1, master_delay=0.05))
+            calls: list[float] = []
+
+            def before_timer() -> None:
+                calls.append(runner.time())
+                if len(calls) == 1:
+                    runner.feed([AddressRemoved("eth0", A1)])
+
+            runner.before_timer = before_timer
+            runner.feed(takeover(A1, A2))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return fake, calls
+
+    fake, calls = asyncio.run(scenario())
+    assert len(calls) == 1
+    assert [c.addresses() for c in fake.calls] == [[str(A1), str(A2)], [str(A2)]]

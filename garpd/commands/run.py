@@ -148,6 +148,7 @@ class Daemon:
             state = netlink.snapshot(initial=True)
             watcher.learn(state)
             watcher.start(loop)
+            runner.before_timer = watcher.read_pending
             log_loaded(self.log, self.cfg, self.source, reload=False)
             # Routes and neighbours first: the takeovers of what is held now already know
             # their gateways and the gateways' MACs.
