@@ -361,3 +361,30 @@ def test_listener_is_narrowed_once_the_first_frames_are_out(
     daemon.wait_records("announce", reason="defend", address=VIP_B)
     counters = control_request(sock, {"command": "status"})["counters"]
     assert counters["neighbour_frames"] - before == 1, (before, counters)
+
+
+def test_parked_listener_reads_nothing_and_listens_again_on_reacquire(
+        make_lab: LabFactory, daemons: DaemonFactory, tmp_path: Path) -> None:
+    """The last watched address goes: the listener is parked (kept open, closing costs the
+    loop an RCU grace period), reads nothing; the address comes back: it listens again and
+    defends, three times over."""
+    lab = lan(make_lab)
+    daemon = daemons(lab, write(tmp_path, {"defend_interval": 0.1}, group(VIP)))
+    sock = tmp_path / "run" / "garpd.sock"
+    rogue = lab.mac("rogue")
+
+    def frames_read() -> int:
+        return int(control_request(sock, {"command": "status"})["counters"]["neighbour_frames"])
+
+    for round_ in range(1, 4):
+        lab.add_address("a", f"{VIP}/24")
+        daemon.wait_records("announce", count=round_, address=VIP, reason="master")
+        lab.send_raw("rogue", garp(rogue, VIP))
+        daemon.wait_records("announce", count=round_, address=VIP, reason="defend")
+        lab.del_address("a", f"{VIP}/24")
+        daemon.wait_records("vip_released", count=round_, address=VIP)
+        time.sleep(0.2)
+        before = frames_read()
+        lab.send_raw("rogue", [garp(rogue, VIP)] * 5)
+        time.sleep(0.3)
+        assert frames_read() == before, "a parked listener read frames"

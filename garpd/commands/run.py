@@ -309,8 +309,10 @@ class Daemon:
         for ifname in todo:
             watch = self.core.neighbour_watch(ifname)
             ifindex = self.core.ifindex(ifname)
-            if watch is None or ifindex is None:
+            if ifindex is None:
                 self.neighbours.close_interface(ifname)
+            elif watch is None:
+                self.neighbours.park(ifname)  # not closed: see NeighbourListener.park
             else:
                 self.neighbours.watch(ifname, ifindex, *watch)
 

@@ -1,8 +1,10 @@
 """The neighbour listener: ARP and IPv6 NS/NA on the interfaces holding watched addresses.
 
-Thin driver (SPEC *Seeing the LAN*). One AF_PACKET socket per interface, opened only while
-the core says something there needs listening (a held address whose ``conflict`` is not
-``off``, or one with ``gateways``), with the kernel filter of :func:`garpd.bpf.
+Thin driver (SPEC *Seeing the LAN*). One AF_PACKET socket per interface, reading only
+while the core says something there needs listening (a held address whose ``conflict`` is
+not ``off``, or one with ``gateways``; otherwise it is parked with a filter that passes
+nothing, see :meth:`NeighbourListener.park`, and closed when its interface goes), with the
+kernel filter of :func:`garpd.bpf.
 neighbour_filter`: it drops this host's outgoing frames and tagged frames and passes only
 ARP whose sender, or NS/NA whose target, is one of the interface's held addresses or their
 gateways, so a busy LAN's other traffic never reaches Python. The filter is attached before
@@ -28,7 +30,7 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from garpd.bpf import neighbour_filter, sock_fprog
+from garpd.bpf import RET_K, neighbour_filter, sock_fprog
 from garpd.frames import Address
 from garpd.neighbour_wire import Claim, parse
 
@@ -54,7 +56,7 @@ class NeighbourListener:
         self._loop = loop
         self._batch = batch
         self._socks: dict[str, tuple[int, socket.socket]] = {}
-        self._filters: dict[str, tuple[tuple[Address, ...], tuple[Address, ...]]] = {}
+        self._filters: dict[str, object] = {}
         """The exact sets each socket's filter passes now (:data:`WIDE`: every frame)."""
         self._malformed_logged: dict[str, float] = {}
         self.counters: dict[str, int] = {"neighbour_frames": 0, "neighbour_malformed": 0,
@@ -63,8 +65,30 @@ class NeighbourListener:
         """Malformed frames by :data:`garpd.neighbour_wire.REASONS` reason."""
 
     def listening(self) -> dict[str, int]:
-        """Interfaces listened on now, name -> ifindex."""
-        return {name: index for name, (index, _sock) in self._socks.items()}
+        """Interfaces listened on now, name -> ifindex (parked sockets not included)."""
+        return {name: index for name, (index, _sock) in self._socks.items()
+                if self._filters.get(name) is not PARKED}
+
+    def park(self, ifname: str) -> None:
+        """Stop listening on ``ifname`` but keep its socket, filtered to pass nothing, for
+        the next :meth:`watch` or :meth:`widen`. Closing an AF_PACKET socket waits for an
+        RCU grace period in the kernel (``synchronize_net``: 10-15 ms measured, the loop
+        blocked): an address that comes and goes must not pay it each time. The socket is
+        closed only when its interface goes (:meth:`close_interface`) or at exit."""
+        entry = self._socks.get(ifname)
+        if entry is None or self._filters.get(ifname) is PARKED:
+            return
+        try:
+            entry[1].setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, _drop_all_fprog())
+        except OSError:
+            self.close_interface(ifname)
+            return
+        self._loop.remove_reader(entry[1].fileno())
+        self._filters[ifname] = PARKED
+
+    def _unpark(self, ifname: str, sock: socket.socket) -> None:
+        if self._filters.get(ifname) is PARKED:
+            self._loop.add_reader(sock.fileno(), self._readable, ifname, sock)
 
     def watch(self, ifname: str, ifindex: int, v4: Sequence[Address],
               v6: Sequence[Address]) -> None:
@@ -83,6 +107,7 @@ class NeighbourListener:
                     self.log.error("neighbour_filter_failed", interface=ifname,
                                    error=exc.strerror)
                     return
+                self._unpark(ifname, entry[1])
                 self._filters[ifname] = wanted
             return
         try:
@@ -108,15 +133,17 @@ class NeighbourListener:
         except OSError as exc:
             self.log.error("neighbour_filter_failed", interface=ifname, error=exc.strerror)
             return False
+        self._unpark(ifname, entry[1])
         self._filters[ifname] = WIDE
         return True
 
     def close_interface(self, ifname: str) -> None:
-        """Stop listening on ``ifname``."""
+        """Stop listening on ``ifname`` and close its socket (its interface is gone)."""
         entry = self._socks.pop(ifname, None)
-        self._filters.pop(ifname, None)
+        parked = self._filters.pop(ifname, None) is PARKED
         if entry is not None:
-            self._loop.remove_reader(entry[1].fileno())
+            if not parked:
+                self._loop.remove_reader(entry[1].fileno())
             entry[1].close()
 
     def close(self) -> None:
@@ -164,8 +191,18 @@ class NeighbourListener:
 
 
 #: The filter of a widened socket: every ARP and NS/NA (never equal to an exact set).
-WIDE: Final[tuple[tuple[Address, ...], tuple[Address, ...]]] = ((), ())
+WIDE: Final = object()
+#: The filter of a parked socket: nothing passes.
+PARKED: Final = object()
 _WIDE_PROGRAM: list[tuple[bytes, object]] = []
+_DROP_ALL_PROGRAM: list[tuple[bytes, object]] = []
+
+
+def _drop_all_fprog() -> bytes:
+    """``struct sock_fprog`` of a one-instruction program that passes nothing."""
+    if not _DROP_ALL_PROGRAM:
+        _DROP_ALL_PROGRAM.append(sock_fprog(((RET_K, 0, 0, 0),)))
+    return _DROP_ALL_PROGRAM[0][0]
 
 
 def _wide_fprog() -> bytes:
