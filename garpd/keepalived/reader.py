@@ -25,6 +25,8 @@ MAX_TOTAL_SIZE: Final = 32 << 20
 MAX_FILES: Final = 512
 MAX_INCLUDE_DEPTH: Final = 16
 MAX_NOTES: Final = 500
+#: A note longer than this is cut (it quotes a file's text: a path, a pattern, a word).
+MAX_NOTE_LENGTH: Final = 512
 MAX_BRACE_EXPANSIONS: Final = 256
 #: An include pattern: at most PATH_MAX bytes and this many ``{`` (a 16 kB line of ``{``
 #: took 7 s to expand before: no file name is that long).
@@ -204,7 +206,10 @@ class Reader:
 
     def note(self, where: str, text: str) -> None:
         if len(self.notes) < MAX_NOTES:
-            self.notes.append(sanitize(f"{where}: {text}"))
+            line = f"{where}: {text}"
+            if len(line) > MAX_NOTE_LENGTH:  # a 4 kB include pattern quoted 256 times
+                line = line[:MAX_NOTE_LENGTH] + "..."
+            self.notes.append(sanitize(line))
         else:
             self.dropped += 1
 
