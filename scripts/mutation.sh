@@ -34,11 +34,11 @@ declare -A source=(
 declare -A tests=(
   [core]="tests/test_core.py tests/test_core_lan.py tests/test_reconfigure.py tests/test_plan.py tests/test_runner.py tests/test_metrics.py tests/test_confirm.py tests/test_conflicts.py tests/test_netlink.py tests/test_core_exact.py"
   [pacing]="tests/test_pacing.py tests/test_core.py tests/test_core_lan.py tests/test_reconfigure.py tests/test_plan.py"
-  [policy]="tests/test_policy.py tests/test_config.py tests/test_core.py tests/test_reconfigure.py tests/test_plan.py"
+  [policy]="tests/test_policy.py tests/test_quickconfig.py tests/test_config.py tests/test_core.py tests/test_reconfigure.py tests/test_plan.py"
   [arbiter]="tests/test_arbiter_exact.py tests/test_arbiter.py tests/test_vrrp_trust.py"
   [frames]="tests/test_frames_exact.py tests/test_frames.py tests/test_core.py tests/test_neighbour_wire.py tests/test_confirm.py tests/test_conflicts.py"
   [vrrp]="tests/test_vrrp_exact.py tests/test_vrrp.py tests/test_arbiter.py tests/test_vrrp_trust.py"
-  [reader]="tests/test_keepalived_conf.py tests/test_keepalived_wild.py"
+  [reader]="tests/test_reader_exact.py tests/test_keepalived_conf.py tests/test_keepalived_wild.py"
   [importer]="tests/test_keepalived_conf.py tests/test_keepalived_wild.py"
   [config]="tests/test_config.py tests/test_config_lan.py tests/test_keepalived_conf.py tests/test_plan.py"
   [conflicts]="tests/test_conflicts.py tests/test_core.py"
@@ -51,7 +51,9 @@ declare -A skip=(
   [core]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short tests/test_metrics.py::test_daemon_modules_do_not_import_prometheus_client"
   [pacing]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short"
   [policy]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short"
-  [config]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short"
+  [config]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short tests/test_keepalived_conf.py::test_imports_within_garpd_ranges_always_validate tests/test_keepalived_conf.py::test_arbitrary_text_never_raises"
+  [reader]="tests/test_keepalived_conf.py::test_imports_within_garpd_ranges_always_validate tests/test_keepalived_conf.py::test_arbitrary_text_never_raises tests/test_keepalived_wild.py::test_forty_thousand_instances tests/test_keepalived_wild.py::test_loads_keepalived_never_raises"
+  [importer]="tests/test_keepalived_conf.py::test_imports_within_garpd_ranges_always_validate tests/test_keepalived_conf.py::test_arbitrary_text_never_raises tests/test_keepalived_wild.py::test_forty_thousand_instances tests/test_keepalived_wild.py::test_loads_keepalived_never_raises"
 )
 order=(core pacing vrrp frames arbiter policy reader importer config conflicts confirm events)
 
