@@ -10,7 +10,7 @@
 # with a setup.cfg [mutmut] section naming that one file to mutate and only the fast,
 # non-lab unit tests that exercise it (hypothesis with a fixed seed, so a run is
 # repeatable). It runs under `nice -n 19` on at most GARPD_MUTATION_JOBS (default 2)
-# workers. Per module it leaves .mutation/<module>/summary.txt (one table row),
+# workers, for at most GARPD_MUTATION_TIMEOUT seconds per module if that is set. Per module it leaves .mutation/<module>/summary.txt (one table row),
 # results-all.txt (every mutant's verdict) and survivors.txt (the diff of every mutant that
 # survived), and prints the row. A recheck works in .mutation/<module>-recheck/ and counts
 # the full run's kills plus its own.
@@ -111,8 +111,16 @@ for m in "${modules[@]}"; do
   if [ -n "$first" ] && [ ${#names[@]} -eq 0 ]; then
     echo "$m: nothing survived"; continue
   fi
-  (cd "$work" && nice -n 19 mutmut run --max-children "$jobs" "${names[@]}" > run.log 2>&1) || {
-    echo "mutation.sh: mutmut failed for $m, see $work/run.log" >&2; tail -20 "$work/run.log" >&2; exit 1; }
+  # GARPD_MUTATION_TIMEOUT=SECONDS stops a module's run after that long: the mutants it
+  # never reached are counted as "not checked" (a partial run; recheck mode finishes it).
+  status=0
+  (cd "$work" && nice -n 19 ${GARPD_MUTATION_TIMEOUT:+timeout -s INT "$GARPD_MUTATION_TIMEOUT"} \
+    mutmut run --max-children "$jobs" "${names[@]}" > run.log 2>&1) || status=$?
+  if [ "$status" -eq 124 ]; then
+    echo "   $m: stopped after ${GARPD_MUTATION_TIMEOUT}s (partial run)"
+  elif [ "$status" -ne 0 ]; then
+    echo "mutation.sh: mutmut failed for $m, see $work/run.log" >&2; tail -20 "$work/run.log" >&2; exit 1
+  fi
   (cd "$work" && mutmut results --all true > results-all.txt)
   : > "$work/survivors.txt"
   for name in $(awk -F': ' '/: survived$|: no tests$|: suspicious$/ {gsub(/ /, "", $1); print $1}' "$work/results-all.txt"); do

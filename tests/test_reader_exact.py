@@ -5,16 +5,27 @@ refused), the file-count limit's edge, and the total size summed across included
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from garpd.keepalived import KeepalivedConfError, load_keepalived
+from garpd.keepalived import KeepalivedConfError, load_keepalived, loads_keepalived
 from garpd.keepalived.reader import (
+    MAX_BRACE_EXPANSIONS,
     MAX_FILE_SIZE,
     MAX_FILES,
     MAX_INCLUDE_DEPTH,
     MAX_TOTAL_SIZE,
+    LimitError,
+    Limits,
+    Node,
+    Reader,
+    ReadError,
+    _expand_braces,
 )
 
 
@@ -135,3 +146,205 @@ def test_total_size_one_byte_under(tmp_path: Path) -> None:
     result = load_keepalived(main, config_id="x")
     assert result.files == [str(main)] + [str(tmp_path / f"{c}.conf") for c in "abcdefghi"]
     assert result.unsupported == []
+
+
+# --- include notes, word by word ----------------------------------------------------------
+
+
+def test_include_notes_exactly(tmp_path: Path) -> None:
+    """Each skipped include is noted with its line, its pattern and the path tried; group
+    or other execute permission alone is enough to refuse a file."""
+    (tmp_path / "g.conf").write_text("")
+    (tmp_path / "g.conf").chmod(0o614)
+    (tmp_path / "o.conf").write_text("")
+    (tmp_path / "o.conf").chmod(0o641)
+    (tmp_path / "adir").mkdir()
+    main = tmp_path / "keepalived.conf"
+    main.write_text("include missing.conf\ninclude nothing/*.conf\ninclude g.conf\n"
+                    "include o.conf\ninclude adir\ninclude \v\n"
+                    f"include {tmp_path}//gone.conf\ninclude {tmp_path}//none/*.conf\n")
+    result = load_keepalived(main, config_id="x")
+    assert result.unsupported == [
+        f"{main}:1: include missing.conf: {tmp_path / 'missing.conf'}: no such file; skipped",
+        f"{main}:2: include nothing/*.conf: no file matches {tmp_path}/nothing/*.conf",
+        f"{main}:3: include g.conf: {tmp_path / 'g.conf'} is executable, which keepalived "
+        "refuses to read; skipped",
+        f"{main}:4: include o.conf: {tmp_path / 'o.conf'} is executable, which keepalived "
+        "refuses to read; skipped",
+        f"{main}:5: include adir: {tmp_path / 'adir'}: is a directory, not a configuration "
+        "file; skipped",
+        f"{main}:6: include without a file name; ignored",
+        f"{main}:7: include {tmp_path}//gone.conf: {tmp_path}/gone.conf: no such file; "
+        "skipped",
+        f"{main}:8: include {tmp_path}//none/*.conf: no file matches "
+        f"{tmp_path}//none/*.conf"]
+    assert result.files == [str(main)]
+
+
+def test_include_permission_denied_ends_the_import() -> None:
+    """An include garpd's user cannot read is an error naming line, pattern and path (read
+    in a child as nobody when the tests run as root)."""
+    base = Path(tempfile.mkdtemp())  # not under pytest's 0700 directory: nobody enters it
+    try:
+        base.chmod(0o755)
+        main = base / "keepalived.conf"
+        main.write_text("\ninclude secret.conf\n")
+        (base / "secret.conf").write_text("")
+        (base / "secret.conf").chmod(0o600 if os.geteuid() == 0 else 0)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: drop root, import, report the error's lines
+            try:
+                os.close(read)
+                if os.geteuid() == 0:
+                    os.setgroups([])
+                    os.setgid(65534)
+                    os.setuid(65534)
+                try:
+                    load_keepalived(main, config_id="x")
+                    out = "imported"
+                except KeepalivedConfError as exc:
+                    out = "\n".join(exc.lines)
+                os.write(write, out.encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            out = pipe.read().decode()
+        os.waitpid(pid, 0)
+        assert out == (f"{main}:2: include secret.conf: {base / 'secret.conf'}: permission "
+                       "denied (garpd's user cannot read it)")
+    finally:
+        shutil.rmtree(base)
+
+
+# --- glob ---------------------------------------------------------------------------------
+
+
+def write_instance(path: Path, vrid: int) -> None:
+    """A one-instance file named after its VRID."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"vrrp_instance I{vrid} {{\ninterface eth0\nvirtual_router_id {vrid}\n"
+                    f"virtual_ipaddress {{\n192.0.2.{vrid}\n}}\n}}\n")
+
+
+def test_glob_walks_every_branch(tmp_path: Path) -> None:
+    """*/lit/*.conf: every matching directory is walked (a file named lit in one does not
+    stop the others), dot files only for a dot pattern, files at a middle level skipped,
+    names not matching skipped; the result is sorted."""
+    (tmp_path / "d0").mkdir()
+    (tmp_path / "d0" / "lit").write_text("")
+    for n in range(1, 10):
+        write_instance(tmp_path / f"d{n}" / "lit" / "x.conf", 10 + n)
+        (tmp_path / f"d{n}" / "lit" / f".h{n}.conf").write_text("garbage {\n")
+        (tmp_path / f"d{n}" / "lit" / f"y{n}.txt").write_text("garbage {\n")
+        (tmp_path / f"f{n}").write_text("")
+        (tmp_path / f"d{n}" / f".e{n}").mkdir()
+    main = tmp_path / "keepalived.conf"
+    main.write_text("include */lit/*.conf\n")
+    result = load_keepalived(main, config_id="x")
+    assert result.files == [str(main)] + [str(tmp_path / f"d{n}" / "lit" / "x.conf")
+                                          for n in range(1, 10)]
+    assert result.unsupported == []
+    main.write_text("include d3/lit/.*.conf\n")
+    result = load_keepalived(main, config_id="x")
+    assert result.files == [str(main), str(tmp_path / "d3" / "lit" / ".h3.conf")]
+
+
+def test_glob_relative_to_the_working_directory(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """loads_keepalived with a relative source: a relative pattern walks from the current
+    directory and names files relatively."""
+    monkeypatch.chdir(tmp_path)
+    write_instance(tmp_path / "b.conf", 2)
+    write_instance(tmp_path / "a.conf", 1)
+    write_instance(tmp_path / "sub" / "c.conf", 3)
+    result = loads_keepalived("include *.conf\ninclude sub/*.conf\n", "keepalived.conf")
+    assert result.files == ["keepalived.conf", "a.conf", "b.conf", "sub/c.conf"]
+    assert [g["name"] for g in result.groups] == ["I1", "I2", "I3"]
+
+
+def test_glob_bounds_edges(tmp_path: Path) -> None:
+    """Exactly max_glob_depth wildcard levels and exactly max_glob_entries entries walked
+    are allowed; one fewer allowed entry is refused."""
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    write_instance(tmp_path / "a" / "b" / "x.conf", 1)
+    (tmp_path / "a" / "b" / "y").write_text("")
+    main = tmp_path / "keepalived.conf"
+    main.write_text("include */*/*.conf\n")
+    # entries: the top (a, keepalived.conf), a (b), a/b (x.conf, y): 5
+    result = load_keepalived(main, config_id="x", limits=Limits(max_glob_depth=3,
+                                                                max_glob_entries=5))
+    assert result.files == [str(main), str(tmp_path / "a" / "b" / "x.conf")]
+    with pytest.raises(KeepalivedConfError) as caught:
+        load_keepalived(main, config_id="x", limits=Limits(max_glob_entries=4))
+    assert caught.value.lines == [
+        f"{main}:1: include */*/*.conf: more than 4 directory entries walked; "
+        "keepalived.conf refused"]
+    with pytest.raises(KeepalivedConfError) as caught:
+        load_keepalived(main, config_id="x", limits=Limits(max_glob_depth=2))
+    assert caught.value.lines == [
+        f"{main}:1: include */*/*.conf: 3 wildcard levels (at most 2); keepalived.conf "
+        "refused"]
+
+
+# --- words, quotes, errors ----------------------------------------------------------------
+
+
+def tree(text: str, config_id: str = "n") -> tuple[list[Any], list[str]]:
+    """The reader's statements for ``text`` (read as k.conf) as nested tuples
+    (words, line, block or None, opened), and its notes."""
+    reader = Reader(config_id)
+    reader.files.append("k.conf")
+    reader.read_text(text, "k.conf", Path("/nonexistent"))
+
+    def dump(node: Node) -> tuple[Any, ...]:
+        block = None if node.block is None else [dump(n) for n in node.block]
+        return (node.words, node.source, node.line, block, node.opened)
+
+    return [dump(n) for n in reader.finish()], reader.notes
+
+
+def test_words_and_quotes() -> None:
+    """Empty quoted words, words after a quote, an unmatched quote keeping the words before
+    its last quote, odd blanks inside a word, braces inside quotes."""
+    nodes, notes = tree('a "" b "c" d\nx "y" z "w\np\x1cq r\xa0s\nn "{" { m "}" }\n')
+    assert nodes == [
+        (("a", "", "b", "c", "d"), "k.conf", 1, None, ""),
+        (("x", "y", "z"), "k.conf", 2, None, ""),
+        (("p\x1cq", "r\xa0s"), "k.conf", 3, None, ""),
+        (("n", "{"), "k.conf", 4, [(("m", "}"), "k.conf", 4, None, "")], "k.conf:4")]
+    assert notes == ['k.conf:2: unterminated quote (") in this line',
+                     'k.conf:2: unmatched quote ("); the rest of the line is ignored']
+
+
+def test_error_texts() -> None:
+    """The exceptions carry their text as their message too."""
+    assert str(KeepalivedConfError(["a", "b"])) == "a\nb"
+    assert KeepalivedConfError(iter(["a"])).lines == ["a"]
+    assert str(LimitError("f:1: x")) == "f:1: x"
+    assert str(ReadError("no such file")) == "no such file"
+
+
+@pytest.mark.parametrize(("pattern", "expanded"), [
+    ("a{b,c}d{e,f}", ["abde", "abdf", "acde", "acdf"]),
+    ("{a,{b,c}}x", ["ax", "bx", "cx"]),
+    ("{a}{,b}", ["{a}", "{a}b"]),
+    ("x{a,b", ["x{a,b"]),
+    ("{a}b,c}", ["{a}b,c}"]),
+    ("{}{a,b}{}", ["{}a{}", "{}b{}"]),
+    ("p{a,b}}", ["pa}", "pb}"]),
+    ("{a{,b},c}", ["a", "ab", "c"]),
+    ("", [""]),
+])
+def test_brace_expansion(pattern: str, expanded: list[str]) -> None:
+    """csh-style alternatives: in order, nested, empty, unbalanced braces left alone."""
+    assert _expand_braces(pattern) == expanded
+
+
+def test_brace_expansion_is_bounded() -> None:
+    """Nine {a,b} groups would give 512 names: the first 256, in order."""
+    names = _expand_braces("{a,b}" * 9)
+    assert len(names) == MAX_BRACE_EXPANSIONS == 256
+    assert names[:3] == ["aaaaaaaaa", "aaaaaaaab", "aaaaaaaba"]
+    assert names[-1] == "abbbbbbbb"
