@@ -348,3 +348,100 @@ def test_brace_expansion_is_bounded() -> None:
     assert len(names) == MAX_BRACE_EXPANSIONS == 256
     assert names[:3] == ["aaaaaaaaa", "aaaaaaaab", "aaaaaaaba"]
     assert names[-1] == "abbbbbbbb"
+
+
+def test_comments_escapes_and_blanks_exactly() -> None:
+    """decomment: leading blanks other than space and tab stay (so a \\v-led include is a
+    statement), an escaped # or ! outside quotes is kept without its backslash, inside quotes
+    with it, other escapes keep theirs, a backslash before the last character counts, and
+    an @ line led by blanks is still a condition."""
+    text = ('\vinclude nothing.conf\nx a\\#\nx "a\\#b" c\\d \\X\n  @other x #c\n'
+            "  @n kept # c\nXY #c\ny a\\!b\n")
+    nodes, notes = tree(text)
+    assert [n[0] for n in nodes] == [("include", "nothing.conf"), ("x", "a#"),
+                                     ("x", "a\\#b", "c\\d", "\\X"), ("kept",), ("XY",),
+                                     ("y", "a!b")]
+    assert [n[2] for n in nodes] == [1, 2, 3, 5, 6, 7]
+    assert notes == []
+
+
+def test_definitions_exactly() -> None:
+    """$ definitions: trailing blanks dropped, references nested up to 7 deep resolved and 8
+    refused, a continued definition skipped to its last line (CRLF too), ~SEQ/~LST refused,
+    conditions stripped of spaces and tabs only."""
+    chain = "".join(f"$D{n}=$D{n + 1}\n" for n in range(1, 8)) + "$D8=end\n"
+    text = (f"$A=aX \t\ny \"${{A}}\"\n{chain}w $D2\nw $D1\n"
+            "$M=one \\\n two \\\n three\nafter\n~LST x\n~SEQ y\n@n \x1cq r\n@n Xa\n")
+    nodes, notes = tree(text)
+    first = 3 + 8  # the line of "w $D2"
+    assert nodes == [
+        (("y", "aX"), "k.conf", 2, None, ""),
+        (("w", "end"), "k.conf", first, None, ""),
+        (("after",), "k.conf", first + 5, None, ""),
+        (("\x1cq", "r"), "k.conf", first + 8, None, ""),
+        (("Xa",), "k.conf", first + 9, None, "")]
+    assert notes == [
+        f"k.conf:{first + 1}: definitions nest too deep; line ignored",
+        f"k.conf:{first + 2}: multi-line definition $M is not supported; it and its "
+        "continuation lines are ignored",
+        f"k.conf:{first + 6}: ~LST is not supported; line ignored",
+        f"k.conf:{first + 7}: ~SEQ is not supported; line ignored"]
+    nodes, notes = tree("$M=one \\\r\ntwo\r\nafter\r\n")
+    assert nodes == [(("after",), "k.conf", 3, None, "")]
+    assert len(notes) == 1
+
+
+def test_pwd_follows_the_file_being_read(tmp_path: Path) -> None:
+    """${_PWD} is the directory of the file being read, and again the includer's after an
+    include; an include pattern keeps odd trailing blanks (keepalived strips only its own)."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.conf").write_text("in ${_PWD}\n")
+    (tmp_path / "x.conf").write_text("not read\n")
+    reader = Reader("n")
+    main = tmp_path / "keepalived.conf"
+    main.write_bytes(b"include sub/a.conf\nout ${_PWD}\ninclude x.conf\x1c\n")
+    reader.read_file(main, main.read_bytes(), None)
+    assert [n.words for n in reader.finish()] == [("in", str(tmp_path / "sub")),
+                                                  ("out", str(tmp_path))]
+    assert reader.notes == [f"{main}:3: include x.conf\\x1c: {tmp_path}/x.conf\\x1c: no such "
+                            "file; skipped"]
+
+
+def test_expansion_bounds_edges() -> None:
+    """A line expanded to exactly max_line bytes, and all lines to exactly max_expanded, are
+    allowed; the expansion is summed over lines; one byte more is refused."""
+    text = "$A=" + "a" * 6 + "\nx $A\nx $A\n"  # each use: "x aaaaaa", 8 bytes
+    reader = Reader("n", Limits(max_line=8, max_expanded=16))
+    reader.read_text(text, "k.conf", Path("/nonexistent"))
+    assert [n.words for n in reader.finish()] == [("x", "aaaaaa"), ("x", "aaaaaa")]
+    with pytest.raises(LimitError) as caught:
+        Reader("n", Limits(max_line=7, max_expanded=16)).read_text(text, "k.conf", Path("/"))
+    assert caught.value.line == ("k.conf:2: $ definitions expand this line past 7 bytes (or "
+                                 "all lines past 16); keepalived.conf refused")
+    with pytest.raises(LimitError) as caught:
+        Reader("n", Limits(max_line=8, max_expanded=15)).read_text(text, "k.conf", Path("/"))
+    assert caught.value.line.startswith("k.conf:3: ")
+
+
+def test_notes_are_capped_exactly() -> None:
+    """500 notes are kept, the rest only counted."""
+    reader = Reader("n")
+    reader.read_text("}\n" * 600, "k.conf", Path("/"))
+    assert len(reader.notes) == 500
+    assert reader.notes[-1] == "k.conf:500: '}' closes no block (one '}' too many); ignored"
+    assert reader.dropped == 100
+
+
+def test_braces_on_preprocessed_lines() -> None:
+    """Lines that take the slow path (a comment, a quote) open and close blocks the same
+    way, note a stray '{' and an unclosed block at the right place."""
+    text = 'a { b # c\n} # d\n{ # e\n} # f\nq "r" {\ns\n'
+    nodes, notes = tree(text)
+    assert nodes == [
+        (("a",), "k.conf", 1, [(("b",), "k.conf", 1, None, "")], "k.conf:1"),
+        ((), "k.conf:3", 0, [], "k.conf:3"),
+        (("q", "r"), "k.conf", 5, [(("s",), "k.conf", 6, None, "")], "k.conf:5")]
+    assert notes == [
+        "k.conf:3: '{' without a keyword before it; its block is ignored",
+        "k.conf:5: q r: '{' is never closed (1 '}' missing at the end of the input); "
+        "everything after it was read as part of it"]
