@@ -26,6 +26,7 @@ from garpd.keepalived.reader import (
     Reader,
     ReadError,
     _expand_braces,
+    valid_ifname,
 )
 
 
@@ -445,3 +446,14 @@ def test_braces_on_preprocessed_lines() -> None:
         "k.conf:3: '{' without a keyword before it; its block is ignored",
         "k.conf:5: q r: '{' is never closed (1 '}' missing at the end of the input); "
         "everything after it was read as part of it"]
+
+
+@pytest.mark.parametrize(("name", "valid"), [
+    (".", False), ("..", False), ("a.b", True), ("", False), ("\udc80", False),
+    ("é" * 7 + "a", True), ("é" * 8, False), ("é", True), ("éX", True), ("é\x01", False),
+    ("é\u2000", False), ("é/", False), ("é:", False), ("é\x7f", False), ("\x80", True),
+    ("a b", False), ("a" * 15, True), ("a" * 16, False),
+])
+def test_valid_ifname(name: str, valid: bool) -> None:
+    """The kernel's dev_valid_name on the fast (ASCII) path and the slow one."""
+    assert valid_ifname(name) is valid
