@@ -26,6 +26,7 @@ from garpd.keepalived.reader import (
     Reader,
     ReadError,
     _expand_braces,
+    read_bytes,
     valid_ifname,
 )
 
@@ -457,3 +458,23 @@ def test_braces_on_preprocessed_lines() -> None:
 def test_valid_ifname(name: str, valid: bool) -> None:
     """The kernel's dev_valid_name on the fast (ASCII) path and the slow one."""
     assert valid_ifname(name) is valid
+
+
+def test_read_bytes_refusals_exactly(tmp_path: Path) -> None:
+    """read_bytes: a name the kernel refuses and a NUL in the path say why; a file one byte
+    over the bound is refused with both sizes; one at the bound is read whole."""
+    with pytest.raises(ReadError) as caught:
+        read_bytes(tmp_path / ("a" * 300))
+    assert caught.value.reason == "cannot open: File name too long"
+    with pytest.raises(ReadError) as caught:
+        read_bytes(tmp_path / "a\0b")
+    assert caught.value.reason == "cannot open: embedded null byte"
+    big = tmp_path / "big.conf"
+    big.write_bytes(b" " * (MAX_FILE_SIZE + 1))
+    with pytest.raises(ReadError) as caught:
+        read_bytes(big)
+    assert caught.value.reason == f"too large ({MAX_FILE_SIZE + 1} bytes; at most {4 << 20})"
+    big.write_bytes(b" " * MAX_FILE_SIZE)
+    data, mode = read_bytes(big)
+    assert len(data) == MAX_FILE_SIZE
+    assert mode & 0o777 == big.stat().st_mode & 0o777
