@@ -114,7 +114,7 @@ for m in "${modules[@]}"; do
   # GARPD_MUTATION_TIMEOUT=SECONDS stops a module's run after that long: the mutants it
   # never reached are counted as "not checked" (a partial run; recheck mode finishes it).
   status=0
-  (cd "$work" && nice -n 19 ${GARPD_MUTATION_TIMEOUT:+timeout -s INT "$GARPD_MUTATION_TIMEOUT"} \
+  (cd "$work" && nice -n 19 ${GARPD_MUTATION_TIMEOUT:+timeout -k 60 "$GARPD_MUTATION_TIMEOUT"} \
     mutmut run --max-children "$jobs" "${names[@]}" > run.log 2>&1) || status=$?
   if [ "$status" -eq 124 ]; then
     echo "   $m: stopped after ${GARPD_MUTATION_TIMEOUT}s (partial run)"

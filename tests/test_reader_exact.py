@@ -26,7 +26,10 @@ from garpd.keepalived.reader import (
     Reader,
     ReadError,
     _expand_braces,
+    _lines,
+    default_config_id,
     read_bytes,
+    sanitize,
     valid_ifname,
 )
 
@@ -478,3 +481,64 @@ def test_read_bytes_refusals_exactly(tmp_path: Path) -> None:
     data, mode = read_bytes(big)
     assert len(data) == MAX_FILE_SIZE
     assert mode & 0o777 == big.stat().st_mode & 0o777
+
+
+@pytest.mark.parametrize("text", ["", "\n", "a", "ab\ncd\n\nef", "abcdef\ngh", "\n\n\n",
+                                  "abc\n", "a\nbcdefgh\ni", "abcdefghij"])
+def test_lines_in_chunks_are_split_lines(text: str) -> None:
+    """_lines gives str.split("\\n") whatever the chunk size."""
+    for chunk in range(1, 12):
+        assert list(_lines(text, chunk)) == text.split("\n"), chunk
+    assert list(_lines(text)) == text.split("\n")
+
+
+def test_sanitize_escapes_exactly() -> None:
+    """C0 (but tab), DEL, C1 and bidi controls are escaped; other text is left alone."""
+    assert sanitize("a\tb\x1b[31mc\x00\n\x7f\x9b\x9f\xa0é\u200e\u202e\u2066\u2069\u206a") == (
+        "a\tb\\x1b[31mc\\x00\\x0a\\x7f\\x9b\\x9f\xa0é\\u200e\\u202e\\u2066\\u2069\u206a")
+
+
+def test_default_config_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """keepalived's default -i: the node name up to its first dot; a given one is kept."""
+    assert default_config_id("given.name") == "given.name"
+
+    class Uname:
+        nodename = "node-a.example.net"
+
+    monkeypatch.setattr(os, "uname", Uname)
+    assert default_config_id(None) == "node-a"
+
+
+def test_fast_path_tree_exactly() -> None:
+    """Plain lines (no quote, comment, $ or @): words, blocks opened on the keyword's line or
+    the next, nested blocks, CRLF, a '}' alone, braces mid-line, built-in definitions."""
+    text = ("\ufeffa b\r\n  c {\n d\n\t e\n {\n  f\n }\n  }\ng\n{\nh { i } j\n}\n}\n"
+            'k "${_HASH}" "${_BANG}" ${_INSTANCE}\n')
+    nodes, notes = tree(text, "node-a")
+    assert nodes == [
+        (("a", "b"), "k.conf", 1, None, ""),
+        (("c",), "k.conf", 2, [(("d",), "k.conf", 3, None, ""),
+                               (("e",), "k.conf", 4, [(("f",), "k.conf", 6, None, "")],
+                                "k.conf:5")], "k.conf:2"),
+        (("g",), "k.conf", 9, [(("h",), "k.conf", 11, [(("i",), "k.conf", 11, None, "")],
+                                "k.conf:11"),
+                               (("j",), "k.conf", 11, None, "")], "k.conf:10"),
+        (("k", "#", "!", "node-a"), "k.conf", 14, None, "")]
+    assert notes == [
+        "k.conf:1: UTF-8 byte-order mark at the start of the file; ignored (keepalived 2.2 "
+        "would not recognise the first keyword)",
+        "k.conf:13: '}' closes no block (one '}' too many); ignored"]
+
+
+def test_top_level_statements_are_handed_on_when_complete() -> None:
+    """on_top gets each top-level statement once its block is closed or the next begins,
+    and finish() then returns none of them; without on_top the tree keeps them."""
+    seen: list[tuple[str, ...]] = []
+    reader = Reader("n", on_top=lambda node: seen.append(node.words))
+    reader.read_text("a\nb {\nc\n", "k.conf", Path("/"))
+    assert seen == [("a",)]
+    reader.read_text("}\nd\n", "k.conf", Path("/"))
+    assert seen == [("a",), ("b",)]
+    assert reader.finish() == []
+    assert seen == [("a",), ("b",), ("d",)]
+    assert Reader("n").limits == Limits()
