@@ -350,6 +350,7 @@ def test_error_texts() -> None:
     ("p{a,b}}", ["pa}", "pb}"]),
     ("{a{,b},c}", ["a", "ab", "c"]),
     ("", [""]),
+    ("{{a,b}", ["{a", "{b"]),
 ])
 def test_brace_expansion(pattern: str, expanded: list[str]) -> None:
     """csh-style alternatives: in order, nested, empty, unbalanced braces left alone."""
@@ -551,3 +552,19 @@ def test_top_level_statements_are_handed_on_when_complete() -> None:
     assert reader.finish() == []
     assert seen == [("a",), ("b",), ("d",)]
     assert Reader("n").limits == Limits()
+
+
+def test_unclosed_blocks_are_named_by_two_words() -> None:
+    """The never-closed note names a block by its first two words, "block" when it has
+    none; blanks other than space and tab before a comment end an include's pattern, and a
+    definition's value loses the spaces before its comment."""
+    nodes, notes = tree("a b c {\n")
+    assert notes == ["k.conf:1: a b: '{' is never closed (1 '}' missing at the end of the "
+                     "input); everything after it was read as part of it"]
+    nodes, notes = tree("{\n")
+    assert notes == ["k.conf:1: '{' without a keyword before it; its block is ignored",
+                     "k.conf:1: block: '{' is never closed (1 '}' missing at the end of the "
+                     "input); everything after it was read as part of it"]
+    nodes, notes = tree('include \v# c\n$A=x  # c\ny "${A}"\n')
+    assert nodes == [(("y", "x"), "k.conf", 3, None, "")]
+    assert notes == ["k.conf:1: include without a file name; ignored"]
