@@ -568,3 +568,12 @@ def test_unclosed_blocks_are_named_by_two_words() -> None:
     nodes, notes = tree('include \v# c\n$A=x  # c\ny "${A}"\n')
     assert nodes == [(("y", "x"), "k.conf", 3, None, "")]
     assert notes == ["k.conf:1: include without a file name; ignored"]
+
+
+def test_fast_path_strips_only_blanks_and_cr() -> None:
+    """An include led by spaces is still an include; letters at either end of a plain line
+    are kept."""
+    nodes, notes = tree("  include nothing.conf\naX\nXa\n")
+    assert [n[0] for n in nodes] == [("aX",), ("Xa",)]
+    assert notes == ["k.conf:1: include nothing.conf: /nonexistent/nothing.conf: no such "
+                     "file; skipped"]
