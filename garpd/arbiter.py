@@ -33,6 +33,8 @@ class VrrpGroup:
 class _Local:
     priority: int | None
     source: Address | None = None
+    configured: int | None = None
+    """The first configured priority among the VRID's groups: it wins over an own advert's."""
 
 
 @dataclass(slots=True)
@@ -51,9 +53,10 @@ class Arbiter:
             for family in group.families:
                 key = (group.interface, group.vrid, family)
                 self._by_key.setdefault(key, []).append(group)
-                local = self._local.setdefault(key, _Local(group.priority))
-                if local.priority is None:
-                    local.priority = group.priority
+                local = self._local.setdefault(key, _Local(group.priority, None,
+                                                           group.priority))
+                if local.configured is None:
+                    local.priority = local.configured = group.priority
 
     def interfaces(self) -> set[str]:
         """The interfaces to listen on."""
@@ -79,7 +82,7 @@ class Arbiter:
         if outgoing:
             self.counters["vrrp_own_adverts"] += 1
             if advert.priority != 0:
-                configured = groups[0].priority
+                configured = local.configured
                 local.priority = configured if configured is not None else advert.priority
                 local.source = advert.source
             return [], None

@@ -724,6 +724,9 @@ def loads_config(text: str, source: str) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([_syntax_line(source, exc)]) from None
+    except RecursionError:  # Python 3.11's tomllib recurses once per nested array/table
+        raise ConfigError([f"{source}: invalid TOML: arrays or inline tables nested too "
+                           "deep"]) from None
     return parse_config(data, source)
 
 

@@ -37,7 +37,8 @@ def parse_request(line: bytes) -> dict[str, Any]:
 
     try:
         data = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, and an
+        # integer of more than sys.get_int_max_str_digits() digits (4300): a ValueError
         raise RemoteError("not a JSON object") from None
     if not isinstance(data, dict):
         raise RemoteError("not a JSON object")
@@ -131,13 +132,13 @@ DEFAULT_SOCKET = "/run/garpd/garpd.sock"
 DEFAULT_CONFIG = "/etc/garpd/garpd.toml"
 
 
-def socket_path(config: str | None) -> str:
+def socket_path(config: str | None, default_config: str = DEFAULT_CONFIG) -> str:
     """The control socket named by the configuration (read with tomllib only, no pydantic).
 
     A missing default file means the built-in default socket; a file that cannot be read
     or parsed here also falls back to it (the full validation is ``garpd check``'s job).
     """
-    path = config or DEFAULT_CONFIG
+    path = config or default_config
     try:
         with open(path, "rb") as f:
             raw = f.read(1 << 20)
@@ -153,7 +154,7 @@ def socket_path(config: str | None) -> str:
 
     try:
         data = tomllib.loads(raw.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):  # nested too deep
         return DEFAULT_SOCKET
     section = data.get("control")
     value = section.get("socket") if isinstance(section, dict) else None

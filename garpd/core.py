@@ -120,6 +120,16 @@ class Output:
             self._records = self.events + [_announce(b) for b in self.finished]
         return self._records
 
+    def iter_records(self) -> Iterator[Record]:
+        """The same records as :attr:`records`, the ``announce`` ones built one at a time
+        as they are consumed: a driver writing them at once never holds ten thousand."""
+        if self._records is not None:
+            yield from self._records
+            return
+        yield from self.events
+        for burst in self.finished:
+            yield _announce(burst)
+
 
 def _announce(burst: Burst[_Addr]) -> Record:
     """The ``announce`` record of a finished burst."""
@@ -174,12 +184,12 @@ class _Addr:
     first_due: bool = False
     """Held, announcing, and no frame handed out yet (the first-frame latency is open)."""
     pkey: tuple[str, int] = ("", 0)
-    """Its pacer's key: (interface name, address family)."""
+    """Its pacer's key: (interface name, address family), one tuple shared per key."""
     began: float = 0.0
     """When its latest schedule (takeover, lower priority, MAC change) began."""
-
-    def __post_init__(self) -> None:
-        self.pkey = (self.key[0], self.key[1].version)
+    router: bool = False
+    mode: str = ""
+    """The R flag and ARP mode :attr:`frames` were built with (with :attr:`mac`)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -220,11 +230,13 @@ class Announcer:
         """``trigger`` names the takeover an address starts when it becomes held."""
         self.policy = policy
         self.trigger = trigger
-        self.frames = frames if frames is not None else FrameCache()
+        # Each address keeps its own frames, so the default cache memoizes only templates.
+        self.frames = frames if frames is not None else FrameCache(limit=0)
         self._links: dict[str, _Link] = {}
         self._addrs: dict[AddrKey, _Addr] = {}
         self._groups: dict[str, set[AddrKey]] = {}
         self._by_link: dict[str, dict[AddrKey, _Addr]] = {}
+        self._pkeys: dict[tuple[str, int], tuple[str, int]] = {}
         # Pacers and timers refer to _Addr objects (hashed by identity: cheap) not keys.
         self._pacers: dict[tuple[str, int], Pacer[_Addr]] = {}
         # (due, seq, address, epoch, repeat, reason)
@@ -663,11 +675,14 @@ class Announcer:
         if link is None or addr.watch is None:
             addr.frames = ()
             return
-        if addr.mac != link.mac:
+        mode = addr.watch.timing.mode
+        if (not addr.frames or addr.mac != link.mac or addr.router != link.forwarding
+                or addr.mode != mode):  # else the frames it has are the ones to send
             addr.mac = link.mac
             addr.mac_text = link.mac_text
-        addr.frames = self.frames.slot(link.mac, addr.key[1], addr.watch.timing.mode,
-                                       link.forwarding)
+            addr.router = link.forwarding
+            addr.mode = mode
+            addr.frames = self.frames.slot(link.mac, addr.key[1], mode, link.forwarding)
         if addr.cohort is not None:  # its packets per refresh may have changed
             addr.cohort.runs = None
 
@@ -791,6 +806,7 @@ class Announcer:
         del self._links[ev.ifname]
         for family in (4, 6):
             self._pacers.pop((ev.ifname, family), None)
+            self._pkeys.pop((ev.ifname, family), None)
         self.conflicts.forget_link(ev.ifname)
         self.conflicts.set_own_macs({other.mac for other in self._links.values() if other.mac})
         self._listen_dirty.add(ev.ifname)
@@ -804,6 +820,8 @@ class Announcer:
         if addr is None:
             watch = self.policy.watch(ev.ifname, ev.address)
             addr = _Addr(key, watch, str(ev.address))
+            pkey = (ev.ifname, ev.address.version)
+            addr.pkey = self._pkeys.setdefault(pkey, pkey)
             self._addrs[key] = addr
             self._by_link.setdefault(ev.ifname, {})[key] = addr
             if watch is not None:

@@ -102,6 +102,8 @@ class FrameCache:
     __slots__ = ("_frames", "_limit", "_templates")
 
     def __init__(self, limit: int = 1 << 17) -> None:
+        """Memoize up to ``limit`` slots (cleared when full); 0: build every slot anew (the
+        daemon's core keeps each address's frames itself), only templates memoized."""
         self._templates: dict[tuple[bytes, str, bool], bytes] = {}
         self._frames: dict[_FrameKey, tuple[bytes, ...]] = {}
         self._limit = limit
@@ -112,6 +114,8 @@ class FrameCache:
             raise ValueError(f"a MAC is 6 bytes, got {len(mac)}")
         if mode not in ("request", "reply", "both"):
             raise ValueError(f"unknown mode {mode!r}")
+        if self._limit <= 0:
+            return self._build(mac, address, mode, router)
         key = (mac, address, mode if address.version == 4 else "na", router)
         frames = self._frames.get(key)
         if frames is None:

@@ -26,6 +26,7 @@ truncated or odd message is skipped, never raised on.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import struct
@@ -102,8 +103,12 @@ def attributes(data: bytes, start: int, end: int) -> dict[int, bytes]:
 
 
 def error_code(data: bytes, offset: int) -> int:
-    """The error of the NLMSG_ERROR message at ``offset``: 0 for an ACK, else -errno."""
-    return int(struct.unpack_from("=i", data, offset + 16)[0])
+    """The error of the NLMSG_ERROR message at ``offset``: 0 for an ACK, else -errno;
+    -EBADMSG when the message is too short to hold one."""
+    length = _LEN_TYPE.unpack_from(data, offset)[0]
+    if length < NLMSG_HDRLEN + 4 or offset + NLMSG_HDRLEN + 4 > len(data):
+        return -errno.EBADMSG
+    return int(struct.unpack_from("=i", data, offset + NLMSG_HDRLEN)[0])
 
 
 def ifaddr(data: bytes, offset: int, length: int

@@ -36,6 +36,6 @@ fi
 # (an editable install adds an import hook that costs the notify hook ~20 ms).
 "$venv/bin/pip" install --quiet --disable-pip-version-check ".[test]"
 "$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps .
-"$venv/bin/ruff" check garpd tests bench
+"$venv/bin/ruff" check garpd tests bench fuzz
 "$venv/bin/mypy"
 exec "$venv/bin/pytest" -q "$@"

@@ -1,8 +1,9 @@
 """Runs garpd's Sender inside a lab namespace: sends numbered GARP batches on eth0.
 
-Usage: sender_helper.py SIZE,SIZE,... [--no-ring]: one batch per size. Each frame is a
-GARP request whose sender IP encodes its sequence number (198.18.x.y), so a capture can
-check order and loss. Prints one JSON line with what the Sender reported.
+Usage: sender_helper.py SIZE,SIZE,... [--no-ring] [--uneven]: one batch per size. Each
+frame is a GARP request whose sender IP encodes its sequence number (198.18.x.y), so a
+capture can check order and loss; with --uneven every odd-numbered one is padded to 60
+bytes (frames of two lengths in one batch). Prints one JSON line with what the Sender reported.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def main() -> int:
     base = int(ipaddress.IPv4Address("198.18.0.0"))
     frames = [cache.slot(mac, ipaddress.IPv4Address(base + i), "request", False)[0]
               for i in range(sum(sizes))]
+    if "--uneven" in sys.argv:
+        frames = [f + bytes(18) if i % 2 else f for i, f in enumerate(frames)]
     sender = Sender(ring=ring)
     index = socket.if_nametoindex("eth0")
     report = []

@@ -173,3 +173,14 @@ def test_interfaces() -> None:
     arbiter = Arbiter([group(interface="eth0"), group(interface="bond0", vrid=7)])
     assert arbiter.interfaces() == {"eth0", "bond0"}
     assert Arbiter([]).interfaces() == set()
+
+
+def test_configured_priority_of_a_later_group_on_the_vrid_wins_over_own_adverts() -> None:
+    """The first group of a VRID has no priority, a later one does: that configured
+    priority is the local one at start and stays so after an own advert says otherwise."""
+    arbiter = Arbiter([group(None, name="VI_1"), group(120, name="VI_1b")])
+    assert arbiter.local("eth0", 51, 4) == (120, None)
+    arbiter.advert("eth0", advert(200, OWN4), outgoing=True)
+    assert arbiter.local("eth0", 51, 4) == (120, ipaddress.ip_address(OWN4))
+    assert lower(arbiter, advert(110))
+    assert not lower(arbiter, advert(150))

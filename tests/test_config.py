@@ -26,6 +26,7 @@ from garpd.config import (
     resolve,
 )
 from garpd.policy import Timing, Watch
+from tests.privileges import run_python_unprivileged, shared_directory
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO_ROOT / "config" / "garpd.toml"
@@ -400,6 +401,18 @@ def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("value", ["[" * 1000 + "]" * 1000, "{a=" * 1000 + "1" + "}" * 1000])
+def test_deeply_nested_toml_is_a_config_error(tmp_path: Path, value: str) -> None:
+    """Python 3.11's tomllib recurses once per nested array or inline table and raises
+    RecursionError (seen while writing fuzz/toml.py): one clean line, never a traceback."""
+    path = tmp_path / "garpd.toml"
+    path.write_text(f"watch = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.lines == [
+        f"{path}: invalid TOML: arrays or inline tables nested too deep"]
+
+
 def test_duplicate_toml_key_is_a_syntax_error(tmp_path: Path) -> None:
     """A key given twice is rejected by TOML itself, with its position."""
     path = tmp_path / "garpd.toml"
@@ -445,15 +458,28 @@ def test_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
     assert caught.value.lines == [f"{path}: not a regular file"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
-    """A file garpd may not read is a one-line error."""
-    path = tmp_path / "garpd.toml"
-    path.write_text("")
-    path.chmod(0)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    assert caught.value.lines == [f"{path}: permission denied"]
+_LOAD_AS_CHILD = """
+import json, sys
+from pathlib import Path
+from garpd.config import ConfigError, load_config
+try:
+    load_config(Path(sys.argv[1]))
+except ConfigError as exc:
+    print(json.dumps(exc.lines))
+else:
+    print("null")
+"""
+
+
+def test_unreadable_file_is_a_clear_error() -> None:
+    """A file garpd may not read is a one-line error (read by an unprivileged user: root
+    reads any file, so as root the reader drops to nobody with setpriv)."""
+    with shared_directory() as directory:
+        path = directory / "garpd.toml"
+        path.write_text("")
+        path.chmod(0)
+        lines = run_python_unprivileged(_LOAD_AS_CHILD, str(path))
+    assert lines == [f"{path}: permission denied"]
 
 
 def test_non_utf8_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import time
 import tomllib
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -35,8 +35,9 @@ from garpd.control import (
     request,
     socket_path,
 )
-from garpd.drivers import control_server
-from garpd.drivers.control_server import MAX_CLIENTS, MAX_LINE, ControlServer
+from garpd.drivers.control_server import MAX_CLIENTS, MAX_LINE, STREAM_ROWS, ControlServer
+from garpd.errors import RemoteError
+from tests.privileges import require_root_and_setpriv
 
 T = TypeVar("T")
 
@@ -123,9 +124,10 @@ class LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
 
     def server(self, path: Path, handler: FakeHandler | None = None,
-               start: bool = True) -> ControlServer:
-        """A ControlServer with a fake handler and a recording log, started unless told."""
-        srv = ControlServer(handler or FakeHandler(), path, RecordingLog())
+               start: bool = True, **options: Any) -> ControlServer:
+        """A ControlServer with a fake handler and a recording log, started unless told;
+        ``options`` go to its constructor."""
+        srv = ControlServer(handler or FakeHandler(), path, RecordingLog(), **options)
         self.servers.append(srv)
         if start:
             self.run(srv.start())
@@ -352,6 +354,36 @@ def test_several_requests_on_one_connection(served: ControlServer) -> None:
     assert served.counters["requests"] == 2
 
 
+class StreamingHandler(FakeHandler):
+    """A status whose addresses are an iterator, as the daemon's (streamed rows)."""
+
+    ROWS: ClassVar[list[dict[str, Any]]] = [
+        {"interface": "eth0", "address": f"198.18.{i // 256}.{i % 256}", "sent": i,
+         "held_for": i / 7, "gateways": []} for i in range(STREAM_ROWS * 2 + 3)]
+
+    def status(self) -> dict[str, Any]:
+        """The sample document with its addresses made lazily, in the middle of the keys."""
+        doc = dict(STATUS_DOC)
+        doc["addresses"] = iter(self.ROWS)
+        return doc
+
+
+def test_streamed_status_is_the_same_json_line(loop_thread: LoopThread,
+                                               sock_path: Path) -> None:
+    """An iterator in a reply is streamed in chunks: byte for byte the line the same
+    document gives with a list, keys in the same order, and the connection goes on."""
+    srv = loop_thread.server(sock_path, StreamingHandler())
+    conn = Conn(srv.path)
+    try:
+        conn.send(b'{"command": "status"}\n{"command": "ping"}\n')
+        line = conn.line()
+        expected = {"ok": True, **STATUS_DOC, "addresses": StreamingHandler.ROWS}
+        assert line.rstrip(b"\n") == json.dumps(expected, separators=(",", ":")).encode()
+        assert json.loads(conn.line()) == {"ok": True}
+    finally:
+        conn.close()
+
+
 class FailingHandler(FakeHandler):
     """A handler whose status() raises, as a daemon bug would."""
 
@@ -445,16 +477,15 @@ def test_long_line_under_the_limit_is_answered(served: ControlServer) -> None:
         conn.close()
 
 
-def test_slow_client_does_not_block_others(served: ControlServer,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slow_client_does_not_block_others(loop_thread: LoopThread, sock_path: Path) -> None:
     """Half a line from one client delays nobody; the idle client is dropped later."""
-    monkeypatch.setattr(control_server, "IDLE_TIMEOUT", 0.5)
+    served = loop_thread.server(sock_path, idle_timeout=0.5)
     slow = Conn(served.path, timeout=10.0)
     try:
         slow.send(b'{"command": "sta')
         for _ in range(3):
             assert request(served.path, {"command": "status"}, timeout=5.0)["ok"] is True
-        # The slow one is closed without a reply once IDLE_TIMEOUT passes.
+        # The slow one is closed without a reply once the idle timeout passes.
         assert slow.closed_by_server()
     finally:
         slow.close()
@@ -534,11 +565,9 @@ def _as_nobody(path: Path) -> dict[str, Any]:
 @pytest.mark.parametrize("daemon_uid", [0, NOBODY], ids=["root-daemon", "nobody-daemon"])
 def test_peer_credentials(loop_thread: LoopThread, open_dir: Path, daemon_uid: int) -> None:
     """Another uid gets exactly {"ok": false}; the daemon's own uid is answered."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to connect as another uid")
+    require_root_and_setpriv("connecting as another uid")
     path = open_dir / "garpd.sock"
-    srv = loop_thread.server(path)
-    srv._uid = daemon_uid  # as if the daemon ran as this user
+    srv = loop_thread.server(path, uid=daemon_uid)  # as if the daemon ran as this user
     os.chmod(path, 0o666)  # noqa: S103 - let the other uid reach the socket: SO_PEERCRED must stop it
     try:
         result = _as_nobody(path)
@@ -603,6 +632,8 @@ def test_socket_path_reads_control_socket(tmp_path: Path) -> None:
     'control = "x"\n',  # not a table
     '[control]\nsocket = 5\n',  # not a string
     '[control]\nsocket = ""\n',  # empty
+    # Python 3.11's tomllib raises RecursionError on deep nesting (seen writing fuzz/toml.py)
+    '[control]\nsocket = "/x"\nx = ' + "[" * 1000 + "]" * 1000 + "\n",
 ])
 def test_socket_path_falls_back_to_the_default(tmp_path: Path, text: str | None) -> None:
     """Missing, broken or unhelpful files mean the built-in default socket."""
@@ -612,14 +643,13 @@ def test_socket_path_falls_back_to_the_default(tmp_path: Path, text: str | None)
     assert socket_path(str(cfg)) == DEFAULT_SOCKET
 
 
-def test_socket_path_without_config_uses_the_default_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_socket_path_without_config_uses_the_default_file(tmp_path: Path) -> None:
     """No -c: the default config file is read, and its absence means the default socket."""
     cfg = tmp_path / "default.toml"
-    monkeypatch.setattr(control, "DEFAULT_CONFIG", str(cfg))
-    assert socket_path(None) == DEFAULT_SOCKET
+    assert socket_path(None, default_config=str(cfg)) == DEFAULT_SOCKET
     cfg.write_text('[control]\nsocket = "/run/elsewhere.sock"\n')
-    assert socket_path(None) == "/run/elsewhere.sock"
+    assert socket_path(None, default_config=str(cfg)) == "/run/elsewhere.sock"
+    assert socket_path(str(cfg), default_config="/nonexistent") == "/run/elsewhere.sock"
 
 
 def test_render_status_sample() -> None:
@@ -688,6 +718,18 @@ def test_parse_request_on_arbitrary_bytes_raises_only_value_error(line: bytes) -
         return
     assert isinstance(data, dict)
     assert data["command"] in ("status", "notify", "ping")
+
+
+@pytest.mark.parametrize("line", [
+    b"1" * 4301,  # found by fuzz/control.py: int() refuses more than 4300 digits
+    b'{"command": "notify", "priority": ' + b"9" * 5000 + b"}",
+    b"[" * 100_000,
+])
+def test_parse_request_refuses_with_a_remote_error_only(line: bytes) -> None:
+    """What json.loads raises beyond JSONDecodeError (a ValueError for an integer of more
+    than 4300 digits, RecursionError) is the client's error, said as such."""
+    with pytest.raises(RemoteError, match="not a JSON object"):
+        parse_request(line)
 
 
 @settings(max_examples=400, deadline=None)

@@ -29,6 +29,7 @@ from garpd import rtnl, term
 from garpd.commands import demo
 from garpd.lab import agent
 from tests.lab import require_lab
+from tests.privileges import unprivileged
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NODE_A_MAC = "02:00:00:00:00:0a"
@@ -191,13 +192,7 @@ def test_demo_ctrl_c_still_cleans_up() -> None:
 
 def test_demo_refuses_without_privileges() -> None:
     """As an unprivileged user `garpd demo` exits 2 with one clear line and no traceback."""
-    argv = [sys.executable, "-m", "garpd", "demo"]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("setpriv (util-linux) is needed to drop root")
-        argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-                "--inh-caps=-all", *argv]
+    argv = unprivileged([sys.executable, "-m", "garpd", "demo"])
     done = subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd="/",
                           timeout=60, check=False)
     assert done.returncode == 2, done
@@ -294,16 +289,13 @@ def test_verdict_lines() -> None:
         f"FAIL: router's entry for {VIP} is {NODE_A_MAC} (node a), not node b's {NODE_B_MAC}")
 
 
-def test_missing_privileges_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_privileges_names_the_fix() -> None:
     """Not root: the message says so and how to run it; root without caps: names them."""
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    message = demo.missing_privileges()
+    message = demo.missing_privileges(euid=1000)
     assert message is not None
     assert "needs root" in message
     assert "sudo garpd demo" in message
-    monkeypatch.setattr(os, "geteuid", lambda: 0)
-    monkeypatch.setattr(demo, "_effective_caps", lambda: 1 << 12)
-    message = demo.missing_privileges()
+    message = demo.missing_privileges(euid=0, caps=1 << 12)
     assert message is not None
     assert "CAP_NET_RAW, CAP_SYS_ADMIN" in message
 

@@ -23,6 +23,7 @@ from garpd.keepalived import (
     loads_keepalived,
     merge_toml,
 )
+from tests.privileges import run_python_unprivileged, shared_directory
 from tests.vectors import VECTORS_DIR
 
 HERE = Path(__file__).resolve().parent
@@ -639,14 +640,31 @@ def test_unreadable_main_file_raises(make: str, tmp_path: Path) -> None:
     elif make == "fifo":
         os.mkfifo(path)
     elif make == "unreadable":
-        if os.geteuid() == 0:
-            pytest.skip("root reads files whatever their mode")
-        path.write_text("")
-        path.chmod(0)
+        # Root reads files whatever their mode: an unprivileged user reads this one.
+        with shared_directory() as directory:
+            path = directory / "keepalived.conf"
+            path.write_text("")
+            path.chmod(0)
+            lines = run_python_unprivileged(_LOAD_AS_CHILD, str(path))
+        assert lines == [f"{path}: {reason}"]
+        return
     with pytest.raises(KeepalivedConfError) as caught:
         load_keepalived(path)
     assert caught.value.lines == [f"{path}: {reason}" + (
         ", not a configuration file" if make == "directory" else "")]
+
+
+_LOAD_AS_CHILD = """
+import json, sys
+from pathlib import Path
+from garpd.keepalived import KeepalivedConfError, load_keepalived
+try:
+    load_keepalived(Path(sys.argv[1]))
+except KeepalivedConfError as exc:
+    print(json.dumps(exc.lines))
+else:
+    print("null")
+"""
 
 
 def test_too_many_notes_are_capped(tmp_path: Path) -> None:

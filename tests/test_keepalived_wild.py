@@ -7,7 +7,8 @@ hostile fuzz property (bytes in, notes or one error out).
 
 from __future__ import annotations
 
-import os
+import itertools
+import random
 import shutil
 import subprocess
 import sys
@@ -21,9 +22,16 @@ from hypothesis import strategies as st
 
 from garpd.keepalived import Imported, KeepalivedConfError, load_keepalived, loads_keepalived
 from garpd.keepalived.importer import fuzz_one_input
-from garpd.keepalived.reader import Limits
+from garpd.keepalived.reader import (
+    MAX_BLOCK_DEPTH,
+    MAX_SUBSTITUTIONS,
+    Limits,
+    _decomment,
+    sanitize,
+)
 from tests.conftest import REPO_ROOT
 from tests.hostile_strategies import fuzz_settings
+from tests.privileges import require_root_and_setpriv
 
 NOBODY = 65534
 
@@ -88,6 +96,55 @@ def test_definition_bomb_is_one_error(tmp_path: Path) -> None:
     assert len(caught.value.lines) == 1
     assert caught.value.lines[0].startswith(f"{path}:2: $ definitions expand this line past")
     assert loads_keepalived(text, config_id="x").error is not None
+
+
+def test_many_lines_each_under_the_line_bound_are_one_error() -> None:
+    """Found by fuzz/keepalived.py: lines each expanding to just under the line bound (here
+    ~15 kB from nested definitions) did not hit the 64 MB bound in all until 4000 of them; a
+    3 kB file of 1000 took ten seconds (each substitution costs about a microsecond). The
+    count of substitutions (20,000 and one per two characters read) and 1 MB in all bound
+    the work: one error naming the line."""
+    text = ("$E=x\n$D=$E $E $E $E $E $E $E $E\n$C=$D $D $D $D $D $D $D $D\n"
+            "$B=$C $C $C $C $C $C $C $C\n$A=" + " ".join(["$B"] * 15) + "\n" + "$A\n" * 1000)
+    assert len(text) < 3200
+    result = loads_keepalived(text, config_id="x")
+    assert result.error is not None
+    assert result.error.startswith("keepalived.conf:8: $ definitions expand"), result.error
+    assert f"{MAX_SUBSTITUTIONS} substitutions" in result.error
+    assert not result.groups
+    # each line alone is fine (8776 substitutions, 15 kB): the bound is on the sum
+    assert loads_keepalived(text[:text.index("$A\n") + 3], config_id="x").error is None
+
+
+@pytest.mark.parametrize("pattern", ["/x" + "{" * 16000, "/x" + "{a,b}" * 65,
+                                     "/x/" + "a" * 4096 + "{b,c}"])
+def test_include_pattern_is_bounded(pattern: str) -> None:
+    """Found by fuzz/keepalived.py (a slow include line): brace expansion scanned from every
+    '{' to the end of the line, so a 16 kB line of '{' took 7 s. The scan is one pass now,
+    and a pattern longer than PATH_MAX or with more than 64 '{' is one error."""
+    result = loads_keepalived(f"include {pattern}\n", config_id="x")
+    assert result.error is not None
+    assert result.error.startswith("keepalived.conf:1: include /x"), result.error
+    assert "longer than 4096 bytes or more than 64 '{'" in result.error
+    assert len(result.error) < 300
+    fine = loads_keepalived("include /nonexistent/x" + "{a,b}" * 60 + "\n", config_id="x")
+    assert fine.error is None
+    assert "no such file" in fine.unsupported[0]
+
+
+def test_sanitize_escapes_exactly_the_unprintable_characters() -> None:
+    """sanitize (rewritten as split and join after fuzz/keepalived.py found 256 notes of
+    control characters slow) escapes C0 but tab, DEL, C1 and the bidi overrides, each as
+    \\xNN or \\uNNNN, and leaves every other code point alone, alone or in a run."""
+    escaped = {*range(0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0), 0x200E, 0x200F,
+               *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+    for code in range(0x110000):
+        char = chr(code)
+        want = (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}") if code in escaped \
+            else char
+        assert sanitize(f"a{char}{char}b") == f"a{want}{want}b", hex(code)
+    line = "\x1b[31mred\x00" * 300
+    assert sanitize(line) == "\\x1b[31mred\\x00" * 300
 
 
 def test_definition_bomb_through_garpd_check(tmp_path: Path) -> None:
@@ -322,10 +379,7 @@ def shared_dir() -> Iterator[Path]:
 
 
 def _need_setpriv() -> None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        if os.environ.get("GARPD_REQUIRE_LAB") == "1":
-            pytest.fail("needs root and setpriv to drop privileges")
-        pytest.skip("needs root and setpriv to drop privileges")
+    require_root_and_setpriv("reading as an unprivileged garpd")
 
 
 @pytest.mark.parametrize("which", ["main", "include"])
@@ -381,3 +435,59 @@ def test_fuzz_one_input(data: bytes) -> None:
     result = fuzz_one_input(data)
     assert isinstance(result, Imported)
     assert result.error is None or "\n" not in result.error
+
+
+def _decomment_reference(line: str) -> tuple[str, bool]:
+    """keepalived's decomment() character by character (the reader's first version)."""
+    text = line.lstrip(" \t")
+    out: list[str] = []
+    quoted = False
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            quoted = not quoted
+        elif char == "\\" and i + 1 < len(text):
+            following = text[i + 1]
+            if not quoted and following in "#!":
+                out.append(following)
+            else:
+                out.append(char)
+                out.append(following)
+            i += 2
+            continue
+        elif char in "#!" and not quoted:
+            break
+        out.append(char)
+        i += 1
+    return "".join(out).rstrip(" \t"), quoted
+
+
+def test_decomment_equals_the_character_loop() -> None:
+    """_decomment visits only quotes, escapes and comment characters (a 64 kB expanded line
+    of them was 2 ms a call): the same answer as the character loop on every string of up
+    to six characters from its alphabet, and on 20,000 random longer ones."""
+    alphabet = ' \t"\\#!a{'
+    for size in range(7):
+        for chars in itertools.product(alphabet, repeat=size):
+            line = "".join(chars)
+            assert _decomment(line) == _decomment_reference(line), repr(line)
+    rng = random.Random(14)  # noqa: S311 - reproducible test strings
+    for _ in range(20_000):
+        line = "".join(rng.choices(alphabet + "x ", k=rng.randrange(7, 60)))
+        assert _decomment(line) == _decomment_reference(line), repr(line)
+
+
+def test_a_line_of_opening_braces_is_bounded(tmp_path: Path) -> None:
+    """A $ definition expanding to thousands of '{' (found by fuzz/keepalived.py: 52,000
+    blocks, 0.2 s) stops at MAX_BLOCK_DEPTH open blocks: one error naming file and line."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text("$B={ { { { { { { { { { { { { { { {\n$A=$B $B $B $B $B $B $B $B\n"
+                    "vrrp_instance V {\n  $A $A $A $A\n}\n")
+    imported = loads_keepalived(conf.read_text(), str(conf))
+    assert imported.error == (f"{conf}:4: blocks nested more than {MAX_BLOCK_DEPTH} deep; "
+                              "keepalived.conf refused")
+    assert not imported.groups
+    ok = "vrrp_instance V {\n" + "  x {\n" * (MAX_BLOCK_DEPTH - 1) + "  }\n" * \
+        (MAX_BLOCK_DEPTH - 1) + "}\n"
+    assert loads_keepalived(ok, "ok.conf").error is None

@@ -9,6 +9,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -135,10 +136,17 @@ def test_capture_decodes_injected_garp_and_skips_outgoing(make_lab: LabFactory) 
     on_peer = lab.capture("peer")
     on_sender = lab.capture("a")
     garp = arp_frame(op=1, sha=lab.mac("a"), spa="192.0.2.50", tpa="192.0.2.50")
+    before = time.monotonic()
     lab.send_raw("a", garp)
+    after = time.monotonic()
     on_peer.wait_until(lambda frames: any(f.data == garp for f in frames))
     received = [f for f in on_peer.stop() if f.data == garp]
     assert len(received) == 1
+    # The kernel's receive time: while the sender ran, and before the agent read it.
+    kernel = received[0].k
+    assert kernel is not None
+    assert before <= kernel <= after, (before, kernel, after)
+    assert kernel <= received[0].t
     assert received[0].decode() == {
         "eth_dst": BROADCAST_MAC,
         "eth_src": "02:00:00:00:00:02",

@@ -3,6 +3,7 @@ states) in a namespace, and hostile bytes that must never raise."""
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import socket
@@ -62,6 +63,21 @@ def test_neighbour_states() -> None:
         rtnl.RTM_DELNEIGH, 0x04)
     assert list(rtnl.decode(data)) == [rtnl.Neighbour(2, gw, mac), rtnl.Neighbour(2, gw, None),
                                        rtnl.Neighbour(2, gw, None)]
+
+
+def test_error_code_of_a_truncated_error_message() -> None:
+    """Found by fuzz/netlink.py: an NLMSG_ERROR of 16 bytes (no room for the error) at the
+    end of a datagram made error_code raise struct.error; it is -EBADMSG."""
+    crash = bytes.fromhex(
+        "2400000002000100000000000000000000000002000000fe0300010032000000"
+        "2400090010000000020000000800000000000000000000")
+    assert len(crash) == 55
+    assert list(rtnl.messages(crash)) == [(0, 36, rtnl.NLMSG_ERROR), (36, 16, rtnl.NLMSG_ERROR)]
+    assert rtnl.error_code(crash, 0) == 0x02000000  # the first one's field, as written
+    assert rtnl.error_code(crash, 36) == -errno.EBADMSG
+    ack = message(rtnl.NLMSG_ERROR, struct.pack("=i", 0) + bytes(16))
+    assert rtnl.error_code(ack, 0) == 0
+    assert rtnl.error_code(message(rtnl.NLMSG_ERROR, struct.pack("=i", -1)), 0) == -1
 
 
 @given(st.binary(max_size=300))

@@ -38,3 +38,22 @@ def test_batches_arrive_complete_and_in_order(make_lab: LabFactory, ring: bool,
     seq = [int(ipaddress.IPv4Address(decode(f.data)["spa"])) - base for f in frames]
     assert seq == list(range(total))
     assert cap.drops == 0
+
+
+def test_frames_of_two_lengths_in_one_batch(make_lab: LabFactory) -> None:
+    """The ring writes each slot with its own frame's length when a batch mixes lengths."""
+    lab = make_lab(["a", "peer"])
+    sizes = [3000, 7]
+    total = sum(sizes)
+    cap = lab.capture("peer", ethertypes=(0x0806,))
+    out = lab.run("a", "env", f"PYTHONPATH={REPO}", sys.executable, str(HELPER),
+                  ",".join(map(str, sizes)), "--uneven")
+    report = json.loads(out.stdout)
+    assert report["ring"] is True
+    assert sum(r["sent"] for r in report["report"]) == total
+    cap.wait_until(lambda frames: len(frames) >= total, timeout=30)
+    frames = cap.stop()
+    base = int(ipaddress.IPv4Address("198.18.0.0"))
+    seq = [int(ipaddress.IPv4Address(decode(f.data)["spa"])) - base for f in frames]
+    assert seq == list(range(total))
+    assert [len(f.data) for f in frames] == [60 if i % 2 else 42 for i in range(total)]

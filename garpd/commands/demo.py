@@ -124,14 +124,15 @@ def _effective_caps() -> int:
     return 0
 
 
-def missing_privileges() -> str | None:
-    """Why this process cannot build the lab (one line), or None if it can."""
+def missing_privileges(euid: int | None = None, caps: int | None = None) -> str | None:
+    """Why this process cannot build the lab (one line), or None if it can; ``euid`` and
+    ``caps`` (the effective capability mask) default to this process's."""
     if not sys.platform.startswith("linux"):
         return f"demo needs Linux network namespaces; this is {sys.platform}"
-    if os.geteuid() != 0:
+    if (os.geteuid() if euid is None else euid) != 0:
         return ("demo needs root: it builds network namespaces and opens raw sockets "
                 "(run: sudo garpd demo)")
-    caps = _effective_caps()
+    caps = _effective_caps() if caps is None else caps
     missing = [name for name, bit in _CAPS.items() if not caps >> bit & 1]
     if missing:
         return (f"demo needs {', '.join(missing)} to build network namespaces and open raw "

@@ -16,6 +16,7 @@ import gc
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,7 @@ class Daemon:
             state = netlink.snapshot(initial=True)
             watcher.learn(state)
             watcher.start(loop)
+            runner.before_timer = watcher.read_pending
             log_loaded(self.log, self.cfg, self.source, reload=False)
             # Routes and neighbours first: the takeovers of what is held now already know
             # their gateways and the gateways' MACs.
@@ -429,10 +431,7 @@ class Daemon:
         def ago(t: float | None) -> float | None:
             return round(now - t, 3) if t is not None else None
 
-        conflicts = {(c.interface, c.address): {
-            "policy": c.policy, "count": c.conflicts, "defences": c.defences,
-            "last_seen_ago": ago(c.last_seen), "last_mac": c.last_mac,
-            "last_defence_ago": ago(c.last_defence)} for c in self.core.conflict_status()}
+        conflicts = {(c.interface, c.address): c for c in self.core.conflict_status()}
         gateways: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for g in self.core.confirm_status():
             gateways.setdefault((g.interface, g.address), []).append({
@@ -440,24 +439,32 @@ class Daemon:
                 "after_ms": g.after_ms, "gateway_mac": g.gateway_mac,
                 "next_try_in": round(max(0.0, g.next_try - now), 3)
                 if g.next_try is not None else None})
-        rows = []
-        for st in self.core.status():
-            rows.append({
-                "interface": st.ifname, "address": st.address, "group": st.group,
-                "held": st.held, "tentative": st.tentative,
-                "held_for": round(now - st.since, 3) if st.since is not None else None,
-                "sent": st.sent,
-                "last_sent_ago": round(now - st.last_sent, 3) if st.last_sent is not None
-                else None,
-                "pending": st.pending,
-                "next_send_in": round(max(0.0, st.next_send - now), 3)
-                if st.next_send is not None else None,
-                "schedule": [{"in": round(max(0.0, due - now), 3), "reason": reason,
-                              "packets": packets} for due, reason, packets in st.upcoming],
-                "refresh_every": st.refresh_every,
-                "conflicts": conflicts.get((st.ifname, st.address)),
-                "gateways": gateways.get((st.ifname, st.address), []),
-            })
+        statuses = self.core.status()  # the snapshot; its rows are made as they are sent
+
+        def conflict(c: Any) -> dict[str, Any] | None:
+            return None if c is None else {
+                "policy": c.policy, "count": c.conflicts, "defences": c.defences,
+                "last_seen_ago": ago(c.last_seen), "last_mac": c.last_mac,
+                "last_defence_ago": ago(c.last_defence)}
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for st in statuses:
+                yield {
+                    "interface": st.ifname, "address": st.address, "group": st.group,
+                    "held": st.held, "tentative": st.tentative,
+                    "held_for": round(now - st.since, 3) if st.since is not None else None,
+                    "sent": st.sent,
+                    "last_sent_ago": round(now - st.last_sent, 3) if st.last_sent is not None
+                    else None,
+                    "pending": st.pending,
+                    "next_send_in": round(max(0.0, st.next_send - now), 3)
+                    if st.next_send is not None else None,
+                    "schedule": [{"in": round(max(0.0, due - now), 3), "reason": reason,
+                                  "packets": packets} for due, reason, packets in st.upcoming],
+                    "refresh_every": st.refresh_every,
+                    "conflicts": conflict(conflicts.get((st.ifname, st.address))),
+                    "gateways": gateways.get((st.ifname, st.address), []),
+                }
         counters: dict[str, int] = {**self.core.counters, **self.runner.counters,
                                     "log_dropped": logging.DROPPED}
         for part in (self.listener, self.arbiter, self.fifo, self.neighbours, self.gateways):
@@ -468,7 +475,7 @@ class Daemon:
         import os  # noqa: PLC0415
 
         return {"pid": os.getpid(), "config": self.source,
-                "uptime": round(now - self.started, 3), "addresses": rows,
+                "uptime": round(now - self.started, 3), "addresses": rows(),
                 "recent_conflicts": [dict(r.fields) for r in self.core.recent_conflicts()],
                 "counters": counters}
 

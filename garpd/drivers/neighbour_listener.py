@@ -23,6 +23,7 @@ one wake-up go to ``on_claims`` together (one core event).
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -133,6 +134,10 @@ class NeighbourListener:
             except BlockingIOError:
                 break
             except OSError as exc:
+                if exc.errno == errno.ENETDOWN:
+                    # The interface went down (reported once; the socket reads again once it
+                    # is back): the core's link event says whether to keep listening.
+                    break
                 self.log.error("neighbour_receive_failed", interface=ifname,
                                error=exc.strerror)
                 self.close_interface(ifname)

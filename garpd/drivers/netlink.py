@@ -252,6 +252,12 @@ class Watcher:
             self._loop = None
         self.sock.close()
 
+    def read_pending(self) -> None:
+        """Read and hand on whatever the kernel has queued now (nothing: one ``recv`` that
+        would block); the runner calls it before a deadline's frames."""
+        if self._loop is not None:
+            self._readable()
+
     def _readable(self) -> None:
         events: list[Event] = []
         overflow = False

@@ -6,13 +6,13 @@ the unsent tail is handed back to the caller to retry shortly, instead of stalli
 event loop. An interface that
 is gone or down (ENXIO, ENODEV, ENETDOWN) drops the batch and closes its socket.
 
-Frames go through a PACKET_TX_RING on the same socket, set up on the first send: each
-frame's ring slot (TPACKET_V1 header, frame, padding) is cached as bytes next to the frame,
-a chunk of slots is written into the ring with one slice assignment and handed to the
-kernel with one ``send``. That removes the per-frame system call, which is most of what a
-Python sender spends per frame. (Once a socket has a ring the kernel sends only from it,
-so every batch, however small, takes this path; a kernel that refuses the ring gets the
-per-frame ``send`` instead.)
+Frames go through a PACKET_TX_RING on the same socket, set up on the first send: a chunk
+of ring slots (TPACKET_V1 header, frame, padding) is built with one ``join`` (frames of one
+length, the usual case, joined by the padding and header they share), written into the
+ring with one slice assignment and handed to the kernel with one ``send``. That removes
+the per-frame system call, which is most of what a Python sender spends per frame. (Once
+a socket has a ring the kernel sends only from it, so every batch, however small, takes
+this path; a kernel that refuses the ring gets the per-frame ``send`` instead.)
 """
 
 from __future__ import annotations
@@ -54,21 +54,38 @@ class _Ring:
         self.map = mmap.mmap(sock.fileno(), RING_SLOTS * SLOT, mmap.MAP_SHARED,
                              mmap.PROT_READ | mmap.PROT_WRITE)
         self.status = memoryview(self.map).cast("Q")[:: SLOT // 8]
-        self._slots: dict[bytes, bytes] = {}
+        self._parts: dict[int, tuple[bytes, bytes, bytes]] = {}
         self._used = 0
         self.head = 0
 
-    def _slot(self, frame: bytes) -> bytes:
-        slot = self._slots.get(frame)
-        if slot is None:
-            if len(frame) > SLOT - _HEADER:
-                raise ValueError(f"a {len(frame)}-byte frame does not fit a ring slot")
-            if len(self._slots) > 1 << 16:
-                self._slots.clear()
-            header = struct.pack("QII", TP_STATUS_SEND_REQUEST, len(frame), len(frame))
-            slot = (header.ljust(_HEADER, b"\0") + frame).ljust(SLOT, b"\0")
-            self._slots[frame] = slot
-        return slot
+    def _slot_parts(self, length: int) -> tuple[bytes, bytes, bytes]:
+        """(header, padding + header, padding) of the slots of ``length``-byte frames."""
+        parts = self._parts.get(length)
+        if parts is None:
+            header = struct.pack("QII", TP_STATUS_SEND_REQUEST, length, length).ljust(_HEADER,
+                                                                                      b"\0")
+            pad = bytes(SLOT - _HEADER - length)
+            parts = self._parts[length] = (header, pad + header, pad)
+        return parts
+
+    def _image(self, chunk: list[bytes]) -> bytes:
+        """The ring slots of ``chunk``, back to back.
+
+        No slot is cached per frame (it was: ~190 bytes per held address's frame, 1.9 MB
+        with 10,000 held); joining a chunk of equal-length frames with their shared padding
+        and header is as fast as joining cached slots.
+        """
+        lengths = set(map(len, chunk))
+        if max(lengths) > SLOT - _HEADER:
+            raise ValueError(f"a {max(lengths)}-byte frame does not fit a ring slot")
+        if len(lengths) == 1:
+            header, sep, pad = self._slot_parts(lengths.pop())
+            return b"".join((header, sep.join(chunk), pad))
+        image: list[bytes] = []
+        for frame in chunk:
+            header, _, pad = self._slot_parts(len(frame))
+            image += (header, frame, pad)
+        return b"".join(image)
 
     def send(self, frames: list[bytes]) -> tuple[int, OSError | None]:
         """Send ``frames`` in order: (how many were sent, the error that stopped it).
@@ -77,13 +94,9 @@ class _Ring:
         from our copy of that position (``head``), wrapping around the end of the ring.
         """
         sent = 0
-        cached = self._slots.get
-        # Every slot is ready before the first chunk goes: the wire never waits on Python
-        # building slots between chunks, only on one join and one copy per chunk.
-        slots = [cached(f) or self._slot(f) for f in frames]
         while sent < len(frames):
             chunk = frames[sent:sent + RING_SLOTS]
-            image = b"".join(slots[sent:sent + RING_SLOTS])
+            image = self._image(chunk)
             start = self.head * SLOT
             first = min(len(image), RING_SLOTS * SLOT - start)
             self.map[start:start + first] = image[:first]

@@ -6,10 +6,11 @@ work that the host side (:mod:`garpd.lab.netns`, :mod:`garpd.lab.capture`,
 Modes:
   capture --dev DEV [--ethertypes 0x0806,0x86dd]
       Binds an ETH_P_ALL socket to DEV, prints "READY" once bound, then writes one JSON line
-      per received frame: {"t": <time.monotonic() at receipt>, "hex": "<frame>"}. Frames the
-      host itself sent (PACKET_OUTGOING) are dropped. On SIGTERM/SIGINT it drains what the
-      kernel already queued, prints {"stats": {"packets": N, "drops": N}} (PACKET_STATISTICS)
-      and exits 0.
+      per received frame: {"t": <time.monotonic() at receipt>, "k": <the kernel's receive
+      timestamp (SO_TIMESTAMPNS), moved to the time.monotonic() clock>, "hex": "<frame>"}.
+      Frames the host itself sent (PACKET_OUTGOING) are dropped. On SIGTERM/SIGINT it
+      drains what the kernel already queued, prints {"stats": {"packets": N, "drops": N}}
+      (PACKET_STATISTICS) and exits 0.
   send --dev DEV [--count N]
       Reads hex frames (one per line) from stdin and sends them, in order, N times.
   ping --timeout S ADDRESS
@@ -53,6 +54,10 @@ SO_RCVBUFFORCE: Final = getattr(socket, "SO_RCVBUFFORCE", 33)
 RCVBUF_BYTES: Final = 64 * 1024 * 1024
 # PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST; not PACKET_OUTGOING (4).
 KEPT_PKTTYPES: Final = frozenset({0, 1, 2, 3})
+#: SO_TIMESTAMPNS (= its control message type): a struct timespec of CLOCK_REALTIME, set
+#: when the frame reached the receiving device (on a veth, microseconds after it was sent).
+SO_TIMESTAMPNS: Final = getattr(socket, "SO_TIMESTAMPNS", 35)
+TIMESPEC: Final = struct.Struct("=qq")
 FLUSH_EVERY: Final = 1024
 
 Emit = Callable[[dict[str, Any]], None]
@@ -90,6 +95,7 @@ def capture(dev: str, ethertypes: frozenset[int] | None) -> int:
     except PermissionError:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
         print("agent: SO_RCVBUFFORCE refused, using SO_RCVBUF", file=sys.stderr)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     sock.bind((dev, ETH_P_ALL))
     sock.setblocking(True)
     poller = select.poll()
@@ -97,19 +103,29 @@ def capture(dev: str, ethertypes: frozenset[int] | None) -> int:
 
     def drain() -> None:
         lines: list[str] = []
+        # CLOCK_REALTIME minus CLOCK_MONOTONIC: both are slewed alike, only a step of the
+        # wall clock (none in a test run) would move it.
+        offset = time.time() - time.monotonic()
         while True:
             try:
-                data, addr = sock.recvfrom(65536, socket.MSG_DONTWAIT)
+                data, ancillary, _flags, addr = sock.recvmsg(65536, TIMESPEC.size * 2,
+                                                             socket.MSG_DONTWAIT)
             except BlockingIOError:
                 break
             now = time.monotonic()
+            kernel = now
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS \
+                        and len(value) >= TIMESPEC.size:
+                    sec, nsec = TIMESPEC.unpack_from(value)
+                    kernel = sec + nsec / 1e9 - offset
             # addr = (ifname, proto, pkttype, hatype, hwaddr); the ifname check discards
             # anything queued between socket() and bind() from another interface.
             if addr[0] != dev or addr[2] not in KEPT_PKTTYPES or len(data) < 14:
                 continue
             if ethertypes is not None and int.from_bytes(data[12:14], "big") not in ethertypes:
                 continue
-            lines.append(f'{{"t": {now!r}, "hex": "{data.hex()}"}}\n')
+            lines.append(f'{{"t": {now!r}, "k": {kernel!r}, "hex": "{data.hex()}"}}\n')
             if len(lines) >= FLUSH_EVERY:
                 _write_all("".join(lines).encode())
                 lines.clear()

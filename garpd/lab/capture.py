@@ -40,10 +40,13 @@ class Starter(Protocol):
 
 @dataclass(frozen=True)
 class Frame:
-    """One captured Ethernet frame; `t` is time.monotonic() in the capture process."""
+    """One captured Ethernet frame; `t` is time.monotonic() in the capture process when it
+    read the frame, `k` the kernel's receive timestamp on the same clock (the agent's
+    SO_TIMESTAMPNS; None from a source that has none)."""
 
     t: float
     data: bytes
+    k: float | None = None
 
     def decode(self) -> Decoded:
         """Shorthand for decode(self.data)."""
@@ -251,7 +254,9 @@ class Capture:
                 if "stats" in record:
                     self.stats = {k: int(v) for k, v in record["stats"].items()}
                     continue
-                frame = Frame(t=float(record["t"]), data=bytes.fromhex(record["hex"]))
+                kernel = record.get("k")
+                frame = Frame(t=float(record["t"]), data=bytes.fromhex(record["hex"]),
+                              k=None if kernel is None else float(kernel))
             except (ValueError, KeyError, TypeError):
                 self._garbage.append(line)
                 continue
