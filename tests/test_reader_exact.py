@@ -432,7 +432,8 @@ def test_expansion_bounds_edges() -> None:
     with pytest.raises(LimitError) as caught:
         Reader("n", Limits(max_line=7, max_expanded=16)).read_text(text, "k.conf", Path("/"))
     assert caught.value.line == ("k.conf:2: $ definitions expand this line past 7 bytes (or "
-                                 "all lines past 16); keepalived.conf refused")
+                                 "all lines past 16 bytes or 20000 substitutions); "
+                                 "keepalived.conf refused")
     with pytest.raises(LimitError) as caught:
         Reader("n", Limits(max_line=8, max_expanded=15)).read_text(text, "k.conf", Path("/"))
     assert caught.value.line.startswith("k.conf:3: ")
