@@ -24,6 +24,7 @@ from garpd.keepalived import Imported, KeepalivedConfError, load_keepalived, loa
 from garpd.keepalived.importer import fuzz_one_input
 from garpd.keepalived.reader import (
     MAX_BLOCK_DEPTH,
+    MAX_NOTE_LENGTH,
     MAX_SUBSTITUTIONS,
     Limits,
     _decomment,
@@ -491,3 +492,17 @@ def test_a_line_of_opening_braces_is_bounded(tmp_path: Path) -> None:
     ok = "vrrp_instance V {\n" + "  x {\n" * (MAX_BLOCK_DEPTH - 1) + "  }\n" * \
         (MAX_BLOCK_DEPTH - 1) + "}\n"
     assert loads_keepalived(ok, "ok.conf").error is None
+
+
+def test_long_notes_are_cut() -> None:
+    """A note quoting a long include pattern (up to 4 kB) is cut at MAX_NOTE_LENGTH
+    characters and marked; short notes are whole."""
+    name = "/nonexistent/" + "x" * 3000 + ".conf"
+    imported = loads_keepalived(f"include {name}\ninclude /nonexistent/short.conf\n",
+                                "/etc/keepalived/keepalived.conf")
+    long_note, short_note = imported.unsupported[:2]
+    assert len(long_note) == MAX_NOTE_LENGTH + 3
+    assert long_note.endswith("...")
+    assert long_note.startswith("/etc/keepalived/keepalived.conf:1: include /nonexistent/xxx")
+    assert "short.conf" in short_note
+    assert not short_note.endswith("...")
