@@ -47,7 +47,7 @@ from pydantic_core import PydanticCustomError
 from garpd.errors import UserError
 from garpd.frames import Address, Mode
 from garpd.keepalived import Imported, KeepalivedConfError, load_keepalived, merge_toml
-from garpd.policy import GroupPolicy, Timing, Watch
+from garpd.policy import GroupPolicy, Timing, Watch, timing_of
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -524,21 +524,7 @@ class Config(BaseModel):
             else:
                 sources[key] = "default"
             values[key] = value
-        timing = Timing(
-            master_repeat=values["master_repeat"],
-            master_delay=float(values["master_delay"]),
-            master_refresh=float(values["master_refresh"]),
-            master_refresh_repeat=values["master_refresh_repeat"],
-            lower_prio_delay=float(values["lower_prio_delay"]),
-            lower_prio_repeat=values["lower_prio_repeat"],
-            mode=values["mode"],
-            announce_on_start=values["announce_on_start"],
-            conflict=values["conflict"],
-            defend_interval=float(values["defend_interval"]),
-            gateways=values["gateways"],
-            confirm_timeout=float(values["confirm_timeout"]),
-            confirm_retries=values["confirm_retries"],
-        )
+        timing = timing_of(values)
         return Effective(timing, float(values["interval"]), float(values["na_interval"]),
                          sources)
 

@@ -8,8 +8,8 @@ field of :class:`Timing`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Literal, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, Protocol
 
 from garpd.events import AddrKey
 from garpd.frames import Address, Mode
@@ -75,6 +75,27 @@ class StaticPolicy:
     def pacing(self, ifname: str) -> tuple[float, float]:
         """The same spacing on every interface."""
         return (self.interval, self.na_interval)
+
+
+def timing_of(values: Mapping[str, Any]) -> Timing:
+    """The :class:`Timing` of one group's effective settings (every ``[announce]`` key,
+    already validated; delays and intervals as seconds), for the daemon's configuration
+    and the hook's plain one alike."""
+    return Timing(
+        master_repeat=values["master_repeat"],
+        master_delay=float(values["master_delay"]),
+        master_refresh=float(values["master_refresh"]),
+        master_refresh_repeat=values["master_refresh_repeat"],
+        lower_prio_delay=float(values["lower_prio_delay"]),
+        lower_prio_repeat=values["lower_prio_repeat"],
+        mode=values["mode"],
+        announce_on_start=values["announce_on_start"],
+        conflict=values["conflict"],
+        defend_interval=float(values["defend_interval"]),
+        gateways=values["gateways"],
+        confirm_timeout=float(values["confirm_timeout"]),
+        confirm_retries=values["confirm_retries"],
+    )
 
 
 class GroupMember(Protocol):

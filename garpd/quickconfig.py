@@ -27,7 +27,7 @@ import ipaddress
 import os
 import stat
 
-from garpd.policy import GroupPolicy, Timing, Watch
+from garpd.policy import GroupPolicy, Timing, Watch, timing_of
 
 TYPE_CHECKING = False  # typing costs the hook ~3 ms
 if TYPE_CHECKING:
@@ -208,21 +208,8 @@ def _effective(announce: dict[str, Any], group: dict[str, Any] | None
             value = announce.get(key.replace("lower_prio", "master"),
                                  _ANNOUNCE[key.replace("lower_prio", "master")])
         values[key] = value
-    timing = Timing(
-        master_repeat=values["master_repeat"],
-        master_delay=float(values["master_delay"]),
-        master_refresh=float(values["master_refresh"]),
-        master_refresh_repeat=values["master_refresh_repeat"],
-        lower_prio_delay=float(values["lower_prio_delay"]),
-        lower_prio_repeat=values["lower_prio_repeat"],
-        mode=values["mode"],
-        announce_on_start=values["announce_on_start"],
-        conflict=values["conflict"],
-        defend_interval=float(values["defend_interval"]),
-        gateways=tuple(values["gateways"]),
-        confirm_timeout=float(values["confirm_timeout"]),
-        confirm_retries=values["confirm_retries"],
-    )
+    values["gateways"] = tuple(values["gateways"])
+    timing = timing_of(values)
     return timing, (float(values["interval"]), float(values["na_interval"]))
 
 
