@@ -76,6 +76,7 @@ from garpd import rtnl
 from garpd.lab.netns import inside
 from garpd.vrrp import build_advert
 from tests.daemon_helpers import Daemon, garps
+from tests.keepalived_helpers import clusters
 from tests.lab import ETH_P_ARP, Frame, LabFactory
 from tests.test_daemon_lab import PEER4, make_pair, write_config
 from tests.test_faults_lab import batch, bench_addresses, held, status, vrrp_frame
@@ -283,17 +284,6 @@ class Judged:
     round_spreads: list[float] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
     unexpected: list[str] = field(default_factory=list)
-
-
-def clusters(times: list[float], gap: float = 0.3) -> list[list[float]]:
-    """Sorted ``times`` split wherever two consecutive ones are more than ``gap`` apart."""
-    out: list[list[float]] = []
-    for t in times:
-        if out and t - out[-1][-1] <= gap:
-            out[-1].append(t)
-        else:
-            out.append([t])
-    return out
 
 
 def touches(windows: list[Window], start: float, end: float) -> bool:
