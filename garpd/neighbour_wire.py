@@ -55,6 +55,7 @@ from collections.abc import Collection
 from typing import Final, Literal
 
 from garpd.frames import BROADCAST, ETH_P_ARP, ETH_P_IPV6, Address
+from garpd.inet import checksum, ipv6_pseudo_header
 from garpd.lean import dataclass
 
 Kind = Literal["garp", "arp_request", "arp_reply", "probe", "ns", "na"]
@@ -206,18 +207,9 @@ def _parse_arp(frame: bytes, offset: int, eth_src: bytes, eth_dst: bytes,
                  target_mac=tha, vlan=vlan)
 
 
-def _checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071) of ``data``, any length."""
-    if len(data) % 2:
-        data += b"\0"
-    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total > 0xFFFF:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def _icmp6_checksum(src: bytes, dst: bytes, message: bytes) -> int:
-    return _checksum(src + dst + struct.pack("!IxxxB", len(message), 58) + message)
+    """The ICMPv6 checksum over the pseudo-header (src, dst, length, 58) and ``message``."""
+    return checksum(ipv6_pseudo_header(src, dst, 58, len(message)) + message)
 
 
 def _parse_nd(frame: bytes, offset: int, eth_src: bytes, eth_dst: bytes,

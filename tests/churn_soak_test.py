@@ -76,10 +76,10 @@ from garpd import rtnl
 from garpd.lab.netns import inside
 from garpd.vrrp import build_advert
 from tests.daemon_helpers import Daemon, garps
-from tests.keepalived_helpers import clusters
+from tests.keepalived_helpers import clusters, vrrp_frame
 from tests.lab import ETH_P_ARP, Frame, LabFactory
 from tests.test_daemon_lab import PEER4, make_pair, write_config
-from tests.test_faults_lab import batch, bench_addresses, held, status, vrrp_frame
+from tests.test_faults_lab import batch, bench_addresses, held, status
 
 pytestmark = pytest.mark.lab
 

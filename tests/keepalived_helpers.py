@@ -415,6 +415,19 @@ def clusters(times: Sequence[float], gap: float = 0.3) -> list[list[float]]:
     return out
 
 
+def vrrp_frame(source_mac: str, source: str, payload: bytes, *, protocol: int = 112) -> bytes:
+    """An Ethernet + IPv4 (TTL 255, TOS 0xc0, to 224.0.0.18) frame around ``payload``, the
+    IP header's checksum right whatever ``payload`` is (for injecting good and bad adverts)."""
+    from garpd.inet import checksum  # noqa: PLC0415
+
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(payload), 0, 0, 255, protocol,
+                         0, ipaddress.IPv4Address(source).packed,
+                         ipaddress.IPv4Address("224.0.0.18").packed)
+    header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+    return (bytes.fromhex(VRRP_MAC4.replace(":", "")) + bytes.fromhex(source_mac.replace(":", ""))
+            + struct.pack("!H", 0x0800) + header + payload)
+
+
 def vrrp_v2_frame(*, src_mac: str, source: str, vrid: int, priority: int,
                   vips: Sequence[str], interval: int = 1) -> bytes:
     """An Ethernet frame carrying a VRRPv2 advert to 224.0.0.18 (TTL 255), for injecting."""
@@ -422,20 +435,7 @@ def vrrp_v2_frame(*, src_mac: str, source: str, vrid: int, priority: int,
 
     payload = build_advert(vrid, priority, [ipaddress.IPv4Address(v) for v in vips],
                            version=2, interval=interval)
-    src = ipaddress.IPv4Address(source).packed
-    dst = ipaddress.IPv4Address("224.0.0.18").packed
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(payload), 0, 0, 255, 112, 0,
-                         src, dst)
-    total = sum(struct.unpack("!10H", header))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    header = header[:10] + struct.pack("!H", ~total & 0xFFFF) + header[12:]
-
-    def mac(m: str) -> bytes:
-        return bytes.fromhex(m.replace(":", ""))
-
-    return (mac(VRRP_MAC4) + mac(src_mac) + struct.pack("!H", 0x0800) + header
-            + payload).ljust(60, b"\x00")
+    return vrrp_frame(src_mac, source, payload).ljust(60, b"\x00")
 
 
 # --------------------------------------------------------------------------- misc

@@ -41,6 +41,7 @@ from tests.daemon_helpers import (
     control_request,
     garps,
 )
+from tests.keepalived_helpers import vrrp_frame
 from tests.lab import Frame, Lab, LabFactory, require_lab, wait_for
 from tests.test_daemon_lab import (
     PEER4,
@@ -664,20 +665,6 @@ def test_without_cap_net_raw(make_lab: LabFactory, garpd_cmd: list[str],
 
 
 # --------------------------------------------------------------------------- 9. VRRP flood
-
-
-def vrrp_frame(source_mac: str, source: str, payload: bytes, *, protocol: int = 112) -> bytes:
-    """An Ethernet + IPv4 (TTL 255, TOS 0xc0, to 224.0.0.18) frame around ``payload``."""
-    src = ipaddress.IPv4Address(source).packed
-    dst = ipaddress.IPv4Address("224.0.0.18").packed
-    header = bytes((0x45, 0xC0)) + (20 + len(payload)).to_bytes(2) + bytes(4) \
-        + bytes((255, protocol, 0, 0)) + src + dst
-    total = sum(int.from_bytes(header[i:i + 2]) for i in range(0, 20, 2))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    header = header[:10] + (~total & 0xFFFF).to_bytes(2) + header[12:]
-    mac = bytes.fromhex(source_mac.replace(":", ""))
-    return bytes.fromhex("01005e000012") + mac + b"\x08\x00" + header + payload
 
 
 def flood(lab: Lab, frames: Sequence[bytes], rate: float, host: str = "peer") -> Record:

@@ -19,7 +19,7 @@ import pytest
 
 from garpd.control import request
 from garpd.vrrp import build_advert
-from tests.keepalived_helpers import VRRP_MAC4, Garpd, by_garpd, clusters
+from tests.keepalived_helpers import Garpd, by_garpd, clusters, vrrp_frame
 from tests.lab import ETH_P_ARP, LabFactory, wait_for
 
 pytestmark = [pytest.mark.lab]
@@ -39,24 +39,12 @@ def advert_frame(src_mac: str, *, version: Literal[2, 3], priority: int,
     """An Ethernet frame with an IPv4 VRRP advert from SOURCE to 224.0.0.18 (TTL 255), its
     VRRP checksum right or deliberately wrong (the IP header's is always right)."""
     src = ipaddress.IPv4Address(SOURCE)
-    group = ipaddress.IPv4Address("224.0.0.18")
     payload = build_advert(VRID, priority, [ipaddress.IPv4Address(VIP)], version=version,
                            source=src if version == 3 else None)
     if bad_checksum:
         wrong = struct.unpack_from("!H", payload, 6)[0] ^ 0x5A5A
         payload = payload[:6] + struct.pack("!H", wrong) + payload[8:]
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(payload), 0, 0, 255, 112, 0,
-                         src.packed, group.packed)
-    total = sum(struct.unpack("!10H", header))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    header = header[:10] + struct.pack("!H", ~total & 0xFFFF) + header[12:]
-
-    def mac(text: str) -> bytes:
-        return bytes.fromhex(text.replace(":", ""))
-
-    return (mac(VRRP_MAC4) + mac(src_mac) + struct.pack("!H", 0x0800) + header
-            + payload).ljust(60, b"\x00")
+    return vrrp_frame(src_mac, SOURCE, payload).ljust(60, b"\x00")
 
 
 def test_bad_checksum_flood_starts_nothing_and_is_counted(make_lab: LabFactory,
