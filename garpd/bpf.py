@@ -6,10 +6,11 @@ program is written top-down and each jump names a label below it), and the progr
 
 - :func:`watch_filter`, ``garpd watch``'s: ARP, ICMPv6 NS/NA and VRRP, tagged or not;
 - :func:`neighbour_filter`, the conflict/confirmation listener's: only ARP and NS/NA that
-  name the addresses it cares about (see its docstring).
+  name the addresses it cares about (see its docstring);
+- :data:`VRRP_FILTER`, the VRRP listener's: IPv4 or IPv6 protocol 112, untagged.
 
-Nothing here touches a socket: attaching the packed program (``SO_ATTACH_FILTER``, with
-:func:`sock_fprog`) is the socket owner's job. The opcodes are the kernel's
+The one socket call here is :func:`attach` (``SO_ATTACH_FILTER`` with :func:`sock_fprog`);
+opening, binding and reading the socket is its owner's job. The opcodes are the kernel's
 (include/uapi/linux/filter.h).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import ipaddress
+import socket
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -268,6 +270,27 @@ def neighbour_filter(v4: Sequence[ipaddress.IPv4Address] | None = None,
             prog += [(JEQ_K, 0, 1, _word(address4.packed)), (RET_K, 0, 0, snaplen)]
         prog.append((RET_K, 0, 0, 0))
     return tuple(prog)
+
+
+#: ldh [12]; jeq 0x800 ? ldb [23] : (jeq 0x86dd ? ldb [20] : drop); jeq 112 ? accept : drop
+VRRP_FILTER: Final[tuple[Insn, ...]] = (
+    (LD_H_ABS, 0, 0, 12),
+    (JEQ_K, 0, 2, ETH_P_IP),
+    (LD_B_ABS, 0, 0, 23),
+    (JEQ_K, 3, 4, IPPROTO_VRRP),
+    (JEQ_K, 0, 3, ETH_P_IPV6),
+    (LD_B_ABS, 0, 0, 20),
+    (JEQ_K, 0, 1, IPPROTO_VRRP),
+    (RET_K, 0, 0, 0xFFFF),
+    (RET_K, 0, 0, 0),
+)
+SO_ATTACH_FILTER: Final = 26
+
+
+def attach(sock: socket.socket, program: Sequence[Insn]) -> None:
+    """Attach ``program`` to ``sock`` (``setsockopt(SOL_SOCKET, SO_ATTACH_FILTER)``)."""
+    fprog, _buffer = sock_fprog(program)
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
 def sock_fprog(program: Sequence[Insn]) -> tuple[bytes, ctypes.Array[ctypes.c_char]]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import errno
 import ipaddress
 import json
@@ -42,19 +41,15 @@ from typing import IO, Any, Final, TextIO
 
 from garpd import bpf
 from garpd.claims import CONFLICT, GATEWAY, OURS, Address, Known, Network
+from garpd.drivers.vrrp_listener import join_vrrp_groups
 from garpd.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
 
 ETH_P_ALL: Final = 0x0003
 SOL_PACKET: Final = 263
-PACKET_ADD_MEMBERSHIP: Final = 1
 PACKET_AUXDATA: Final = 8
-PACKET_MR_MULTICAST: Final = 0
-PACKET_MR_PROMISC: Final = 1
-SO_ATTACH_FILTER: Final = 26
 SO_TIMESTAMPNS: Final = 35
 TP_STATUS_VLAN_VALID: Final = 0x10
 TP_STATUS_VLAN_TPID_VALID: Final = 0x40
-VRRP_MACS: Final = (bytes.fromhex("01005e000012"), bytes.fromhex("333300000012"))
 RECV_BYTES: Final = 65535
 BATCH: Final = 256
 HOST_REFRESH: Final = 1.0
@@ -78,13 +73,6 @@ class ConfigProblemError(Exception):
 # ------------------------------------------------------------------------------ socket
 
 
-def attach_filter(sock: socket.socket, program: tuple[bpf.Insn, ...]) -> None:
-    """Attach the classic BPF ``program`` to ``sock`` (SO_ATTACH_FILTER)."""
-    buf = ctypes.create_string_buffer(bpf.pack(program))
-    fprog = struct.pack("HL", len(program), ctypes.addressof(buf))
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
-
-
 def open_socket(ifname: str, *, promisc: bool = True) -> socket.socket:
     """A non-blocking AF_PACKET socket on ``ifname`` passing only what ``watch`` decodes.
 
@@ -93,18 +81,11 @@ def open_socket(ifname: str, *, promisc: bool = True) -> socket.socket:
     """
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_NONBLOCK, 0)
     try:
-        attach_filter(sock, bpf.watch_filter())
+        bpf.attach(sock, bpf.watch_filter())
         sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         sock.bind((ifname, ETH_P_ALL))
-        ifindex = socket.if_nametoindex(ifname)
-        memberships = [struct.pack("iHH8s", ifindex, PACKET_MR_MULTICAST, 6, mac)
-                       for mac in VRRP_MACS]
-        if promisc:  # dropped by the kernel when the socket closes
-            memberships.append(struct.pack("iHH8s", ifindex, PACKET_MR_PROMISC, 0, b""))
-        for mreq in memberships:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
+        join_vrrp_groups(sock, socket.if_nametoindex(ifname), promisc=promisc)
     except OSError:
         sock.close()
         raise

@@ -30,12 +30,11 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from garpd.bpf import RET_K, neighbour_filter, sock_fprog
+from garpd.bpf import RET_K, SO_ATTACH_FILTER, attach, neighbour_filter, sock_fprog
 from garpd.frames import Address
 from garpd.neighbour_wire import Claim, parse
 
 ETH_P_ALL: Final = 0x0003
-SO_ATTACH_FILTER: Final = 26
 #: Frames read per wake-up at most.
 BATCH: Final = 256
 #: Receive buffer: about a second of a 10,000 frames/s flood; the rest is dropped by the
@@ -219,8 +218,7 @@ def _split(v4: Sequence[Address], v6: Sequence[Address]) -> tuple[list[Any], lis
 
 def _attach(sock: socket.socket, v4: Sequence[Address], v6: Sequence[Address]) -> None:
     four, six = _split(v4, v6)
-    fprog, _buffer = sock_fprog(neighbour_filter(four, six))
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+    attach(sock, neighbour_filter(four, six))
 
 
 def _open(ifname: str, v4: Sequence[Address], v6: Sequence[Address]) -> socket.socket:

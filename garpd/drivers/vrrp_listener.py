@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import socket
 import struct
 from collections.abc import Callable
 from typing import Any
 
+from garpd import bpf
 from garpd.vrrp import Advert, VrrpError, parse_frame
 
 ETH_P_ALL = 0x0003
@@ -26,42 +26,30 @@ PACKET_OUTGOING = 4
 SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_MULTICAST = 0
-SO_ATTACH_FILTER = 26
+PACKET_MR_PROMISC = 1
 VRRP_MACS = (bytes.fromhex("01005e000012"), bytes.fromhex("333300000012"))
 MALFORMED_LOG_EVERY = 10.0
 
-# ldh [12]; jeq 0x800 ? ldb [23] : (jeq 0x86dd ? ldb [20] : drop); jeq 112 ? accept : drop
-_BPF = (
-    (0x28, 0, 0, 12),
-    (0x15, 0, 2, 0x0800),
-    (0x30, 0, 0, 23),
-    (0x15, 3, 4, 112),
-    (0x15, 0, 3, 0x86DD),
-    (0x30, 0, 0, 20),
-    (0x15, 0, 1, 112),
-    (0x06, 0, 0, 0xFFFF),
-    (0x06, 0, 0, 0),
-)
 
-
-def _attach_filter(sock: socket.socket) -> None:
-    program = b"".join(struct.pack("HBBI", *ins) for ins in _BPF)
-    buf = ctypes.create_string_buffer(program)
-    fprog = struct.pack("HL", len(_BPF), ctypes.addressof(buf))
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+def join_vrrp_groups(sock: socket.socket, ifindex: int, *, promisc: bool = False) -> None:
+    """Make the interface accept the VRRP multicast MACs (and every frame if ``promisc``)
+    while ``sock`` is open; a membership the interface refuses is skipped."""
+    memberships = [struct.pack("iHH8s", ifindex, PACKET_MR_MULTICAST, 6, mac)
+                   for mac in VRRP_MACS]
+    if promisc:  # dropped by the kernel when the socket closes
+        memberships.append(struct.pack("iHH8s", ifindex, PACKET_MR_PROMISC, 0, b""))
+    for mreq in memberships:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
 
 
 def open_socket(ifname: str) -> socket.socket:
     """A non-blocking AF_PACKET socket on ``ifname`` that receives only VRRP frames."""
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_NONBLOCK, 0)
     try:
-        _attach_filter(sock)
+        bpf.attach(sock, bpf.VRRP_FILTER)
         sock.bind((ifname, ETH_P_ALL))
-        ifindex = socket.if_nametoindex(ifname)
-        for mac in VRRP_MACS:
-            mreq = struct.pack("iHH8s", ifindex, PACKET_MR_MULTICAST, 6, mac)
-            with contextlib.suppress(OSError):
-                sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
+        join_vrrp_groups(sock, socket.if_nametoindex(ifname))
     except OSError:
         sock.close()
         raise
