@@ -8,9 +8,11 @@ mis-scheduled frame, not jitter.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import itertools
 import json
+import socket
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -18,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from garpd.drivers.neighbour_listener import NeighbourListener
 from garpd.frames import FrameCache, mac_bytes
+from garpd.lab.netns import inside
 from garpd.neighbour_wire import Claim, parse
 from tests.daemon_helpers import (
     DaemonFactory,
@@ -392,3 +396,47 @@ def test_parked_listener_reads_nothing_and_listens_again_on_reacquire(
         lab.send_raw("rogue", [garp(rogue, VIP)] * 5)
         time.sleep(0.3)
         assert frames_read() == before, "a parked listener read frames"
+
+
+class _Errors:
+    """A log that keeps what the listener reports (it logs only errors and warnings)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, object]]] = []
+
+    def error(self, event: str, **fields: object) -> None:
+        self.seen.append((event, fields))
+
+    warning = error
+
+
+def test_widened_parked_listener_reads_what_comes_after_the_widen_only(
+        make_lab: LabFactory) -> None:
+    """A parked listener widened before a takeover's frames: what the kernel queued while it
+    was parked is thrown away; what comes after the widen is read, though the reader is
+    added only on the loop's next round (after the frames)."""
+    lab = lan(make_lab)
+    rogue = lab.mac("rogue")
+    got: list[Claim] = []
+    log = _Errors()
+    loop = asyncio.new_event_loop()
+    try:
+        with inside(lab.ns("a")):
+            index = socket.if_nametoindex("eth0")
+            listener = NeighbourListener(lambda _ifname, claims: got.extend(claims), log, loop)
+            listener.watch("eth0", index, [ipaddress.IPv4Address(VIP)], [])
+        listener.park("eth0")
+        assert listener.listening() == {}
+        lab.send_raw("rogue", [garp(rogue, NOT_HELD)] * 3)  # parked: queued, never read
+        time.sleep(0.1)
+        assert listener.widen("eth0")
+        lab.send_raw("rogue", garp(rogue, VIP_B))  # after the widen, before the reader
+        time.sleep(0.1)
+        loop.run_until_complete(asyncio.sleep(0.2))
+        assert [str(c.sender) for c in got] == [VIP_B]
+        assert listener.listening() == {"eth0": index}
+        assert listener.counters["neighbour_frames"] == 1
+        listener.close()
+    finally:
+        loop.close()
+    assert log.seen == []

@@ -59,6 +59,8 @@ class NeighbourListener:
         self._socks: dict[str, tuple[int, socket.socket]] = {}
         self._filters: dict[str, object] = {}
         """The exact sets each socket's filter passes now (:data:`WIDE`: every frame)."""
+        self._unread: set[str] = set()
+        """Sockets widened from parked whose reader is added once the frames are out."""
         self._malformed_logged: dict[str, float] = {}
         self.counters: dict[str, int] = {"neighbour_frames": 0, "neighbour_malformed": 0,
                                          "neighbour_wakeups": 0}
@@ -94,12 +96,16 @@ class NeighbourListener:
         except OSError:
             self.close_interface(ifname)
             return
-        self._loop.remove_reader(sock.fileno())
+        if ifname in self._unread:
+            self._unread.discard(ifname)  # its reader was never added
+        else:
+            self._loop.remove_reader(sock.fileno())
         self._filters[ifname] = PARKED
 
-    def _unpark(self, ifname: str, sock: socket.socket) -> bool:
+    def _unpark(self, ifname: str, sock: socket.socket, *, later: bool = False) -> bool:
         """Listen again on a parked socket (its buffer back, what it queued while parked
-        thrown away); False (and the socket closed) if the kernel refused."""
+        thrown away); False (and the socket closed) if the kernel refused. With ``later``
+        the reader is added on the loop's next round (see :meth:`widen`)."""
         if self._filters.get(ifname) is not PARKED:
             return True
         try:
@@ -113,8 +119,20 @@ class NeighbourListener:
             self.close_interface(ifname)
             return False
         self._filters[ifname] = WIDE
-        self._loop.add_reader(sock.fileno(), self._readable, ifname, sock)
+        if later:
+            self._unread.add(ifname)
+            self._loop.call_soon(self._resume, ifname, sock)
+        else:
+            self._loop.add_reader(sock.fileno(), self._readable, ifname, sock)
         return True
+
+    def _resume(self, ifname: str, sock: socket.socket) -> None:
+        """Add the reader of a socket :meth:`widen` unparked (if still so): frames queued
+        since then wake the loop at once."""
+        entry = self._socks.get(ifname)
+        if ifname in self._unread and entry is not None and entry[1] is sock:
+            self._unread.discard(ifname)
+            self._loop.add_reader(sock.fileno(), self._readable, ifname, sock)
 
     def watch(self, ifname: str, ifindex: int, v4: Sequence[Address],
               v6: Sequence[Address]) -> None:
@@ -156,8 +174,11 @@ class NeighbourListener:
         state = self._filters.get(ifname)
         if state is WIDE:
             return True
-        if state is PARKED:  # its program is the wide one already (see park)
-            return self._unpark(ifname, entry[1])
+        if state is PARKED:
+            # Its program is the wide one already (see park), and its buffer takes frames
+            # from now on; the reader follows once the frames are out (adding it, an
+            # epoll_ctl and asyncio's bookkeeping, cost ~26 µs measured in the daemon).
+            return self._unpark(ifname, entry[1], later=True)
         try:
             entry[1].setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, _wide_fprog())
         except OSError as exc:
@@ -170,8 +191,10 @@ class NeighbourListener:
         """Stop listening on ``ifname`` and close its socket (its interface is gone)."""
         entry = self._socks.pop(ifname, None)
         parked = self._filters.pop(ifname, None) is PARKED
+        unread = ifname in self._unread
+        self._unread.discard(ifname)
         if entry is not None:
-            if not parked:
+            if not parked and not unread:
                 self._loop.remove_reader(entry[1].fileno())
             entry[1].close()
 
