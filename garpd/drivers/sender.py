@@ -1,4 +1,5 @@
-"""Raw frame output: one AF_PACKET socket per interface, opened once and kept open.
+"""Raw frame output: one AF_PACKET socket per interface, opened once and kept open (and
+a second one with a TX ring once a large batch needs it).
 
 The sockets are bound to (interface, protocol 0), so they never receive anything. They
 block for at most SEND_TIMEOUT: when the device queue is full (ENOBUFS, EAGAIN, ETIMEDOUT)
