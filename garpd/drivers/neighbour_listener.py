@@ -39,6 +39,9 @@ ETH_P_ALL: Final = 0x0003
 SO_ATTACH_FILTER: Final = 26
 #: Frames read per wake-up at most.
 BATCH: Final = 256
+#: More than a parked socket's smallest buffer holds (2,304 bytes: 3 ARP frames measured): read
+#: and thrown away when it listens again.
+PARKED_QUEUE: Final = 64
 #: Receive buffer: about a second of a 10,000 frames/s flood; the rest is dropped by the
 #: kernel (the conflict decision needs one frame per interval, not all of them).
 RCVBUF: Final = 1 << 20
@@ -90,9 +93,10 @@ class NeighbourListener:
             return
         sock = entry[1]
         try:
+            # The buffer first: what the wide program lets in from now on is a few frames.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)
             if self._filters.get(ifname) is not WIDE:
                 sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, _wide_fprog())
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)
         except OSError:
             self.close_interface(ifname)
             return
@@ -110,7 +114,7 @@ class NeighbourListener:
             return True
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-            for _ in range(self._batch):  # a few frames at most: the buffer was tiny
+            for _ in range(PARKED_QUEUE):
                 sock.recv(2048)
         except BlockingIOError:
             pass
