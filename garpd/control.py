@@ -326,6 +326,65 @@ def subset_socket(raw: bytes) -> str | None:
     return socket or DEFAULT_SOCKET
 
 
+def subset_load(raw: bytes) -> dict[str, Any] | None:
+    """What ``tomllib.loads`` reads from a file inside the subset above; None for anything
+    else, an invalid file included (a name defined twice): then tomllib decides, and says
+    why. The notify hook's fallback reads its configuration so: tomllib with its regular
+    expressions, string and datetime costs it ~3 ms before its first frame. A property
+    test (tests/test_control.py) holds this to tomllib's answer."""
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return None
+    data: dict[str, Any] = {}
+    arrays: set[str] = set()
+    current = data
+    for line in text.replace("\r\n", "\n").split("\n"):  # as tomllib reads lines
+        parsed = _subset_line(line)
+        if parsed is None:
+            return None
+        kind, name, value = parsed
+        if kind == "array":
+            if name in data and name not in arrays:  # a table or a key of that name
+                return None
+            arrays.add(name)
+            current = {}
+            data.setdefault(name, []).append(current)
+        elif kind == "table":
+            if name in data:  # a table, an array of tables or a key of that name
+                return None
+            current = data[name] = {}
+        elif kind == "key":
+            if name in current:
+                return None
+            current[name] = _subset_value(value)
+    return data
+
+
+def _subset_value(value: str) -> Any:
+    """The Python value of a subset value (:func:`_value` accepted it)."""
+    if not value.startswith("["):
+        return _subset_scalar(value)
+    items = []
+    i = _ws(value, 1)
+    while not value.startswith("]", i):
+        end = _scalar(value, i)
+        assert end is not None  # checked by _value
+        items.append(_subset_scalar(value[i:end]))
+        i = _ws(value, end)
+        if value.startswith(",", i):
+            i = _ws(value, i + 1)
+    return items
+
+
+def _subset_scalar(text: str) -> Any:
+    if text[0] in "\"'":
+        return text[1:-1]  # no escapes in the subset
+    if text in ("true", "false"):
+        return text == "true"
+    return float(text) if "." in text else int(text)
+
+
 def _string(value: str) -> str | None:
     """A subset value's string (no escapes to undo), None if it is not a string."""
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":

@@ -27,6 +27,7 @@ import ipaddress
 import os
 import stat
 
+from garpd.control import subset_load
 from garpd.policy import GroupPolicy, Timing, Watch, timing_of
 
 TYPE_CHECKING = False  # typing costs the hook ~3 ms
@@ -296,10 +297,12 @@ def load(path: str | None) -> QuickPolicy | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    import tomllib  # noqa: PLC0415 - after the file is known to be there
+    data = subset_load(raw)  # a plain TOML subset without tomllib (~3 ms): garpd.control
+    if data is None:
+        import tomllib  # noqa: PLC0415 - after the file is known to be there
 
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return None
     return policy_of(data)

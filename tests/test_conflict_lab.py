@@ -8,9 +8,11 @@ mis-scheduled frame, not jitter.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import itertools
 import json
+import socket
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -18,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from garpd.drivers.neighbour_listener import NeighbourListener
 from garpd.frames import FrameCache, mac_bytes
+from garpd.lab.netns import inside
 from garpd.neighbour_wire import Claim, parse
 from tests.daemon_helpers import (
     DaemonFactory,
@@ -366,8 +370,8 @@ def test_listener_is_narrowed_once_the_first_frames_are_out(
 def test_parked_listener_reads_nothing_and_listens_again_on_reacquire(
         make_lab: LabFactory, daemons: DaemonFactory, tmp_path: Path) -> None:
     """The last watched address goes: the listener is parked (kept open, closing costs the
-    loop an RCU grace period), reads nothing; the address comes back: it listens again and
-    defends, three times over."""
+    loop an RCU grace period), reads nothing; the address comes back: it listens again (what
+    the parked socket queued is thrown away unread) and defends, three times over."""
     lab = lan(make_lab)
     daemon = daemons(lab, write(tmp_path, {"defend_interval": 0.1}, group(VIP)))
     sock = tmp_path / "run" / "garpd.sock"
@@ -379,6 +383,10 @@ def test_parked_listener_reads_nothing_and_listens_again_on_reacquire(
     for round_ in range(1, 4):
         lab.add_address("a", f"{VIP}/24")
         daemon.wait_records("announce", count=round_, address=VIP, reason="master")
+        time.sleep(0.2)
+        # The rogue's GARPs sent while it was parked (the kernel may have queued a few)
+        # are thrown away, never read as claims.
+        assert len(daemon.records("conflict")) == round_ - 1, "read what came while parked"
         lab.send_raw("rogue", garp(rogue, VIP))
         daemon.wait_records("announce", count=round_, address=VIP, reason="defend")
         lab.del_address("a", f"{VIP}/24")
@@ -388,3 +396,47 @@ def test_parked_listener_reads_nothing_and_listens_again_on_reacquire(
         lab.send_raw("rogue", [garp(rogue, VIP)] * 5)
         time.sleep(0.3)
         assert frames_read() == before, "a parked listener read frames"
+
+
+class _Errors:
+    """A log that keeps what the listener reports (it logs only errors and warnings)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, object]]] = []
+
+    def error(self, event: str, **fields: object) -> None:
+        self.seen.append((event, fields))
+
+    warning = error
+
+
+def test_widened_parked_listener_reads_what_comes_after_the_widen_only(
+        make_lab: LabFactory) -> None:
+    """A parked listener widened before a takeover's frames: what the kernel queued while it
+    was parked is thrown away; what comes after the widen is read, though the reader is
+    added only on the loop's next round (after the frames)."""
+    lab = lan(make_lab)
+    rogue = lab.mac("rogue")
+    got: list[Claim] = []
+    log = _Errors()
+    loop = asyncio.new_event_loop()
+    try:
+        with inside(lab.ns("a")):
+            index = socket.if_nametoindex("eth0")
+            listener = NeighbourListener(lambda _ifname, claims: got.extend(claims), log, loop)
+            listener.watch("eth0", index, [ipaddress.IPv4Address(VIP)], [])
+        listener.park("eth0")
+        assert listener.listening() == {}
+        lab.send_raw("rogue", [garp(rogue, NOT_HELD)] * 3)  # parked: queued, never read
+        time.sleep(0.1)
+        assert listener.widen("eth0")
+        lab.send_raw("rogue", garp(rogue, VIP_B))  # after the widen, before the reader
+        time.sleep(0.1)
+        loop.run_until_complete(asyncio.sleep(0.2))
+        assert [str(c.sender) for c in got] == [VIP_B]
+        assert listener.listening() == {"eth0": index}
+        assert listener.counters["neighbour_frames"] == 1
+        listener.close()
+    finally:
+        loop.close()
+    assert log.seen == []

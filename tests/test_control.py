@@ -852,6 +852,53 @@ def test_subset_socket_agrees_with_tomllib(lines: list[str], newline: str,
         assert socket_path(str(cfg)) == _tomllib_socket(raw)
 
 
+_LOAD_LINES = st.sampled_from([
+    "[[group]]", "[announce]", "[group]", "a = 1", "a = 2", "b = -0.5", "b = +0", "c = true",
+    "c = false", 'd = ["192.0.2.1", "192.0.2.2"]', "d = [1, 2.5, 'x', false, ]", "d = []",
+    'e = "é #"', "e = ''", "a = 1.0", "a = 0", "[[announce]]", "a = [[1]]",
+])
+
+
+def _typed(value: object) -> object:
+    """``value`` with every scalar paired with its type (True == 1 in Python, not in TOML)."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    return (type(value).__name__, value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(_PLAIN_LINES, _LOAD_LINES, _LOAD_LINES, _SUBSET_LINES), max_size=12),
+       st.sampled_from(["\n", "\r\n"]), st.booleans())
+def test_subset_load_agrees_with_tomllib(lines: list[str], newline: str, final: bool) -> None:
+    """Inside the subset the hook's reader gives exactly what tomllib gives (types too);
+    outside it, and for every file tomllib refuses, it says None."""
+    text = newline.join(lines) + (newline if final else "")
+    loaded = control.subset_load(text.encode())
+    try:
+        expected = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        assert loaded is None
+        return
+    if loaded is not None:
+        assert _typed(loaded) == _typed(expected)
+
+
+def test_subset_load_reads_the_shipped_and_the_bench_configurations() -> None:
+    """The shipped example and the bench's daemon configuration are inside the subset."""
+    shipped = (Path(__file__).resolve().parent.parent / "config" / "garpd.toml").read_bytes()
+    bench = (b'[announce]\nmaster_delay = 0.0\nmaster_repeat = 1\nmaster_refresh = 0.0\n\n'
+             b'[log]\nformat = "json"\nlevel = "info"\n\n[control]\nsocket = "/tmp/x.sock"\n\n'
+             b'[keepalived]\nnotify_fifo = "/tmp/x.fifo"\n\n[[group]]\nname = "VI_1"\n'
+             b'interface = "eth0"\naddresses = ["192.0.2.100"]\nnetworks = ["198.19.200.0/22"]\n')
+    for raw in (shipped, bench):
+        loaded = control.subset_load(raw)
+        assert loaded is not None
+        assert _typed(loaded) == _typed(tomllib.loads(raw.decode()))
+    assert control.subset_load(b'[control]\nsocket = "\\u0041"\n') is None  # an escape
+
+
 def test_subset_socket_reads_the_shipped_and_the_bench_configurations() -> None:
     """The shipped example and a typical file are answered without tomllib."""
     shipped = (Path(__file__).resolve().parent.parent / "config" / "garpd.toml").read_bytes()

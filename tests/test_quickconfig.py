@@ -179,13 +179,20 @@ def test_a_plain_file_is_read_without_pydantic_and_anything_else_is_not(tmp_path
     odd.write_text('[[group]]\nname = "VI_1"\ninterface = "eth0"\naddresses = ["bad"]\n')
     code = ("import sys\nfrom garpd import quickconfig\n"
             "p = quickconfig.load(sys.argv[1])\nq = quickconfig.load(sys.argv[2])\n"
-            "print(p is not None, q is None, 'pydantic' in sys.modules)\n")
+            "print(p is not None, q is None, 'pydantic' in sys.modules,"
+            " 'tomllib' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code, str(plain), str(odd)],
                          capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["True", "True", "False"]
+    assert out == ["True", "True", "False", "False"]  # both inside the plain TOML subset
     policy = quickconfig.load(str(plain))
     assert policy is not None
     full = ConfigPolicy(loads_config(plain.read_text(), "plain.toml"))
     _same_policy(policy, full)
+    # Outside the TOML subset (an escape): tomllib reads it, the same policy.
+    escaped = tmp_path / "escaped.toml"
+    escaped.write_text(plain.read_text().replace('"VI_1"', '"VI_\\u0031"'))
+    again = quickconfig.load(str(escaped))
+    assert again is not None
+    _same_policy(again, full)
     assert quickconfig.load(str(tmp_path / "missing.toml")) is None
     assert quickconfig.load(str(tmp_path)) is None

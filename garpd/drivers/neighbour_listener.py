@@ -2,8 +2,8 @@
 
 Thin driver (SPEC *Seeing the LAN*). One AF_PACKET socket per interface, reading only
 while the core says something there needs listening (a held address whose ``conflict`` is
-not ``off``, or one with ``gateways``; otherwise it is parked with a filter that passes
-nothing, see :meth:`NeighbourListener.park`, and closed when its interface goes), with the
+not ``off``, or one with ``gateways``; otherwise it is parked, unread, see
+:meth:`NeighbourListener.park`, and closed when its interface goes), with the
 kernel filter of :func:`garpd.bpf.
 neighbour_filter`: it drops this host's outgoing frames and tagged frames and passes only
 ARP whose sender, or NS/NA whose target, is one of the interface's held addresses or their
@@ -12,7 +12,8 @@ gateways, so a busy LAN's other traffic never reaches Python. The filter is atta
 changes. Building that exact program costs time in proportion to the addresses held (6.7 ms
 with 1,000 measured), too much to spend between a takeover and its first frame, so before
 the frames the daemon only calls :meth:`NeighbourListener.widen` (one ``setsockopt`` of a
-constant program passing every ARP and NS/NA: nothing an instant answer carries is missed),
+constant program passing every ARP and NS/NA: nothing an instant answer carries is missed;
+on a parked socket, which holds that program already, the buffer is given back instead),
 and narrows the socket again with :meth:`NeighbourListener.watch` once the frames are out.
 
 Reading is non-blocking from the event loop, at most :data:`BATCH` frames per wake-up, so a
@@ -30,13 +31,16 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from garpd.bpf import RET_K, SO_ATTACH_FILTER, attach, neighbour_filter, sock_fprog
+from garpd.bpf import SO_ATTACH_FILTER, attach, neighbour_filter, sock_fprog
 from garpd.frames import Address
 from garpd.neighbour_wire import Claim, parse
 
 ETH_P_ALL: Final = 0x0003
 #: Frames read per wake-up at most.
 BATCH: Final = 256
+#: More than a parked socket's smallest buffer holds (2,304 bytes: 3 ARP frames measured): read
+#: and thrown away when it listens again.
+PARKED_QUEUE: Final = 64
 #: Receive buffer: about a second of a 10,000 frames/s flood; the rest is dropped by the
 #: kernel (the conflict decision needs one frame per interval, not all of them).
 RCVBUF: Final = 1 << 20
@@ -57,6 +61,8 @@ class NeighbourListener:
         self._socks: dict[str, tuple[int, socket.socket]] = {}
         self._filters: dict[str, object] = {}
         """The exact sets each socket's filter passes now (:data:`WIDE`: every frame)."""
+        self._unread: set[str] = set()
+        """Sockets widened from parked whose reader is added once the frames are out."""
         self._malformed_logged: dict[str, float] = {}
         self.counters: dict[str, int] = {"neighbour_frames": 0, "neighbour_malformed": 0,
                                          "neighbour_wakeups": 0}
@@ -69,24 +75,66 @@ class NeighbourListener:
                 if self._filters.get(name) is not PARKED}
 
     def park(self, ifname: str) -> None:
-        """Stop listening on ``ifname`` but keep its socket, filtered to pass nothing, for
-        the next :meth:`watch` or :meth:`widen`. Closing an AF_PACKET socket waits for an
-        RCU grace period in the kernel (``synchronize_net``: 10-15 ms measured, the loop
-        blocked): an address that comes and goes must not pay it each time. The socket is
-        closed only when its interface goes (:meth:`close_interface`) or at exit."""
+        """Stop listening on ``ifname`` but keep its socket for the next :meth:`watch` or
+        :meth:`widen`. Closing an AF_PACKET socket waits for an RCU grace period in the
+        kernel (``synchronize_net``: 10-15 ms measured, the loop blocked): an address that
+        comes and goes must not pay it each time. The socket is closed only when its
+        interface goes (:meth:`close_interface`) or at exit.
+
+        A parked socket has no reader and the smallest receive buffer the kernel allows
+        (a few frames; the kernel drops the rest, before copying them), and already the
+        wide program of :meth:`widen`: attaching a program JIT-compiles it in the kernel
+        (~17 µs warm, 70-100 µs measured in the daemon between two takeovers), paid here,
+        after a release, rather than between the next takeover and its first frame. The
+        few frames it queued meanwhile are thrown away unread when it listens again."""
         entry = self._socks.get(ifname)
         if entry is None or self._filters.get(ifname) is PARKED:
             return
+        sock = entry[1]
         try:
-            entry[1].setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, _drop_all_fprog())
+            # The buffer first: what the wide program lets in from now on is a few frames.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)
+            if self._filters.get(ifname) is not WIDE:
+                sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, _wide_fprog())
         except OSError:
             self.close_interface(ifname)
             return
-        self._loop.remove_reader(entry[1].fileno())
+        if ifname in self._unread:
+            self._unread.discard(ifname)  # its reader was never added
+        else:
+            self._loop.remove_reader(sock.fileno())
         self._filters[ifname] = PARKED
 
-    def _unpark(self, ifname: str, sock: socket.socket) -> None:
-        if self._filters.get(ifname) is PARKED:
+    def _unpark(self, ifname: str, sock: socket.socket, *, later: bool = False) -> bool:
+        """Listen again on a parked socket (its buffer back, what it queued while parked
+        thrown away); False (and the socket closed) if the kernel refused. With ``later``
+        the reader is added on the loop's next round (see :meth:`widen`)."""
+        if self._filters.get(ifname) is not PARKED:
+            return True
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+            for _ in range(PARKED_QUEUE):
+                sock.recv(2048)
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            self.log.error("neighbour_receive_failed", interface=ifname, error=exc.strerror)
+            self.close_interface(ifname)
+            return False
+        self._filters[ifname] = WIDE
+        if later:
+            self._unread.add(ifname)
+            self._loop.call_soon(self._resume, ifname, sock)
+        else:
+            self._loop.add_reader(sock.fileno(), self._readable, ifname, sock)
+        return True
+
+    def _resume(self, ifname: str, sock: socket.socket) -> None:
+        """Add the reader of a socket :meth:`widen` unparked (if still so): frames queued
+        since then wake the loop at once."""
+        entry = self._socks.get(ifname)
+        if ifname in self._unread and entry is not None and entry[1] is sock:
+            self._unread.discard(ifname)
             self._loop.add_reader(sock.fileno(), self._readable, ifname, sock)
 
     def watch(self, ifname: str, ifindex: int, v4: Sequence[Address],
@@ -100,13 +148,14 @@ class NeighbourListener:
             entry = None
         if entry is not None:
             if self._filters.get(ifname) != wanted:
+                if not self._unpark(ifname, entry[1]):  # parked: wide until narrowed now
+                    return
                 try:
                     _attach(entry[1], *wanted)
                 except OSError as exc:
                     self.log.error("neighbour_filter_failed", interface=ifname,
                                    error=exc.strerror)
                     return
-                self._unpark(ifname, entry[1])
                 self._filters[ifname] = wanted
             return
         try:
@@ -125,14 +174,19 @@ class NeighbourListener:
         entry = self._socks.get(ifname)
         if entry is None:
             return False
-        if self._filters.get(ifname) is WIDE:
+        state = self._filters.get(ifname)
+        if state is WIDE:
             return True
+        if state is PARKED:
+            # Its program is the wide one already (see park), and its buffer takes frames
+            # from now on; the reader follows once the frames are out (adding it, an
+            # epoll_ctl and asyncio's bookkeeping, cost ~26 µs measured in the daemon).
+            return self._unpark(ifname, entry[1], later=True)
         try:
             entry[1].setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, _wide_fprog())
         except OSError as exc:
             self.log.error("neighbour_filter_failed", interface=ifname, error=exc.strerror)
             return False
-        self._unpark(ifname, entry[1])
         self._filters[ifname] = WIDE
         return True
 
@@ -140,8 +194,10 @@ class NeighbourListener:
         """Stop listening on ``ifname`` and close its socket (its interface is gone)."""
         entry = self._socks.pop(ifname, None)
         parked = self._filters.pop(ifname, None) is PARKED
+        unread = ifname in self._unread
+        self._unread.discard(ifname)
         if entry is not None:
-            if not parked:
+            if not parked and not unread:
                 self._loop.remove_reader(entry[1].fileno())
             entry[1].close()
 
@@ -191,17 +247,9 @@ class NeighbourListener:
 
 #: The filter of a widened socket: every ARP and NS/NA (never equal to an exact set).
 WIDE: Final = object()
-#: The filter of a parked socket: nothing passes.
+#: A parked socket: not read, a tiny buffer, the wide program (see ``park``).
 PARKED: Final = object()
 _WIDE_PROGRAM: list[tuple[bytes, object]] = []
-_DROP_ALL_PROGRAM: list[tuple[bytes, object]] = []
-
-
-def _drop_all_fprog() -> bytes:
-    """``struct sock_fprog`` of a one-instruction program that passes nothing."""
-    if not _DROP_ALL_PROGRAM:
-        _DROP_ALL_PROGRAM.append(sock_fprog(((RET_K, 0, 0, 0),)))
-    return _DROP_ALL_PROGRAM[0][0]
 
 
 def _wide_fprog() -> bytes:

@@ -1,4 +1,5 @@
-"""Raw frame output: one AF_PACKET socket per interface, opened once and kept open.
+"""Raw frame output: one AF_PACKET socket per interface, opened once and kept open (and
+a second one with a TX ring once a large batch needs it).
 
 The sockets are bound to (interface, protocol 0), so they never receive anything. They
 block for at most SEND_TIMEOUT: when the device queue is full (ENOBUFS, EAGAIN, ETIMEDOUT)
@@ -6,13 +7,22 @@ the unsent tail is handed back to the caller to retry shortly, instead of stalli
 event loop. An interface that
 is gone or down (ENXIO, ENODEV, ENETDOWN) drops the batch and closes its socket.
 
-Frames go through a PACKET_TX_RING on the same socket, set up on the first send: a chunk
-of ring slots (TPACKET_V1 header, frame, padding) is built with one ``join`` (frames of one
-length, the usual case, joined by the padding and header they share), written into the
-ring with one slice assignment and handed to the kernel with one ``send``. That removes
-the per-frame system call, which is most of what a Python sender spends per frame. (Once
-a socket has a ring the kernel sends only from it, so every batch, however small, takes
-this path; a kernel that refuses the ring gets the per-frame ``send`` instead.)
+Large batches go through a PACKET_TX_RING: a chunk of ring slots (TPACKET_V1 header,
+frame, padding) is built with one ``join`` (frames of one length, the usual case, joined by
+the padding and header they share), written into the ring with one slice assignment and
+handed to the kernel with one ``send``. That removes the per-frame system call, which is
+most of what a Python sender spends per frame. (A kernel that refuses the ring gets the
+per-frame ``send`` instead.)
+
+Once a socket has a ring the kernel sends only from it, so the ring lives on a second
+socket of the interface, set up on the first batch of more than :data:`SMALL_BATCH`
+frames. Smaller batches (a takeover of a few addresses, the
+notify hook's one-shot) go out with one ``send`` per frame on the plain socket: setting
+up a ring waits for an RCU grace period in the kernel (``packet_set_ring`` calls
+``synchronize_net``: 1-16 ms measured on the bench machine), which a single address's
+first frame must not wait for, and a one-frame ``send`` is cheaper than a ring round
+(~2 against ~7 µs warm). A small batch waits (is handed back to retry) while the ring
+still has frames in flight, so frames leave in the order they were handed in.
 """
 
 from __future__ import annotations
@@ -36,6 +46,8 @@ SLOT = 128
 BLOCK = 4096
 RING_SLOTS = 1024
 _HEADER = 32
+#: Batches of at most this many frames are sent without the ring (see the module docstring).
+SMALL_BATCH = 16
 
 
 class _Ring:
@@ -161,7 +173,8 @@ class SendResult:
 
 
 class Sender:
-    """Keeps one open AF_PACKET socket per (interface name, ifindex)."""
+    """Keeps one open AF_PACKET socket per (interface name, ifindex), and a second one with
+    a TX ring per interface once a large batch needed it."""
 
     def __init__(self, ring: bool = True) -> None:
         self._socks: dict[str, tuple[int, socket.socket]] = {}
@@ -169,24 +182,13 @@ class Sender:
         self._use_ring = ring
 
     def open(self, ifname: str, ifindex: int) -> socket.socket:
-        """The socket of ``ifname`` (opened now if needed; raises OSError)."""
+        """The plain socket of ``ifname`` (opened now if needed; raises OSError)."""
         entry = self._socks.get(ifname)
         if entry is not None:
             if entry[0] == ifindex:
                 return entry[1]
             self.close_interface(ifname)
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
-            sock.bind((ifname, 0))
-            # Blocking, but never for long: a full device queue answers ENOBUFS at once,
-            # and a send that would wait for buffer space gives up after SEND_TIMEOUT.
-            sock.settimeout(None)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
-                            struct.pack("ll", 0, int(SEND_TIMEOUT * 1_000_000)))
-        except OSError:
-            sock.close()
-            raise
+        sock = _socket(ifname)
         self._socks[ifname] = (ifindex, sock)
         return sock
 
@@ -198,12 +200,13 @@ class Sender:
             return SendResult(0, [], exc)
         sent = 0
         error: OSError | None = None
-        ring = self._ring(ifname, sock)
-        if ring is not None:
-            # Once a socket has a TX ring, the kernel sends only from the ring: every
-            # frame goes through it, one system call per chunk, whatever the batch size.
-            if not ring.idle():
-                return SendResult(0, list(frames))  # still in flight: retry shortly
+        ring = self._rings.get(ifname)
+        if ring is not None and not ring.idle():
+            return SendResult(0, list(frames))  # still in flight: retry shortly, in order
+        if len(frames) > SMALL_BATCH:
+            ring = self._ring(ifname)
+        if ring is not None and len(frames) > SMALL_BATCH:
+            # One system call per chunk of the ring, whatever the batch size.
             sent, error = ring.send(frames)
             if error is None and sent < len(frames):
                 return SendResult(sent, frames[sent:])
@@ -223,15 +226,21 @@ class Sender:
             return SendResult(sent, [], error)
         return SendResult(sent, [])
 
-    def _ring(self, ifname: str, sock: socket.socket) -> _Ring | None:
+    def _ring(self, ifname: str) -> _Ring | None:
         if not self._use_ring:
             return None
         if ifname not in self._rings:
-            # Set up on the first send. If the kernel refuses a ring, the per-frame path
-            # (send() of each frame on the same socket) is used instead.
+            # Set up on the first large batch, on a socket of its own (once a socket has
+            # a ring the kernel sends only from it). If the kernel refuses a ring, the
+            # per-frame path is used for every batch instead.
+            try:
+                sock = _socket(ifname)
+            except OSError:
+                return None  # tried again with the next large batch
             try:
                 self._rings[ifname] = _Ring(sock)
             except (OSError, ValueError):
+                sock.close()
                 self._rings[ifname] = None
         return self._rings[ifname]
 
@@ -240,10 +249,11 @@ class Sender:
         return self._rings.get(ifname) is not None
 
     def close_interface(self, ifname: str) -> None:
-        """Close the socket of ``ifname`` (it was removed or re-created)."""
+        """Close the sockets of ``ifname`` (it was removed or re-created)."""
         ring = self._rings.pop(ifname, None)
         if ring is not None:
             ring.close()
+            ring.sock.close()
         entry = self._socks.pop(ifname, None)
         if entry is not None:
             entry[1].close()
@@ -252,3 +262,21 @@ class Sender:
         """Close every socket."""
         for ifname in list(self._socks):
             self.close_interface(ifname)
+
+
+def _socket(ifname: str) -> socket.socket:
+    """An AF_PACKET socket bound to ``ifname`` that never receives (protocol 0), blocking
+    for at most :data:`SEND_TIMEOUT` (raises OSError)."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+        sock.bind((ifname, 0))
+        # Blocking, but never for long: a full device queue answers ENOBUFS at once,
+        # and a send that would wait for buffer space gives up after SEND_TIMEOUT.
+        sock.settimeout(None)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                        struct.pack("ll", 0, int(SEND_TIMEOUT * 1_000_000)))
+    except OSError:
+        sock.close()
+        raise
+    return sock
