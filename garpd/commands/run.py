@@ -120,9 +120,11 @@ class Daemon:
         runner.on_handled = self._sync_lan
 
         def on_events(events: list[Event]) -> None:
-            runner.feed(events)
+            # Listeners first: feeding may read newer messages (between a burst's slices)
+            # and follow their links before these.
             if self.listener is not None:
                 self._follow_links(events)
+            runner.feed(events)
             if len(events) >= 500:
                 gc.freeze()  # a storm's new addresses stay: spare them the full GC passes
 
@@ -131,9 +133,9 @@ class Daemon:
             state = netlink.snapshot()
             watcher.learn(state)
             events = netlink.reconcile(state, core.links_known(), core.addresses_known())
-            runner.feed(events)
             if self.listener is not None:
                 self._follow_links(events)
+            runner.feed(events)
 
         try:
             socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
@@ -150,7 +152,8 @@ class Daemon:
             state = netlink.snapshot(initial=True)
             watcher.learn(state)
             watcher.start(loop)
-            runner.before_timer = self._read_kernel = watcher.read_pending
+            runner.before_timer = runner.between_slices = self._read_kernel = \
+                watcher.read_pending
             log_loaded(self.log, self.cfg, self.source, reload=False)
             # Routes and neighbours first: the takeovers of what is held now already know
             # their gateways and the gateways' MACs.
