@@ -53,7 +53,7 @@ RETRY_GIVE_UP = 2.0
 #: The most events :meth:`Runner.feed` applies before sending and writing what they caused.
 FEED_SLICE = 512
 #: The most frames handed to the sender at once when :attr:`Runner.between_slices` is set.
-SEND_SLICE = 128
+SEND_SLICE = 256
 
 _LEVELS = {"dad_failed": "warning", "send_failed": "error", "conflict": "warning",
            "unconfirmed": "warning"}
