@@ -412,11 +412,23 @@ class Announcer:
     def poll(self, now: float) -> Output:
         """Fire due timers, drain the pacers and return the frames and records due."""
         timers = self._timers
+        # Due timers are requested in runs of the same (pacer, packets, reason), one pacer
+        # call per run, in order (a link's takeover of a thousand addresses has a thousand
+        # timers due at once: as cheap to queue as a refresh round).
+        run: list[_Addr] = []
+        run_key: tuple[tuple[str, int], int, str] | None = None
         while timers and timers[0][0] <= now + EPSILON:
             _due, _seq, addr, epoch, repeat, reason = heapq.heappop(timers)
             if addr.removed or addr.epoch != epoch or not addr.held:
                 continue
-            self._pacer(addr).request(addr, repeat * len(addr.frames), reason)
+            key = (addr.pkey, repeat * len(addr.frames), reason)
+            if key != run_key:
+                if run_key is not None:
+                    self._pacer(run[0]).request_many(run, run_key[1], run_key[2])
+                run, run_key = [], key
+            run.append(addr)
+        if run_key is not None:
+            self._pacer(run[0]).request_many(run, run_key[1], run_key[2])
         cohorts = self._cohort_heap
         while cohorts and cohorts[0][0] <= now + EPSILON:
             self._refresh(heapq.heappop(cohorts)[2], now)

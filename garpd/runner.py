@@ -14,7 +14,13 @@ Two things keep a deadline's frames on time:
   and nothing ever blocks the loop waiting for it;
 - the cyclic garbage collector is held off from the poll to the last ``send``, so a
   collection never lands between a deadline and its frames (it runs while records are
-  written, after the frames are out).
+  written, after the frames are out);
+- a large batch (a link flap's takeover of a thousand addresses, a refresh round) leaves
+  in slices of :data:`SEND_SLICE` frames with :attr:`Runner.between_slices` (the daemon's
+  netlink read) called before each: an address the kernel removed while the batch was
+  being built or sent is released in the core there, and its frames still in the batch
+  are dropped (its ``announce`` record counts only the frames that left). Events fed from
+  that hook are applied and polled at once; what they cause leaves after the batch.
 
 A runner may start without a loop (``loop=None``, the one-shots): it then reads
 ``time.monotonic()`` (the clock of ``loop.time()``), sends what is due at once, and keeps
@@ -26,7 +32,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from garpd.core import Announcer, Batch, Output
@@ -46,6 +52,8 @@ RETRY_DELAY = 0.001
 RETRY_GIVE_UP = 2.0
 #: The most events :meth:`Runner.feed` applies before sending and writing what they caused.
 FEED_SLICE = 512
+#: The most frames handed to the sender at once when :attr:`Runner.between_slices` is set.
+SEND_SLICE = 256
 
 _LEVELS = {"dad_failed": "warning", "send_failed": "error", "conflict": "warning",
            "unconfirmed": "warning"}
@@ -84,6 +92,16 @@ class Runner:
         #: Called when a deadline fires, before its frames are built (the daemon reads its
         #: netlink socket there: one non-blocking read when nothing is waiting).
         self.before_timer: Callable[[], None] | None = None
+        #: Called before each slice of a batch larger than :data:`SEND_SLICE` (the daemon
+        #: reads its netlink socket there, so a removal is not followed by the rest of a
+        #: thousand-frame burst). It may feed events: they are applied at once.
+        self.between_slices: Callable[[], None] | None = None
+        # While a batch goes out: the addresses released since (in order), and the outputs
+        # polled for events fed between its slices, sent once it is done.
+        self._sending = False
+        self._events_waiting = 0  # > 0: a feed's later slices are not applied yet
+        self._gone: list[AddrKey] = []
+        self._deferred: list[tuple[Output, int]] = []
         if loop is not None:
             self.attach(loop)
 
@@ -131,8 +149,13 @@ class Runner:
         small objects, interleaved with the held addresses' state, stayed resident).
         """
         if len(events) > FEED_SLICE:
+            last = len(events) - FEED_SLICE
             for start in range(0, len(events), FEED_SLICE):
-                self.feed(events[start:start + FEED_SLICE])
+                self._events_waiting += start < last  # newer ones must wait for these
+                try:
+                    self.feed(events[start:start + FEED_SLICE])
+                finally:
+                    self._events_waiting -= start < last
             return
         now = self.time()
         for event in events:
@@ -166,17 +189,35 @@ class Runner:
     # --- output ---------------------------------------------------------------------
 
     def _pump(self, now: float) -> None:
-        collecting = gc.isenabled()
-        if collecting:
-            gc.disable()
-        try:
+        if self._sending:  # fed from between_slices: applied now, sent after the batch
             out = self.core.poll(now)
-            failed = self._send_frames(out, now) if out else set()
+            self._gone.extend(out.released)
+            if out:
+                self._deferred.append((out, len(self._gone)))
+            return
+        collecting = gc.isenabled()
+        pending: list[tuple[Output, int]] = []
+        try:
+            while True:
+                if collecting:
+                    gc.disable()
+                try:
+                    out, mark = pending.pop(0) if pending else (self.core.poll(now), 0)
+                    self._sending = True
+                    failed, dropped = self._send_frames(out, now, mark) if out else (set(), {})
+                finally:
+                    self._sending = False
+                    if collecting:
+                        gc.enable()
+                if out:
+                    self._emit(out, failed, dropped)
+                pending.extend(self._deferred)
+                self._deferred = []
+                if not pending:
+                    break
         finally:
-            if collecting:
-                gc.enable()
-        if out:
-            self._emit(out, failed)
+            self._gone = []
+            self._deferred = []
         self._arm()
         if self.idle() and self._idle_waiters:
             waiters, self._idle_waiters = self._idle_waiters, []
@@ -184,9 +225,13 @@ class Runner:
                 if not future.done():
                     future.set_result(None)
 
-    def _send_frames(self, out: Output, now: float) -> set[str]:
-        """Send (or queue behind a backlog) the frames of ``out``; the interfaces that failed."""
+    def _send_frames(self, out: Output, now: float,
+                     mark: int) -> tuple[set[str], dict[tuple[str, str], int]]:
+        """Send (or queue behind a backlog) the frames of ``out``: the interfaces that
+        failed, and how many frames of each (interface, address) were left out because the
+        address was released after ``out`` was polled (``self._gone[mark:]``)."""
         failed: set[str] = set()
+        dropped: dict[tuple[str, str], int] = {}
         if self._backlog and out.released:
             self._released.update(out.released)  # their waiting frames are not sent
         for ifname, batch in out.frames.items():
@@ -195,16 +240,65 @@ class Runner:
                 backlog.frames.extend(batch.frames)
                 backlog.owners.extend(batch.owners)
                 continue
-            if not self._send(ifname, batch, now):
+            if self.between_slices is not None and len(batch.frames) > SEND_SLICE \
+                    and not self._events_waiting:
+                ok = self._send_sliced(ifname, batch, now, mark, dropped)
+            else:
+                ok = self._send(ifname, batch, now)
+            if not ok:
                 failed.add(ifname)
-        return failed
+        return failed, dropped
 
-    def _emit(self, out: Output, failed: set[str]) -> None:
-        """Write the records of ``out`` (once no frames wait for a retry)."""
+    def _send_sliced(self, ifname: str, batch: Batch, now: float, mark: int,
+                     dropped: dict[tuple[str, str], int]) -> bool:
+        """Send ``batch`` :data:`SEND_SLICE` frames at a time, calling ``between_slices``
+        before each slice and leaving out the frames of addresses released meanwhile."""
+        assert self.between_slices is not None
+        frames, owners = batch.frames, batch.owners
+        start, seen = 0, mark
+        while start < len(frames):
+            self.between_slices()
+            if len(self._gone) > seen:  # released since: none of their frames may leave
+                gone = set(self._gone[seen:])
+                seen = len(self._gone)
+                kept = [i for i in range(start, len(frames)) if owners[i] not in gone]
+                for i in range(start, len(frames)):
+                    if owners[i] in gone:
+                        key = (owners[i][0], str(owners[i][1]))
+                        dropped[key] = dropped.get(key, 0) + 1
+                self.counters["frames_dropped"] += len(frames) - start - len(kept)
+                frames = [frames[i] for i in kept]
+                owners = [owners[i] for i in kept]
+                start = 0
+                if not frames:
+                    break
+            end = start + SEND_SLICE
+            piece = Batch(batch.ifindex, frames[start:end], owners[start:end])
+            if not self._send(ifname, piece, now):
+                rest = len(frames) - end
+                if rest > 0:  # the same error drops what was still to come
+                    self.counters["frames_dropped"] += rest
+                    fields = self._held_records[-1].fields
+                    fields["dropped"] = int(str(fields["dropped"])) + rest
+                return False
+            backlog = self._backlog.get(ifname)
+            if backlog is not None:  # the device is full: the rest waits with the tail
+                backlog.frames.extend(frames[end:])
+                backlog.owners.extend(owners[end:])
+                return True
+            start = end
+        return True
+
+    def _emit(self, out: Output, failed: set[str],
+              dropped: dict[tuple[str, str], int] | None = None) -> None:
+        """Write the records of ``out`` (once no frames wait for a retry); an ``announce``
+        counts only the frames that left (none left: no record)."""
         records: Iterable[Record] = out.iter_records()
         if failed:  # those frames never left: no "announce" claims they did
             records = (r for r in records
                        if not (r.event == "announce" and r.fields.get("interface") in failed))
+        if dropped:
+            records = _minus_dropped(records, dict(dropped))
         if self._backlog:
             self._held_records.extend(records)
         else:  # written as they are built (a storm's ten thousand are never all held)
@@ -303,6 +397,24 @@ class Runner:
             # before sending what is due: no frame for an address that has just gone.
             self.before_timer()
         self._pump(self.time())
+
+
+def _minus_dropped(records: Iterable[Record],
+                   dropped: dict[tuple[str, str], int]) -> Iterator[Record]:
+    """``records`` with the frames counted in ``dropped`` taken off their ``announce``
+    records (by interface and address); a record left with no frame is left out."""
+    for record in records:
+        if record.event == "announce":
+            key = (str(record.fields.get("interface")), str(record.fields.get("address")))
+            count = dropped.get(key)
+            if count:
+                packets = int(str(record.fields.get("packets")))
+                taken = min(count, packets)
+                dropped[key] = count - taken
+                if taken < packets:
+                    yield Record("announce", {**record.fields, "packets": packets - taken})
+                continue
+        yield record
 
 
 def debug_enabled(log: Any) -> bool:

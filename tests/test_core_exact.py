@@ -19,7 +19,7 @@ from garpd.events import (
     NeighbourFrames,
     Trigger,
 )
-from garpd.frames import Address, FrameCache, mac_bytes
+from garpd.frames import Address, FrameCache, describe, mac_bytes
 from garpd.pacing import EPSILON
 from garpd.policy import StaticPolicy, Timing, Watch
 from tests.sim import Sim
@@ -866,3 +866,31 @@ def test_a_poll_exactly_epsilon_early_sends_a_refresh_round_and_a_paced_slot() -
     assert second.frames["eth0"].owners == [("eth0", A1)]
     [st] = core.status()
     assert (st.sent, st.last_sent) == (2, 1.0 - EPSILON)
+
+
+def test_due_timers_keep_their_order_across_runs_of_pacer_packets_and_reason() -> None:
+    """Timers due together are requested in runs of the same (pacer, packets, reason): the
+    runs split where any of the three changes, a stale timer (an address released) in the
+    middle is skipped, and the frames and records come out exactly as one request per
+    timer gave them (round-robin per pacer, pacers in order of first use)."""
+    a3, a4 = ipaddress.ip_address("192.0.2.103"), ipaddress.ip_address("192.0.2.104")
+    twice = Timing(master_repeat=2, master_delay=0.5)
+    once = Timing(master_repeat=1, master_delay=0.5)
+    watches = {V6: Watch("G", once), A1: Watch("G", twice), A2: Watch("G", once),
+               a3: Watch("G", once), a4: Watch("G", twice)}
+    core = Announcer(ByAddress(watches))
+    core.handle(up(), 10.0)
+    for address in (V6, A1, A2, a3, a4):
+        core.handle(AddressChanged("eth0", address), 10.0)
+    core.poll(10.0)
+    core.handle(AddressRemoved("eth0", A2), 10.2)
+    core.poll(10.2)
+    assert core.next_deadline() == 10.5
+    out = core.poll(10.5)
+    assert [describe(f)[1] for f in out.frames["eth0"].frames] == [
+        str(V6), str(A1), str(a3), str(a4), str(A1), str(a4)]
+    assert [(r.fields["address"], r.fields["reason"], r.fields["packets"])
+            for r in out.records if r.event == "announce"] == [
+        (str(V6), "master_delay", 1), (str(A1), "master_delay", 2),
+        (str(a3), "master_delay", 1), (str(a4), "master_delay", 2)]
+    assert core.next_deadline() is None

@@ -399,3 +399,115 @@ def test_removal_queued_before_a_deadline_is_read_before_its_frames() -> None:
     fake, calls = asyncio.run(scenario())
     assert len(calls) == 1
     assert [c.addresses() for c in fake.calls] == [[str(A1), str(A2)], [str(A2)]]
+
+
+MANY = [ipaddress.ip_address("198.18.0.1") + i for i in range(300)]  # > SEND_SLICE + 10
+
+
+def test_large_batch_leaves_in_slices_and_a_removal_between_them_stops_its_frames() -> None:
+    """A 600-frame batch (300 addresses, two frames each, round-robin) goes to the sender
+    SEND_SLICE frames at a time, between_slices called before each slice. An address
+    removed between the first and second slice: its frame in the first slice left, its
+    second one (in a later slice) never does, and its announce record says one packet;
+    an address removed before any of its frames left gets none and no record. Everyone
+    else's frames and records are untouched, in order."""
+    first, never = MANY[0], MANY[runner_mod.SEND_SLICE + 10]  # in the 1st / 2nd slice
+    slice_ = runner_mod.SEND_SLICE
+
+    async def scenario() -> tuple[LogList, FakeSender, int]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=2, master_delay=0.0))
+            drains: list[int] = []
+
+            def between_slices() -> None:
+                drains.append(len(fake.calls))
+                if len(drains) == 2:  # one slice out
+                    runner.feed([AddressRemoved("eth0", first), AddressRemoved("eth0", never)])
+
+            runner.between_slices = between_slices
+            runner.feed(takeover(*MANY))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake, len(drains)
+
+    logs, fake, drains = asyncio.run(scenario())
+    sent = [a for c in fake.calls for a in c.addresses()]
+    expected = [str(a) for a in MANY] * 2
+    assert sent[:slice_] == expected[:slice_]
+    assert sent[slice_:] == [a for a in expected[slice_:] if a not in (str(first), str(never))]
+    assert all(len(c.frames) <= slice_ for c in fake.calls)
+    assert len(fake.calls) == drains == -(-(600 - 3) // slice_)
+    announced = {e["address"]: e["packets"] for e in events(logs, "announce")}
+    assert announced[str(first)] == 1
+    assert str(never) not in announced
+    assert len(announced) == 299
+    assert {announced[str(a)] for a in MANY if a not in (first, never)} == {2}
+    assert [e["address"] for e in events(logs, "vip_released")] == [str(first), str(never)]
+
+
+def test_events_fed_between_slices_are_sent_after_the_batch() -> None:
+    """An address added between two slices: its takeover is applied at once, and its frames
+    leave after the batch in flight, never inside it; its record follows the batch's."""
+    late = ipaddress.ip_address("198.18.9.1")
+
+    async def scenario() -> tuple[LogList, FakeSender]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=1, master_delay=0.0))
+            drains: list[int] = []
+
+            def between_slices() -> None:
+                drains.append(1)
+                if len(drains) == 2:
+                    runner.feed([AddressChanged("eth0", late)])
+
+            runner.between_slices = between_slices
+            runner.feed(takeover(*MANY))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake
+
+    logs, fake = asyncio.run(scenario())
+    assert [a for c in fake.calls[:-1] for a in c.addresses()] == [str(a) for a in MANY]
+    assert fake.calls[-1].addresses() == [str(late)]
+    assert [e["address"] for e in events(logs, "announce")] == [*map(str, MANY), str(late)]
+
+
+def test_without_between_slices_a_large_batch_goes_in_one_call() -> None:
+    """No between_slices hook (the one-shots): one sender call for the whole batch."""
+
+    async def scenario() -> FakeSender:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=1, master_delay=0.0))
+            runner.feed(takeover(*MANY))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return fake
+
+    assert [len(c.frames) for c in asyncio.run(scenario()).calls] == [300]
+
+
+def test_no_reading_between_slices_while_a_feed_still_has_events_to_apply() -> None:
+    """A feed longer than FEED_SLICE goes in slices; newer events read between the frames
+    of an early slice would overtake the later ones (an address removed before its own
+    addition was applied would stay held). between_slices is only called once every event
+    of the feed is applied, so the removal lands after the addition."""
+    # 901 events: slices of 512 and 389; the last slice's 389 frames go out in slices.
+    addresses = [ipaddress.ip_address("198.18.0.1") + i for i in range(900)]
+    last = addresses[-1]
+
+    async def scenario() -> tuple[Runner, list[int]]:
+        with capture_logs():
+            runner, _fake = make_runner(LogList(), Timing(master_repeat=1, master_delay=0.0))
+            held: list[int] = []
+
+            def between_slices() -> None:
+                held.append(len(runner.core.held()))
+                if len(held) == 1:
+                    runner.feed([AddressRemoved("eth0", last)])
+
+            runner.between_slices = between_slices
+            runner.feed(takeover(*addresses))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return runner, held
+
+    runner, held = asyncio.run(scenario())
+    assert held[0] == 900
+    assert ("eth0", last) not in runner.core.held()
+    assert len(runner.core.held()) == 899

@@ -29,6 +29,9 @@ from garpd.events import Event, LinkChanged, LinkRemoved
 from garpd.policy import Policy
 from garpd.runner import Runner, debug_enabled
 
+#: Widened neighbour listeners get their exact filter back at most this often (s).
+NARROW_SPACING = 0.2
+
 
 def _print_errors(lines: list[str]) -> None:
     try:
@@ -93,6 +96,7 @@ class Daemon:
         self.metrics: Any = None
         self.neighbours: Any = None
         self._refilter_pending: set[str] = set()
+        self._narrowed_at = -NARROW_SPACING  # loop time of the last narrowing
         #: Reads the netlink messages already queued (set once the watcher runs).
         self._read_kernel: Callable[[], None] = _nothing
         self.gateways: Any = None
@@ -120,9 +124,11 @@ class Daemon:
         runner.on_handled = self._sync_lan
 
         def on_events(events: list[Event]) -> None:
-            runner.feed(events)
+            # Listeners first: feeding may read newer messages (between a burst's slices)
+            # and follow their links before these.
             if self.listener is not None:
                 self._follow_links(events)
+            runner.feed(events)
             if len(events) >= 500:
                 gc.freeze()  # a storm's new addresses stay: spare them the full GC passes
 
@@ -131,9 +137,9 @@ class Daemon:
             state = netlink.snapshot()
             watcher.learn(state)
             events = netlink.reconcile(state, core.links_known(), core.addresses_known())
-            runner.feed(events)
             if self.listener is not None:
                 self._follow_links(events)
+            runner.feed(events)
 
         try:
             socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
@@ -150,7 +156,8 @@ class Daemon:
             state = netlink.snapshot(initial=True)
             watcher.learn(state)
             watcher.start(loop)
-            runner.before_timer = self._read_kernel = watcher.read_pending
+            runner.before_timer = runner.between_slices = self._read_kernel = \
+                watcher.read_pending
             log_loaded(self.log, self.cfg, self.source, reload=False)
             # Routes and neighbours first: the takeovers of what is held now already know
             # their gateways and the gateways' MACs.
@@ -295,12 +302,25 @@ class Daemon:
                                                 asyncio.get_running_loop())
         # Called before the frames go: an open listener is only widened now (constant
         # work), the exact filters follow once the frames are out (see neighbour_listener).
+        # The exact filter costs milliseconds with a thousand addresses held (the program,
+        # and the kernel's check of it): under churn it is rebuilt at most every
+        # NARROW_SPACING, the socket staying wide (missing nothing) in between.
         later = {ifname for ifname in dirty if self.neighbours.widen(ifname)}
         self._refilter(dirty - later)
         if later:
             if not self._refilter_pending:
-                asyncio.get_running_loop().call_soon(self._refilter, self._refilter_pending)
+                loop = asyncio.get_running_loop()
+                wait = self._narrowed_at + NARROW_SPACING - loop.time()
+                if wait > 0:
+                    loop.call_later(wait, self._narrow)
+                else:
+                    loop.call_soon(self._narrow)
             self._refilter_pending.update(later)
+
+    def _narrow(self) -> None:
+        """Give the widened listeners their exact filters again."""
+        self._narrowed_at = asyncio.get_running_loop().time()
+        self._refilter(self._refilter_pending)
 
     def _refilter(self, ifnames: set[str]) -> None:
         """Open, narrow or close the neighbour listeners of ``ifnames`` as the core says."""

@@ -275,6 +275,8 @@ class Watcher:
             if not data:
                 break
             events.extend(self.decode(data))
+        # Taken now: handing the events on may read again (the runner's between_slices).
+        resync, self._resync = self._resync, False
         if overflow:
             # Some messages were lost: those read around the loss may describe a state
             # that is already gone (an add whose delete was dropped). Only the re-read
@@ -283,7 +285,7 @@ class Watcher:
             return
         if events:
             self._on_events(events)
-        if self._resync:
+        if resync:
             self._on_overflow()
 
     def decode(self, data: bytes) -> list[Event]:
