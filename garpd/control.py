@@ -285,45 +285,16 @@ def _subset_line(line: str) -> tuple[str, str, str] | None:
 
 def subset_socket(raw: bytes) -> str | None:
     """tomllib's answer for ``[control] socket`` when the file is inside a plain TOML
-    subset (see above), checked line by line; None (ask tomllib) for anything else.
-
-    Inside the subset the file's validity comes down to names defined twice, which are
-    checked too: a table or a key defined twice, or a table named like a key or an array
-    of tables, is invalid TOML, and tomllib's answer for an invalid file is the default.
-    A property test (tests/test_control.py) holds this to tomllib's answer.
+    subset (:func:`subset_load`); None (ask tomllib) for anything else, an invalid file
+    included (tomllib then refuses it, and the answer is the default). A property test
+    (tests/test_control.py) holds this to tomllib's answer.
     """
-    try:
-        text = raw.decode()
-    except UnicodeDecodeError:
-        return DEFAULT_SOCKET
-    root: set[str] = set()
-    tables: set[str] = set()
-    arrays: set[str] = set()
-    keys = root
-    current: str | None = None
-    socket: str | None = None
-    for line in text.replace("\r\n", "\n").split("\n"):  # as tomllib reads lines
-        parsed = _subset_line(line)
-        if parsed is None:
-            return None
-        kind, name, value = parsed
-        if kind == "array":
-            if name in tables or name in root:
-                return DEFAULT_SOCKET
-            arrays.add(name)
-            keys, current = set(), None
-        elif kind == "table":
-            if name in tables or name in arrays or name in root:
-                return DEFAULT_SOCKET
-            tables.add(name)
-            keys, current = set(), name
-        elif kind == "key":
-            if name in keys or (keys is root and (name in tables or name in arrays)):
-                return DEFAULT_SOCKET
-            keys.add(name)
-            if current == "control" and name == "socket":
-                socket = _string(value)
-    return socket or DEFAULT_SOCKET
+    data = subset_load(raw)
+    if data is None:
+        return None
+    section = data.get("control")
+    value = section.get("socket") if isinstance(section, dict) else None
+    return value if isinstance(value, str) and value else DEFAULT_SOCKET
 
 
 def subset_load(raw: bytes) -> dict[str, Any] | None:
@@ -384,9 +355,3 @@ def _subset_scalar(text: str) -> Any:
         return text == "true"
     return float(text) if "." in text else int(text)
 
-
-def _string(value: str) -> str | None:
-    """A subset value's string (no escapes to undo), None if it is not a string."""
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return None
