@@ -13,13 +13,13 @@ are not followed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from garpd import rtnl
+from garpd.drivers.netlink import Subscription
 from garpd.events import Event, GatewaysChanged, NeighbourChanged
 from garpd.routes import NextHops, RouteEvent
 
@@ -42,7 +42,7 @@ def dump(kind: int) -> list[RouteEvent | rtnl.Neighbour]:
                 return out
 
 
-class GatewayWatcher:
+class GatewayWatcher(Subscription):
     """Follows routes (for ``["auto"]``) and neighbours, handing core events to ``feed``.
 
     ``names`` maps an interface index to its name (the core's view, asked each time).
@@ -55,34 +55,15 @@ class GatewayWatcher:
         self.log = log
         self.routes = routes
         self.hops = NextHops()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self.counters: dict[str, int] = {"route_events": 0, "neighbour_events": 0,
                                          "gateway_resyncs": 0}
-        groups = rtnl.RTMGRP_NEIGH | (
-            rtnl.RTMGRP_IPV4_ROUTE | rtnl.RTMGRP_IPV6_ROUTE if routes else 0)
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK,
-                                  socket.NETLINK_ROUTE)
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-            with contextlib.suppress(OSError):  # SO_RCVBUFFORCE needs CAP_NET_ADMIN
-                self.sock.setsockopt(socket.SOL_SOCKET, 33, RCVBUF)
-            self.sock.bind((0, groups))
-        except OSError:
-            self.sock.close()
-            raise
+        super().__init__(rtnl.RTMGRP_NEIGH | (
+            rtnl.RTMGRP_IPV4_ROUTE | rtnl.RTMGRP_IPV6_ROUTE if routes else 0), RCVBUF)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Dump the current state (after subscribing: nothing falls between), then read."""
-        self._loop = loop
         self.resync()
-        loop.add_reader(self.sock.fileno(), self._readable)
-
-    def close(self) -> None:
-        """Stop reading and close the socket."""
-        if self._loop is not None:
-            self._loop.remove_reader(self.sock.fileno())
-            self._loop = None
-        self.sock.close()
+        super().start(loop)
 
     def resync(self) -> None:
         """Dump routes and neighbours again and tell the core what changed."""

@@ -60,6 +60,7 @@ NETLINK_ADD_MEMBERSHIP = 1
 IFF_UP, IFF_LOOPBACK, IFF_RUNNING, IFF_NOARP, IFF_LOWER_UP = 0x1, 0x8, 0x40, 0x80, 0x10000
 ARPHRD_ETHER = 1
 RCVBUF = 8 << 20
+SO_RCVBUFFORCE = 33
 
 
 def read_forwarding(ifname: str) -> bool:
@@ -207,7 +208,42 @@ def parse_addr_message(data: bytes, offset: int, length: int, names: dict[int, s
                           dadfailed=bool(flags & IFA_F_DADFAILED), initial=initial)
 
 
-class Watcher:
+class Subscription:
+    """One rtnetlink socket subscribed to some multicast groups, read from an event loop:
+    :meth:`start` adds its reader (``_readable``, the subclass's), :meth:`close` removes it
+    and closes the socket. The receive buffer is RCVBUF (forced where CAP_NET_ADMIN allows),
+    so a burst of messages overflows (ENOBUFS, then a re-sync) as late as possible."""
+
+    def __init__(self, groups: int, rcvbuf: int = RCVBUF) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK,
+                                  socket.NETLINK_ROUTE)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            with contextlib.suppress(OSError):  # SO_RCVBUFFORCE needs CAP_NET_ADMIN
+                self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf)
+            self.sock.bind((0, groups))
+        except OSError:
+            self.sock.close()
+            raise
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start reading from ``loop``."""
+        self._loop = loop
+        loop.add_reader(self.sock.fileno(), self._readable)
+
+    def close(self) -> None:
+        """Stop reading and close the socket."""
+        if self._loop is not None:
+            self._loop.remove_reader(self.sock.fileno())
+            self._loop = None
+        self.sock.close()
+
+    def _readable(self) -> None:
+        raise NotImplementedError
+
+
+class Watcher(Subscription):
     """Subscribes to rtnetlink and hands decoded core events to ``on_events``.
 
     ``on_overflow`` is called when the kernel dropped messages (ENOBUFS): the caller must
@@ -221,36 +257,14 @@ class Watcher:
         self._names: dict[int, str] = {}
         self._links: dict[int, LinkChanged] = {}
         self._resync = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK,
-                                  socket.NETLINK_ROUTE)
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-            with contextlib.suppress(OSError):  # SO_RCVBUFFORCE needs CAP_NET_ADMIN
-                self.sock.setsockopt(socket.SOL_SOCKET, 33, RCVBUF)
-            self.sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR))
-            with contextlib.suppress(OSError):  # no IPv6: no Router flag to follow
-                self.sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, RTNLGRP_IPV6_NETCONF)
-        except OSError:
-            self.sock.close()
-            raise
+        super().__init__(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
+        with contextlib.suppress(OSError):  # no IPv6: no Router flag to follow
+            self.sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, RTNLGRP_IPV6_NETCONF)
 
     def learn(self, state: State) -> None:
         """Remember ifindex -> name from a dump, to name addresses of later messages."""
         self._names = {ev.ifindex: ev.ifname for ev in state.links}
         self._links = {ev.ifindex: ev for ev in state.links}
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start reading from ``loop``."""
-        self._loop = loop
-        loop.add_reader(self.sock.fileno(), self._readable)
-
-    def close(self) -> None:
-        """Stop reading and close the socket."""
-        if self._loop is not None:
-            self._loop.remove_reader(self.sock.fileno())
-            self._loop = None
-        self.sock.close()
 
     def read_pending(self) -> None:
         """Read and hand on whatever the kernel has queued now (nothing: one ``recv`` that
