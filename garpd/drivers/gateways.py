@@ -13,7 +13,6 @@ are not followed.
 from __future__ import annotations
 
 import asyncio
-import errno
 import socket
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -109,19 +108,8 @@ class GatewayWatcher(Subscription):
     def _readable(self) -> None:
         changed: set[tuple[int, int]] = set()
         neighbours: list[rtnl.Neighbour] = []
-        overflow = False
-        for _ in range(BATCH):
-            try:
-                data = self.sock.recv(1 << 20)
-            except BlockingIOError:
-                break
-            except OSError as exc:
-                if exc.errno == errno.ENOBUFS:
-                    overflow = True
-                    continue
-                break
-            if not data:
-                break
+        datagrams, overflow = self.receive(BATCH)
+        for data in datagrams:
             for item in rtnl.decode(data):
                 if isinstance(item, rtnl.Neighbour):
                     self.counters["neighbour_events"] += 1

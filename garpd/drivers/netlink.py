@@ -239,6 +239,26 @@ class Subscription:
             self._loop = None
         self.sock.close()
 
+    def receive(self, limit: int | None = None) -> tuple[list[bytes], bool]:
+        """The datagrams queued now (at most ``limit``), and whether the kernel dropped
+        some since the last read (ENOBUFS: the caller must re-read the whole state)."""
+        datagrams: list[bytes] = []
+        overflow = False
+        while limit is None or len(datagrams) < limit:
+            try:
+                data = self.sock.recv(1 << 20)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno == errno.ENOBUFS:
+                    overflow = True
+                    continue
+                break  # nothing else is expected; the next wake-up tries again
+            if not data:
+                break
+            datagrams.append(data)
+        return datagrams, overflow
+
     def _readable(self) -> None:
         raise NotImplementedError
 
@@ -274,20 +294,9 @@ class Watcher(Subscription):
 
     def _readable(self) -> None:
         events: list[Event] = []
-        overflow = False
         self._resync = False
-        while True:
-            try:
-                data = self.sock.recv(1 << 20)
-            except BlockingIOError:
-                break
-            except OSError as exc:
-                if exc.errno == errno.ENOBUFS:
-                    overflow = True
-                    continue
-                break  # nothing else is expected; the next wake-up tries again
-            if not data:
-                break
+        datagrams, overflow = self.receive()
+        for data in datagrams:
             events.extend(self.decode(data))
         # Taken now: handing the events on may read again (the runner's between_slices).
         resync, self._resync = self._resync, False
