@@ -80,11 +80,11 @@ for m in "${modules[@]}"; do
   names=()
   first=
   if [ -n "${GARPD_MUTATION_RECHECK:-}" ]; then
-    # Re-run only the mutants that survived the last full run (or that an interrupted run
-    # never reached), against today's tests: tests are only ever added, so what was killed
+    # Re-run only the mutants that survived the last full run (or had no tests, or that an
+    # interrupted run never reached), against today's tests: tests are only ever added, so what was killed
     # stays killed. The source must not have changed since (mutant names are positional).
     [ -f "$work/results-all.txt" ] || { echo "mutation.sh: no full run of $m to recheck" >&2; exit 2; }
-    mapfile -t names < <(awk -F': ' '/: survived$|: not checked$/ {gsub(/ /, "", $1); print $1}' "$work/results-all.txt")
+    mapfile -t names < <(awk -F': ' '/: survived$|: not checked$|: no tests$/ {gsub(/ /, "", $1); print $1}' "$work/results-all.txt")
     first=$work
     work=.mutation/$m-recheck
   fi

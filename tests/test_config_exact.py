@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from garpd.config import ConfigError, loads_config
+from garpd.config import (
+    BUILTIN_SOURCE,
+    ConfigError,
+    ConfigPolicy,
+    _Memo,
+    listen_address,
+    load_config,
+    loads_config,
+    resolve,
+)
 
 INSTANCE = ("vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
             "    garp_master_repeat 100000\n    virtual_ipaddress {\n        192.0.2.100/24\n"
@@ -42,3 +51,101 @@ def test_toml_groups_come_first(tmp_path: Path) -> None:
         "g.toml: group[0].master_repeat = -1: must be an integer >= 1 (at most 10000)",
         "g.toml: group[1].master_repeat = 100000: must be an integer >= 1 (at most 10000) "
         f"(imported from {conf}:4)"]
+
+
+LISTEN_ERROR = ('must be a loopback address and port, "127.0.0.1:PORT" or "[::1]:PORT", '
+                'or "" (off)')
+
+
+@pytest.mark.parametrize(("value", "shown"), [("5", "5"), ('"127.0.0.1:0"', '"127.0.0.1:0"')])
+def test_listen_errors_exactly(value: str, shown: str) -> None:
+    """A wrong type and a wrong value of [metrics] listen: the same full message."""
+    assert errors(f"[metrics]\nlisten = {value}\n") == [
+        f"g.toml: metrics.listen = {shown}: {LISTEN_ERROR}"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("127.0.0.1:1", ("127.0.0.1", 1)),
+    ("127.0.0.1:65535", ("127.0.0.1", 65535)),
+    ("[::1]:9100", ("::1", 9100)),
+    ("127.0.0.1:65536", None),
+    ("127.0.0.1:0", None),
+    ("127.0.0.1:abc", None),
+    ("9100", None),
+    ("x::1]:9100", None),   # a closing bracket without the opening one
+    ("[127.0.0.1]:9100", None),
+    ("::1:9100", None),
+    ("192.0.2.1:9100", None),
+])
+def test_listen_address_exactly(text: str, expected: tuple[str, int] | None) -> None:
+    """listen_address: loopback host and port 1..65535, IPv6 only in brackets."""
+    assert listen_address(text) == expected
+
+
+def test_effective_gateways_as_shown() -> None:
+    """Effective.value("gateways"): the addresses as strings, or ["auto"]."""
+    config = loads_config('[announce]\ngateways = ["auto"]\n[[group]]\nname = "A"\n'
+                          'interface = "eth0"\naddresses = ["192.0.2.1"]\n'
+                          'gateways = ["192.0.2.254", "192.0.2.253"]\n', "g.toml")
+    assert config.effective(None).value("gateways") == ["auto"]
+    assert config.effective(config.groups[0]).value("gateways") == ["192.0.2.254",
+                                                                    "192.0.2.253"]
+
+
+def test_memo_compares_equal_whatever_it_holds() -> None:
+    """Two configurations compare equal (and not unequal) whatever each memoised."""
+    first, second = loads_config("", "a.toml"), loads_config("", "b.toml")
+    first.effective(None)
+    assert first == second
+    assert not first != second  # noqa: SIM202  # the != operator itself is under test
+    assert not _Memo() != _Memo()  # noqa: SIM202
+    assert _Memo() != {}
+
+
+KEEPALIVED_TWO = ("vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
+                  "    virtual_ipaddress {\n        192.0.2.100/24\n"
+                  "        192.0.2.101/24 dev eth1\n    }\n}\n"
+                  "vrrp_instance VI_2 {\n    interface eth0\n    virtual_router_id 52\n"
+                  "    garp_master_repeat 100000\n    virtual_ipaddress {\n"
+                  "        192.0.2.110/24\n    }\n}\n")
+
+
+def test_later_imported_group_is_blamed_on_its_line(tmp_path: Path) -> None:
+    """One TOML group and three imported ones: the third imported one is group[3]."""
+    conf = tmp_path / "k.conf"
+    conf.write_text(KEEPALIVED_TWO)
+    toml = (f'[keepalived]\nconfig = "{conf}"\n[[group]]\nname = "T"\ninterface = "eth1"\n'
+            'addresses = ["198.51.100.1"]\n')
+    assert errors(toml) == [
+        "g.toml: group[3].master_repeat = 100000: must be an integer >= 1 (at most 10000) "
+        f"(imported from {conf}:12)"]
+
+
+def test_groups_named_follows_split_instances(tmp_path: Path) -> None:
+    """An instance split by `dev` is every group made from it; a split group by its own
+    name is itself; GROUP matches sync groups only."""
+    conf = tmp_path / "k.conf"
+    conf.write_text(KEEPALIVED_TWO.replace("garp_master_repeat 100000", "priority 100"))
+    policy = ConfigPolicy(loads_config(f'[keepalived]\nconfig = "{conf}"\n', "g.toml"))
+    assert [g.name for g in policy.groups_named("VI_1")] == ["VI_1", "VI_1@eth1"]
+    assert [g.name for g in policy.groups_named("VI_1", "INSTANCE")] == ["VI_1", "VI_1@eth1"]
+    assert [g.name for g in policy.groups_named("VI_1@eth1")] == ["VI_1@eth1"]
+    assert policy.groups_named("VI_1", "GROUP") == []
+    assert policy.groups_named("nothing") == []
+
+
+def test_load_config_and_resolve_name_their_source(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_config() reads DEFAULT_PATH; resolve names the file it read."""
+    path = tmp_path / "garpd.toml"
+    path.write_text('[announce]\nmaster_repeat = 7\n')
+    monkeypatch.setattr("garpd.config.DEFAULT_PATH", path)
+    assert load_config().effective(None).value("master_repeat") == 7
+    config, source = resolve(None)
+    assert (config.effective(None).value("master_repeat"), source) == (7, str(path))
+    other = tmp_path / "other.toml"
+    other.write_text('[announce]\nmaster_repeat = 3\n')
+    config, source = resolve(other)
+    assert (config.effective(None).value("master_repeat"), source) == (3, str(other))
+    config, source = resolve(None, default_path=tmp_path / "missing.toml")
+    assert (config.is_builtin, source) == (True, BUILTIN_SOURCE)
