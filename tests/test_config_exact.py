@@ -4,14 +4,19 @@ TOML's own groups; a TOML group's error is not blamed on keepalived.conf."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from garpd.config import (
     BUILTIN_SOURCE,
+    MAX_FILE_SIZE,
     ConfigError,
     ConfigPolicy,
+    _error_lines,
     _Memo,
     listen_address,
     load_config,
@@ -149,3 +154,90 @@ def test_load_config_and_resolve_name_their_source(tmp_path: Path,
     assert (config.effective(None).value("master_repeat"), source) == (3, str(other))
     config, source = resolve(None, default_path=tmp_path / "missing.toml")
     assert (config.is_builtin, source) == (True, BUILTIN_SOURCE)
+
+
+def test_error_lines_at_the_top_and_in_lists() -> None:
+    """An error about the whole document, one at a bare list index, one in a group's list."""
+    assert _error_lines([
+        {"loc": (), "type": "model_type", "input": 5},
+        {"loc": (0,), "type": "int_type", "input": "x"},
+        {"loc": ("group", 0, "addresses", 1), "type": "string_type", "input": 5},
+    ], {}, "s") == [
+        "s: (top level) = 5: must be a table",
+        's: [0] = "x": must be a valid value',
+        's: group[0].addresses[1] = 5: must be an IPv4 or IPv6 unicast address '
+        '(a "/len" suffix is ignored)',
+    ]
+
+
+def test_groups_with_the_same_keys_share_one_fields_set() -> None:
+    """Groups setting the same keys share one model_fields_set; each set is still right."""
+    config = loads_config(
+        '[[group]]\nname = "A"\ninterface = "eth0"\naddresses = ["192.0.2.1"]\n'
+        '[[group]]\nname = "B"\ninterface = "eth1"\naddresses = ["192.0.2.2"]\n'
+        '[[group]]\nname = "C"\ninterface = "eth2"\nnetworks = ["192.0.2.0/28"]\n'
+        'master_repeat = 2\n', "g.toml")
+    a, b, c = config.groups
+    assert a.model_fields_set == {"name", "interface", "addresses"}
+    assert b.model_fields_set is a.model_fields_set
+    assert c.model_fields_set == {"name", "interface", "networks", "master_repeat"}
+
+
+def test_file_size_limit_exactly(tmp_path: Path) -> None:
+    """A file of exactly MAX_FILE_SIZE bytes is read to its last byte; one more is refused."""
+    tail = b"[announce]\nmaster_repeat = 17"
+    path = tmp_path / "big.toml"
+    path.write_bytes(b"#" + b"x" * (MAX_FILE_SIZE - len(tail) - 2) + b"\n" + tail)
+    assert path.stat().st_size == MAX_FILE_SIZE
+    assert load_config(path).effective(None).value("master_repeat") == 17
+    path.write_bytes(b"#" * MAX_FILE_SIZE + b"\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.lines == [f"{path}: too large (1048577 bytes; at most 1048576)"]
+
+
+def test_cannot_open_names_the_reason(tmp_path: Path) -> None:
+    """An open that fails otherwise (a symbolic link loop): the OS's reason, no errno."""
+    loop = tmp_path / "loop.toml"
+    loop.symlink_to(loop)
+    with pytest.raises(ConfigError) as caught:
+        load_config(loop)
+    assert caught.value.lines == [f"{loop}: cannot open: Too many levels of symbolic links"]
+
+
+def test_permission_denied_exactly() -> None:
+    """A file garpd's user cannot read: one line (read in a child as nobody when the tests
+    run as root; read once here too, as mutmut maps tests to functions in this process)."""
+    base = Path(tempfile.mkdtemp())  # not under pytest's 0700 directory: nobody enters it
+    try:
+        base.chmod(0o755)
+        path = base / "secret.toml"
+        path.write_text("")
+        path.chmod(0o600 if os.geteuid() == 0 else 0)
+        expected = f"{path}: permission denied"
+        if os.geteuid() == 0:
+            assert load_config(path).is_builtin is False
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: drop root, read, report the error's lines
+            try:
+                os.close(read)
+                if os.geteuid() == 0:
+                    os.setgroups([])
+                    os.setgid(65534)
+                    os.setuid(65534)
+                try:
+                    load_config(path)
+                    out = "read"
+                except ConfigError as exc:
+                    out = "\n".join(exc.lines)
+                os.write(write, out.encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            out = pipe.read().decode()
+        os.waitpid(pid, 0)
+        assert out == expected
+    finally:
+        shutil.rmtree(base)
