@@ -119,3 +119,122 @@ def test_decimals_and_flags_exactly() -> None:
                       "eth3": (0.0, 0.123457), "eth4": (0.0, 0.0)}
     strict = [g["name"] for g in result.groups if g.get("lower_prio_repeat") == 0]
     assert strict == ["V0", "V1", "V2", "V3"]
+
+
+def with_lines(name: str, vrid: int, lines: list[str]) -> str:
+    """One vrrp_instance on eth0 with ``lines`` before its virtual_ipaddress."""
+    return (f"vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n"
+            + "".join(f" {line}\n" for line in lines)
+            + f" virtual_ipaddress {{\n  192.0.2.{vrid}/24\n }}\n}}\n")
+
+
+def test_use_vmac_and_use_ipvlan_arguments_exactly() -> None:
+    """The VMAC/ipvlan interface name among the other arguments (MAC, netlink_notify_msg,
+    group G, name N, ipvlan modes and addresses), and every note with its line."""
+    text = (with_lines("A", 1, ["use_vmac 02:00:00:00:00:01 netlink_notify_msg vm1",
+                                "use_vmac vm9"])
+            + with_lines("B", 2, ["use_vmac group g1 name vm2 extra"])
+            + with_lines("C", 3, ["use_ipvlan bridge 2001:db8::5 vepa private ipv1"])
+            + with_lines("D", 4, ["use_vmac name"])
+            + with_lines("E", 5, ["use_ipvlan bad/name 02:00:00:00:00:05"])
+            + with_lines("F", 6, ["use_vmac group g1 vm6"]))
+    result = loads_keepalived(text, "k.conf")
+    assert [g["interface"] for g in result.groups] == ["vm1", "vm2", "ipv1", "vrrp.4",
+                                                       "vrrp.5", "vm6"]
+    assert result.unsupported == [
+        "k.conf:5: vrrp_instance A: use_vmac: use_vmac already given; ignored",
+        "k.conf:13: vrrp_instance B: use_vmac: interface name already given; 'extra' ignored",
+        "k.conf:37: vrrp_instance E: use_ipvlan: 'bad/name' is not a valid interface name; "
+        "ignored",
+        "k.conf:37: vrrp_instance E: use_ipvlan: '02:00:00:00:00:05' is not a valid "
+        "interface name; ignored",
+    ]
+
+
+GLOBAL_DEFS = """global_defs {
+  {
+  }
+  vrrp_garp_master_delay 3
+  vrrp_garp_master_repeat 0
+  vrrp_garp_master_refresh junk
+  vrrp_garp_master_refresh_repeat 0
+  vrrp_garp_lower_prio_delay 4
+  vrrp_garp_lower_prio_repeat 2147483647
+  vrrp_garp_interval 0.5
+  vrrp_gna_interval 0.25
+  vrrp_strict
+  vrrp_garp_extra_if eth0
+  vrrp_vmac_garp_intvl 5
+  vmac_prefix
+  vmac_prefix 02:00
+  vmac_prefix 02:11
+  net_namespace x
+  frobnicate 1
+}
+"""
+
+
+def test_global_defs_exactly() -> None:
+    """Every global_defs keyword kind: the [announce] values, where each came from (strict
+    mode's lower-prio zeros from the vrrp_strict line) and every note with its line."""
+    result = loads_keepalived(GLOBAL_DEFS, "k.conf")
+    assert result.announce == {
+        "master_delay": 3.0, "master_repeat": 1, "master_refresh": 0.0,
+        "master_refresh_repeat": 1, "lower_prio_delay": 0.0, "lower_prio_repeat": 0,
+        "interval": 0.5, "na_interval": 0.25}
+    assert result.announce_origins == {
+        "master_delay": "k.conf:4", "master_repeat": "k.conf:5", "master_refresh": "k.conf:6",
+        "master_refresh_repeat": "k.conf:7", "lower_prio_delay": "k.conf:12",
+        "lower_prio_repeat": "k.conf:12", "interval": "k.conf:10", "na_interval": "k.conf:11"}
+    assert result.unsupported == [
+        "k.conf:2: '{' without a keyword before it; its block is ignored",
+        "k.conf:5: vrrp_garp_master_repeat 0: keepalived uses 1",
+        "k.conf:6: vrrp_garp_master_refresh 'junk': not a whole number; keepalived reads it "
+        "as 0",
+        "k.conf:7: vrrp_garp_master_refresh_repeat 0: keepalived uses 1",
+        "k.conf:13: vrrp_garp_extra_if: garpd sends no periodic GARPs on extra interfaces; "
+        "not carried over",
+        "k.conf:14: vrrp_vmac_garp_intvl: garpd sends no periodic GARPs on extra interfaces; "
+        "not carried over",
+        "k.conf:15: vmac_prefix without a value; ignored",
+        "k.conf:17: vmac_prefix already given; keepalived ignores this one",
+        "k.conf:18: net_namespace belongs at the top level, not in global_defs; keepalived "
+        "2.2 does not know it here",
+        "k.conf:19: unknown global_defs keyword 'frobnicate' (not one of keepalived 2.2's); "
+        "ignored",
+    ]
+
+
+def test_global_values_bounds_exactly() -> None:
+    """Each global number's range edges: one past is refused with a note, the edge read."""
+    text = """global_defs {
+  vrrp_garp_master_delay 4295
+  vrrp_garp_lower_prio_delay 4295
+  vrrp_garp_lower_prio_repeat 2147483648
+  vrrp_garp_master_repeat 4294967296
+  vrrp_garp_master_refresh_repeat 4294967295
+  vrrp_garp_master_refresh 0
+}
+global_defs {
+  vrrp_garp_master_delay 4294
+  vrrp_garp_lower_prio_delay 0
+  vrrp_garp_lower_prio_repeat 2147483647
+  vrrp_garp_master_refresh 4294967295
+}
+"""
+    result = loads_keepalived(text, "k.conf")
+    assert result.announce == {
+        "master_delay": 4294.0, "master_refresh": 4294967295.0,
+        "master_refresh_repeat": 4294967295, "lower_prio_delay": 0.0,
+        "lower_prio_repeat": 2147483647}
+    assert result.announce_origins == {
+        "master_delay": "k.conf:10", "master_refresh": "k.conf:13",
+        "master_refresh_repeat": "k.conf:6", "lower_prio_delay": "k.conf:11",
+        "lower_prio_repeat": "k.conf:12"}
+    assert result.unsupported == [
+        "k.conf:2: vrrp_garp_master_delay '4295': out of range 0..4294; ignored",
+        "k.conf:3: vrrp_garp_lower_prio_delay '4295': out of range 0..4294; ignored",
+        "k.conf:4: vrrp_garp_lower_prio_repeat '2147483648': out of range 0..2147483647; "
+        "ignored",
+        "k.conf:5: vrrp_garp_master_repeat '4294967296': out of range 0..4294967295; ignored",
+    ]
