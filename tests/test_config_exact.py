@@ -14,6 +14,7 @@ import pytest
 from garpd.config import (
     BUILTIN_SOURCE,
     MAX_FILE_SIZE,
+    MAX_SOCKET_PATH,
     ConfigError,
     ConfigPolicy,
     _error_lines,
@@ -241,3 +242,30 @@ def test_permission_denied_exactly() -> None:
         assert out == expected
     finally:
         shutil.rmtree(base)
+
+
+NETWORK_ERROR = "must be a network in CIDR form, e.g. 198.51.100.0/24 or 2001:db8:1::/64"
+
+
+def test_network_errors_exactly() -> None:
+    """A network that is not a string, one without a length, one with host bits set."""
+    assert errors('[[group]]\nname = "A"\ninterface = "eth0"\n'
+                  'networks = [5, "192.0.2.0", "192.0.2.1/24"]\n') == [
+        f"g.toml: group[0].networks[0] = 5: {NETWORK_ERROR}",
+        f'g.toml: group[0].networks[1] = "192.0.2.0": {NETWORK_ERROR}',
+        'g.toml: group[0].networks[2] = "192.0.2.1/24": has host bits set; did you mean '
+        '192.0.2.0/24?',
+    ]
+
+
+def test_socket_path_limits_exactly() -> None:
+    """A socket path of MAX_SOCKET_PATH bytes is accepted, one byte more or a NUL is not."""
+    edge = "/" + "a" * (MAX_SOCKET_PATH - 1)
+    config = loads_config(f'[control]\nsocket = "{edge}"\n', "g.toml")
+    assert str(config.control.socket) == edge
+    too_long = errors(f'[control]\nsocket = "{edge}a"\n')
+    assert len(too_long) == 1
+    assert too_long[0].endswith(": must be an absolute path of at most 107 bytes")
+    assert errors('[control]\nsocket = "/run/a\\u0000b"\n') == [
+        'g.toml: control.socket = "/run/a\\u0000b": must be an absolute path of at most 107 '
+        "bytes"]
