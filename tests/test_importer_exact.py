@@ -238,3 +238,90 @@ global_defs {
         "ignored",
         "k.conf:5: vrrp_garp_master_repeat '4294967296': out of range 0..4294967295; ignored",
     ]
+
+
+VIPS_AND_SYNC_GROUPS = """vrrp_instance V {
+ interface eth0
+ virtual_router_id 9
+ virtual_ipaddress {
+  192.0.2.1/24 dev eth0 use_vmac
+  224.0.0.5
+  192.0.2.2/33
+  192.0.2.3/32 label
+  192.0.2.4 dev eth0 dev eth1
+  192.0.2.5 dev bad/name
+  192.0.2.6 192.0.2.7 frob home
+  192.0.2.8 broadcast 192.0.2.255 dev eth2
+  nope
+ }
+ virtual_ipaddress_excluded {
+  2001:db8::1/64 brd ff
+  2001:db8::2/128 broadcast x
+  2001:db8::3/129 use_vmac dev eth0
+ }
+}
+vrrp_sync_group A B {
+ group {
+  V
+ }
+}
+vrrp_sync_group S {
+ group {
+  V
+ }
+}
+vrrp_sync_group G {
+ group
+ group {
+  V missing
+ }
+ frob
+}
+vrrp_sync_group H {
+ group {
+  V
+ }
+}
+vrrp_sync_group E {
+}
+"""
+
+
+def test_virtual_ipaddress_options_and_sync_groups_exactly() -> None:
+    """Every virtual_ipaddress option case (dev, use_vmac, valued options, flags, a second
+    address, bad prefix lengths, IPv6 broadcast) and every vrrp_sync_group note, exactly."""
+    result = loads_keepalived(VIPS_AND_SYNC_GROUPS, "k.conf")
+    assert [(g["name"], g["interface"], g["addresses"], g["sync_group"])
+            for g in result.groups] == [
+        ("V", "eth0", ["192.0.2.2", "192.0.2.6"], "G"),
+        ("V@vrrp.9", "vrrp.9", ["192.0.2.1"], "G"),
+        ("V@eth2", "eth2", ["192.0.2.8"], "G"),
+        ("V@vrrp6.9", "vrrp6.9", ["2001:db8::3"], "G")]
+    vip = "k.conf:{}: vrrp_instance V: virtual_ipaddress: {}".format
+    excluded = "k.conf:{}: vrrp_instance V: virtual_ipaddress_excluded: {}".format
+    skips = "keepalived skips the address"
+    assert result.unsupported == [
+        vip(6, "224.0.0.5 is a multicast or unspecified address, which garpd does not "
+            "announce; skipped"),
+        vip(7, "192.0.2.2/33: invalid prefix length; keepalived uses /32"),
+        vip(8, f"192.0.2.3/32: label without a value; {skips}"),
+        vip(9, f"192.0.2.4: dev given twice; {skips}"),
+        vip(10, "192.0.2.5: dev 'bad/name' is not an interface name; skipped"),
+        vip(11, "192.0.2.7 after 192.0.2.6 is ignored: keepalived takes one address per "
+            "line (put it on a line of its own)"),
+        vip(11, "192.0.2.6: unknown option 'frob'; ignored"),
+        vip(13, "'nope' is not an IP address[/len]; skipped"),
+        excluded(16, f"2001:db8::1/64: broadcast on an IPv6 address; {skips}"),
+        excluded(17, f"2001:db8::2/128: broadcast on an IPv6 address; {skips}"),
+        excluded(18, "2001:db8::3/129: invalid prefix length; keepalived uses /128"),
+        "k.conf:21: vrrp_sync_group needs exactly one name; block ignored",
+        "k.conf:26: vrrp_sync_group 'S\\x01': the name has control characters; ignored",
+        "k.conf:32: vrrp_sync_group G: group without a { } block; ignored",
+        "k.conf:34: vrrp_sync_group G: no vrrp_instance missing; ignored",
+        "k.conf:36: vrrp_sync_group G: unknown keyword 'frob'; ignored",
+        "k.conf:40: vrrp_sync_group H: V is already in G; ignored",
+        "k.conf:43: vrrp_sync_group E has no members; ignored",
+    ]
+    assert dict(result.group_origins["V"]) == {
+        "": "k.conf:1", "addresses": "k.conf:7", "vrid": "k.conf:3", "interface": "k.conf:2",
+        "sync_group": "k.conf:34"}
