@@ -265,7 +265,7 @@ vrrp_sync_group A B {
   V
  }
 }
-vrrp_sync_group S {
+vrrp_sync_group S\x01 {
  group {
   V
  }
