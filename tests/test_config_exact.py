@@ -269,3 +269,12 @@ def test_socket_path_limits_exactly() -> None:
     assert errors('[control]\nsocket = "/run/a\\u0000b"\n') == [
         'g.toml: control.socket = "/run/a\\u0000b": must be an absolute path of at most 107 '
         "bytes"]
+
+
+def test_unknown_keys_outside_a_model_and_unicode_keys() -> None:
+    """An unknown key where no model is known lists nothing; a non-ASCII key is shown
+    quoted as written, not as an escape."""
+    assert _error_lines([{"loc": ("x", "y"), "type": "extra_forbidden", "input": 1}], {},
+                        "s") == ["s: x.y = 1: unknown key; accepted: "]
+    [line] = errors('[announce]\n"clé" = 1\n')
+    assert line.startswith('g.toml: announce."clé" = 1: unknown key; accepted: master_delay, ')
