@@ -3,7 +3,10 @@ three cases and every garp_group note, with the intervals each interface ends up
 
 from __future__ import annotations
 
+import pytest
+
 from garpd.keepalived import loads_keepalived
+from garpd.keepalived.importer import _vmac_name
 
 GARP = """net_namespace
 net_namespace blue
@@ -325,3 +328,69 @@ def test_virtual_ipaddress_options_and_sync_groups_exactly() -> None:
     assert dict(result.group_origins["V"]) == {
         "": "k.conf:1", "addresses": "k.conf:7", "vrid": "k.conf:3", "interface": "k.conf:2",
         "sync_group": "k.conf:34"}
+
+
+FAMILIES = """vrrp_instance F4 {
+ interface eth0
+ virtual_router_id 1
+ virtual_ipaddress {
+  192.0.2.1 use_vmac
+  192.0.2.2 use_vmac
+  2001:db8::1
+ }
+ virtual_ipaddress_excluded {
+  2001:db8::9 use_vmac
+ }
+}
+vrrp_instance F6 {
+ interface eth0
+ virtual_router_id 2
+ virtual_ipaddress {
+  2001:db8::2 use_vmac
+  192.0.2.3
+ }
+}
+"""
+
+
+@pytest.mark.parametrize(("global_defs", "prefix"), [
+    ("", "vrrp"),
+    ("global_defs {\n vmac_prefix vx\n}\n", "vx"),
+    ("global_defs {\n vmac_prefix vx\n vmac_addr_prefix va\n}\n", "va"),
+])
+def test_address_vmacs_and_family_notes_exactly(global_defs: str, prefix: str) -> None:
+    """Per-address VMACs: one per (VRID, family, base), named from vmac_addr_prefix, else
+    vmac_prefix, else vrrp (IPv6 next to an IPv4 one: PREFIX6.VRID); a VIP of the other
+    family is refused with a note naming where the family was set."""
+    result = loads_keepalived(global_defs + FAMILIES, "k.conf")
+    assert [(g["interface"], g["addresses"]) for g in result.groups] == [
+        (f"{prefix}.1", ["192.0.2.1", "192.0.2.2"]), (f"{prefix}6.1", ["2001:db8::9"]),
+        (f"{prefix}.2", ["2001:db8::2"])]
+    shift = global_defs.count("\n")
+    assert result.unsupported == [
+        f"k.conf:{7 + shift}: vrrp_instance F4: virtual_ipaddress 2001:db8::1 is not IPv4, "
+        f"the instance's family (set at k.conf:{5 + shift}); keepalived 2.2 ignores it",
+        f"k.conf:{18 + shift}: vrrp_instance F6: virtual_ipaddress 192.0.2.3 is not IPv6, "
+        f"the instance's family (set at k.conf:{17 + shift}); keepalived 2.2 ignores it",
+    ]
+
+
+@pytest.mark.parametrize(("prefix", "vrid", "ipv6", "used", "expected"), [
+    ("vrrp", 5, False, set(), "vrrp.5"),
+    ("vrrp", 5, False, {"vrrp.5"}, "vrrp1.5"),
+    ("vrrp", 5, False, {"vrrp.5", "vrrp1.5", "vrrp2.5", "vrrp3.5", "vrrp4.5", "vrrp5.5"},
+     "vrrp6.5"),
+    ("vrrp", 5, True, set(), "vrrp.5"),
+    ("vrrp", 5, True, {"vrrp.5"}, "vrrp6.5"),
+    ("vrrp", 5, True, {"vrrp.5", "vrrp6.5"}, "vrrp1.5"),
+    ("vrrp", 5, True, {"vrrp.5", "vrrp6.5", "vrrp1.5", "vrrp2.5", "vrrp3.5", "vrrp4.5",
+                       "vrrp5.5"}, "vrrp7.5"),
+    ("abcdefghijklmnop", 255, False, set(), "abcdefghijk.255"),
+    ("abcdefghijklmnop", 255, False, {"abcdefghijk.255"}, "abcdefghij1.255"),
+    ("p", 1, False, {f"p{n or ''}.1" for n in range(1000)}, "p999.1"),
+])
+def test_vmac_names_exactly(prefix: str, vrid: int, ipv6: bool, used: set[str],
+                            expected: str) -> None:
+    """keepalived's VMAC name order (IPv6 tries 6 right after the bare name and skips it
+    later), the prefix cut to fit 15 bytes, the last candidate when all are taken."""
+    assert _vmac_name(prefix, vrid, ipv6, used) == expected
