@@ -394,3 +394,86 @@ def test_vmac_names_exactly(prefix: str, vrid: int, ipv6: bool, used: set[str],
     """keepalived's VMAC name order (IPv6 tries 6 right after the bare name and skips it
     later), the prefix cut to fit 15 bytes, the last candidate when all are taken."""
     assert _vmac_name(prefix, vrid, ipv6, used) == expected
+
+
+TIMINGS = """global_defs {
+ vrrp_min_garp
+ vrrp_garp_master_delay 2
+}
+vrrp_instance A {
+ interface eth0
+ virtual_router_id 1
+ garp_master_refresh 5
+ virtual_ipaddress {
+  192.0.2.1
+ }
+}
+vrrp_instance B {
+ interface eth0
+ virtual_router_id 2
+ garp_master_refresh 0
+ garp_master_delay 3
+ garp_master_refresh_repeat 2
+ garp_lower_prio_repeat 4
+ garp_lower_prio_delay 6
+ strict_mode
+ virtual_ipaddress {
+  192.0.2.2
+ }
+}
+vrrp_instance C {
+ interface eth0
+ virtual_router_id 3
+ garp_master_refresh 7
+ garp_master_refresh_repeat 2
+ garp_lower_prio_repeat 0
+ virtual_ipaddress {
+  192.0.2.3
+ }
+}
+vrrp_instance D {
+ interface eth0
+ virtual_router_id 4
+ strict_mode
+ virtual_ipaddress {
+  192.0.2.4
+ }
+}
+"""
+
+
+def test_instance_timings_and_their_origins_exactly() -> None:
+    """vrrp_min_garp and a global delay under each instance's own keys: a refresh left
+    without effect (noted), strict mode forcing the lower-prio keys to 0 (noted when they
+    were set; from the strict_mode line when not), each key's origin exactly."""
+    result = loads_keepalived(TIMINGS, "k.conf")
+    timing = ("master_delay", "master_repeat", "master_refresh", "master_refresh_repeat",
+              "lower_prio_delay", "lower_prio_repeat")
+    assert [{k: g[k] for k in timing if k in g} for g in result.groups] == [
+        {"master_refresh": 0.0},
+        {"master_delay": 3.0, "master_refresh": 0.0, "master_refresh_repeat": 2,
+         "lower_prio_delay": 0.0, "lower_prio_repeat": 0},
+        {"master_refresh": 7.0, "master_refresh_repeat": 2, "lower_prio_repeat": 0},
+        {"lower_prio_delay": 0.0, "lower_prio_repeat": 0},
+    ]
+    assert [{k: v for k, v in result.group_origins[g["name"]].items() if k in timing}
+            for g in result.groups] == [
+        {"master_refresh": "k.conf:8"},
+        {"master_delay": "k.conf:17", "master_refresh": "k.conf:16",
+         "master_refresh_repeat": "k.conf:18", "lower_prio_delay": "k.conf:20",
+         "lower_prio_repeat": "k.conf:19"},
+        {"master_refresh": "k.conf:29", "master_refresh_repeat": "k.conf:30",
+         "lower_prio_repeat": "k.conf:31"},
+        {"lower_prio_delay": "k.conf:39", "lower_prio_repeat": "k.conf:39"},
+    ]
+    assert result.unsupported == [
+        "k.conf:8: vrrp_instance A: garp_master_refresh has no effect: vrrp_min_garp left "
+        "garp_master_refresh_repeat at 0 (set it to send refreshes)",
+        "k.conf:19: vrrp_instance B: strict mode forces lower_prio_repeat to 0",
+        "k.conf:20: vrrp_instance B: strict mode forces lower_prio_delay to 0",
+    ]
+    alone = loads_keepalived("global_defs {\n vrrp_min_garp\n}\n", "k.conf")
+    assert alone.announce == {"master_delay": 0.0, "master_repeat": 1,
+                              "master_refresh_repeat": 1}
+    assert alone.announce_origins == {"master_delay": "k.conf:2", "master_repeat": "k.conf:2",
+                                      "master_refresh_repeat": "k.conf:2"}
