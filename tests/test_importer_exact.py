@@ -477,3 +477,42 @@ def test_instance_timings_and_their_origins_exactly() -> None:
                               "master_refresh_repeat": 1}
     assert alone.announce_origins == {"master_delay": "k.conf:2", "master_repeat": "k.conf:2",
                                       "master_refresh_repeat": "k.conf:2"}
+
+
+TWO_GARP_GROUPS = """garp_group {
+ garp_interval 0.5
+ interface eth0
+}
+garp_group {
+ gna_interval 0.25
+ interface eth1
+}
+vrrp_instance A {
+ interface eth0
+ virtual_router_id 1
+ virtual_ipaddress {
+  192.0.2.1
+ }
+}
+vrrp_instance B {
+ interface eth1
+ virtual_router_id 2
+ virtual_ipaddress {
+  192.0.2.2
+ }
+}
+"""
+
+
+def test_origins_from_garp_groups_exactly() -> None:
+    """Origins that are places of garp_group blocks (kept as strings, not line numbers)
+    come back as each group's own block, not another's."""
+    result = loads_keepalived(TWO_GARP_GROUPS, "k.conf")
+    assert [(g["name"], g["interval"], g["na_interval"]) for g in result.groups] == [
+        ("A", 0.5, 0.0), ("B", 0.0, 0.25)]
+    assert [dict(result.group_origins[name]) for name in ("A", "B")] == [
+        {"": "k.conf:9", "addresses": "k.conf:13", "vrid": "k.conf:11",
+         "interface": "k.conf:10", "interval": "k.conf:1", "na_interval": "k.conf:1"},
+        {"": "k.conf:16", "addresses": "k.conf:20", "vrid": "k.conf:18",
+         "interface": "k.conf:17", "interval": "k.conf:5", "na_interval": "k.conf:5"},
+    ]
