@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from garpd.keepalived import loads_keepalived
-from garpd.keepalived.importer import _vmac_name
+from garpd.keepalived.importer import _vmac_name, fuzz_one_input
 
 GARP = """net_namespace
 net_namespace blue
@@ -515,4 +515,65 @@ def test_origins_from_garp_groups_exactly() -> None:
          "interface": "k.conf:10", "interval": "k.conf:1", "na_interval": "k.conf:1"},
         {"": "k.conf:16", "addresses": "k.conf:20", "vrid": "k.conf:18",
          "interface": "k.conf:17", "interval": "k.conf:5", "na_interval": "k.conf:5"},
+    ]
+
+
+SAME_VRID = """global_defs {
+ vrrp_garp_master_refresh 10
+ vrrp_garp_master_refresh_repeat 3
+}
+vrrp_instance X {
+ interface eth0
+ virtual_router_id 1
+ garp_lower_prio_delay 4295
+ garp_master_repeat 0
+ virtual_ipaddress {
+  192.0.2.1 use_vmac
+  192.0.2.3 dev eth2 use_vmac
+ }
+}
+vrrp_instance Y {
+ interface eth1
+ virtual_router_id 1
+ garp_lower_prio_delay 4294
+ virtual_ipaddress {
+  192.0.2.2 use_vmac
+  192.0.2.4 dev eth4 use_vmac
+ }
+}
+"""
+
+
+def test_same_vrid_on_other_interfaces_and_inherited_refresh_exactly() -> None:
+    """Per-address VMACs of one VRID on four bases are four interfaces; a refresh inherited
+    from global_defs is not repeated in the groups; instance number bounds and notes."""
+    result = loads_keepalived(SAME_VRID, "k.conf")
+    assert result.announce == {"master_refresh": 10.0, "master_refresh_repeat": 3}
+    assert result.groups == [
+        {"name": "X@vrrp.1", "interface": "vrrp.1", "addresses": ["192.0.2.1"], "vrid": 1,
+         "priority": 100, "master_repeat": 1},
+        {"name": "X@vrrp1.1", "interface": "vrrp1.1", "addresses": ["192.0.2.3"], "vrid": 1,
+         "priority": 100, "master_repeat": 1},
+        {"name": "Y@vrrp2.1", "interface": "vrrp2.1", "addresses": ["192.0.2.2"], "vrid": 1,
+         "priority": 100, "lower_prio_delay": 4294.0},
+        {"name": "Y@vrrp3.1", "interface": "vrrp3.1", "addresses": ["192.0.2.4"], "vrid": 1,
+         "priority": 100, "lower_prio_delay": 4294.0},
+    ]
+    assert result.unsupported == [
+        "k.conf:8: garp_lower_prio_delay '4295': out of range 0..4294; ignored",
+        "k.conf:9: vrrp_instance X: garp_master_repeat 0: keepalived uses 1",
+    ]
+
+
+def test_fuzz_entry_point_reads_as_config_id_fuzz() -> None:
+    """fuzz_one_input: bytes decoded with replacement, config id "fuzz", a fixed name."""
+    result = fuzz_one_input(b"@fuzz net_namespace blue\n@other net_namespace red\n\xff bad\n")
+    assert result.net_namespace == "blue"
+    assert result.files == ["/nonexistent/keepalived.conf"]
+    assert result.unsupported == [
+        "/nonexistent/keepalived.conf:1: net_namespace blue: keepalived's VRRP runs in this "
+        "network namespace; garpd must run in it too (e.g. ip netns exec blue garpd run), or "
+        "it watches the wrong interfaces",
+        "/nonexistent/keepalived.conf:3: unknown top-level keyword '\ufffd' (not one of "
+        "keepalived 2.2's); ignored with its block",
     ]
