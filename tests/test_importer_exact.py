@@ -3,10 +3,13 @@ three cases and every garp_group note, with the intervals each interface ends up
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from garpd.keepalived import loads_keepalived
 from garpd.keepalived.importer import _vmac_name, fuzz_one_input
+from garpd.keepalived.reader import Limits
 
 GARP = """net_namespace
 net_namespace blue
@@ -577,3 +580,26 @@ def test_fuzz_entry_point_reads_as_config_id_fuzz() -> None:
         "/nonexistent/keepalived.conf:3: unknown top-level keyword '\ufffd' (not one of "
         "keepalived 2.2's); ignored with its block",
     ]
+
+
+def test_loads_keepalived_arguments_exactly(tmp_path: Path) -> None:
+    """config_id picks the @ID lines; relative includes follow the source's directory, or
+    base_dir; limits apply, and a bound hit keeps the files read so far."""
+    result = loads_keepalived("@x net_namespace blue\n@y net_namespace red\n", "k.conf",
+                              config_id="x")
+    assert result.net_namespace == "blue"
+    for name in ("sub", "other"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "inc.conf").write_text(f"net_namespace {name}\n")
+    main = str(tmp_path / "sub" / "main.conf")
+    result = loads_keepalived("include inc.conf\n", main)
+    assert (result.net_namespace, result.files) == ("sub", [main,
+                                                           str(tmp_path / "sub" / "inc.conf")])
+    result = loads_keepalived("include inc.conf\n", main, base_dir=tmp_path / "other")
+    assert (result.net_namespace, result.files) == ("other", [
+        main, str(tmp_path / "other" / "inc.conf")])
+    result = loads_keepalived("include inc.conf\nvrrp_instance A {\n{\n{\n}\n}\n}\n", main,
+                              limits=Limits(max_block_depth=2))
+    assert (result.error, result.files, result.groups) == (
+        f"{main}:4: blocks nested more than 2 deep; keepalived.conf refused",
+        [main, str(tmp_path / "sub" / "inc.conf")], [])
