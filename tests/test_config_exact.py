@@ -23,6 +23,7 @@ from garpd.config import (
     load_config,
     loads_config,
     resolve,
+    toml_value,
 )
 
 INSTANCE = ("vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
@@ -278,3 +279,35 @@ def test_unknown_keys_outside_a_model_and_unicode_keys() -> None:
                         "s") == ["s: x.y = 1: unknown key; accepted: "]
     [line] = errors('[announce]\n"clé" = 1\n')
     assert line.startswith('g.toml: announce."clé" = 1: unknown key; accepted: master_delay, ')
+
+
+GATEWAYS_ERROR = 'must be a list of IP addresses, or ["auto"]'
+
+
+def test_gateway_errors_and_limit_exactly() -> None:
+    """Not a list; a %zone; 64 gateways accepted, 65 refused."""
+    assert errors('[announce]\ngateways = "x"\n') == [
+        f'g.toml: announce.gateways = "x": {GATEWAYS_ERROR}']
+    assert errors('[announce]\ngateways = ["fe80::1%eth0"]\n') == [
+        f'g.toml: announce.gateways = ["fe80::1%eth0"]: {GATEWAYS_ERROR}; entry 0 '
+        "(fe80::1%eth0): a %zone suffix is not accepted (the group's interface is the zone)"]
+    listed = ", ".join(f'"192.0.2.{i}"' for i in range(1, 65))
+    config = loads_config(f"[announce]\ngateways = [{listed}]\n", "g.toml")
+    assert len(config.effective(None).value("gateways")) == 64  # type: ignore[arg-type]
+    [line] = errors(f'[announce]\ngateways = [{listed}, "192.0.2.65"]\n')
+    assert line.endswith(f": {GATEWAYS_ERROR}; at most 64 gateways")
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("é", '"é"'),
+    (float("inf"), "inf"),
+    (float("-inf"), "-inf"),
+    (Path("/a"), '"/a"'),
+    ([1, "a"], '[1, "a"]'),
+    (b"x", "b'x'"),
+    ("a" * 78, '"' + "a" * 78 + '"'),            # 80 characters: kept whole
+    ("a" * 79, '"' + "a" * 76 + "..."),          # 81: cut to 80
+])
+def test_toml_value_exactly(value: object, shown: str) -> None:
+    """Values as TOML writes them (non-ASCII as is), shortened past 80 characters."""
+    assert toml_value(value) == shown
