@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from garpd.keepalived import loads_keepalived
-from garpd.keepalived.importer import _vmac_name, fuzz_one_input
+from garpd.keepalived.importer import _vmac_name, fuzz_one_input, merge_toml
 from garpd.keepalived.reader import Limits
 
 GARP = """net_namespace
@@ -603,3 +603,79 @@ def test_loads_keepalived_arguments_exactly(tmp_path: Path) -> None:
     assert (result.error, result.files, result.groups) == (
         f"{main}:4: blocks nested more than 2 deep; keepalived.conf refused",
         [main, str(tmp_path / "sub" / "inc.conf")], [])
+
+
+GARP_GROUPS_MORE = """garp_group {
+ interfaces
+ garp_interval " 0.5"
+ interface eth0
+}
+garp_group {
+ gna_interval "\u00a00.25"
+ garp_interval 1
+ interfaces {
+  eth0
+  eth1
+ }
+}
+garp_group {
+ {
+ }
+ gna_interval 2
+ interface eth2
+}
+"""
+
+
+def test_garp_group_blocks_exactly() -> None:
+    """An interfaces line without a block does not end its garp_group; a quoted interval
+    with leading blanks is read, one led by a no-break space is not a number; an interface
+    already in a group is noted at its line; a stray block inside is skipped."""
+    text = GARP_GROUPS_MORE + "".join(instance(f"V{n}", f"eth{n}", n + 1) for n in range(3))
+    result = loads_keepalived(text, "k.conf")
+    assert [(g["interface"], g["interval"], g["na_interval"]) for g in result.groups] == [
+        ("eth0", 0.5, 0.0), ("eth1", 1.0, 0.0), ("eth2", 0.0, 2.0)]
+    assert result.unsupported == [
+        "k.conf:2: garp_group: interfaces without a { } block; ignored",
+        "k.conf:7: gna_interval '\\xa00.25': not a number; keepalived reads it as 0",
+        "k.conf:9: garp_group interfaces: keepalived spaces these interfaces' GARPs on one "
+        "shared clock; garpd applies the interval to each interface separately",
+        "k.conf:9: garp_group: eth0 is already in a garp_group; ignored",
+        "k.conf:15: '{' without a keyword before it; its block is ignored",
+    ]
+
+
+def test_timing_with_notes_is_not_shared() -> None:
+    """Two instances with the same timing that draws a note: each gets its own note."""
+    text = "global_defs {\n vrrp_min_garp\n}\n" + "".join(
+        f"vrrp_instance R{n} {{\n interface eth0\n virtual_router_id {n}\n"
+        f" garp_master_refresh 5\n virtual_ipaddress {{\n  192.0.2.{n}\n }}\n}}\n"
+        for n in (1, 2))
+    result = loads_keepalived(text, "k.conf")
+    assert result.unsupported == [
+        f"k.conf:{line}: vrrp_instance R{n}: garp_master_refresh has no effect: "
+        "vrrp_min_garp left garp_master_refresh_repeat at 0 (set it to send refreshes)"
+        for n, line in ((1, 7), (2, 15))]
+
+
+def test_merge_toml_tables_of_the_wrong_type_and_copies() -> None:
+    """A group entry that is not a table stays where it is (validation reports it); the
+    imported groups are copies unless copy=False."""
+    imported = loads_keepalived(instance("A", "eth0", 1), "k.conf")
+    merged = merge_toml({"group": [5, {"name": "A", "priority": 7}]}, imported)
+    assert merged == {"group": [5, {"name": "A", "interface": "eth0",
+                                    "addresses": ["192.0.2.1"], "vrid": 1, "priority": 7}]}
+    copied = merge_toml({"group": [5]}, imported)["group"][1]
+    assert copied == imported.groups[0]
+    assert copied is not imported.groups[0]
+    assert merge_toml({"group": [5]}, imported, copy=False)["group"][1] is imported.groups[0]
+
+
+def test_origins_in_an_included_file(tmp_path: Path) -> None:
+    """A group read from an included file names that file in its origins."""
+    (tmp_path / "inc.conf").write_text(instance("A", "eth0", 1))
+    main = str(tmp_path / "main.conf")
+    result = loads_keepalived("\ninclude inc.conf\n", main)
+    inc = str(tmp_path / "inc.conf")
+    assert dict(result.group_origins["A"]) == {
+        "": f"{inc}:1", "addresses": f"{inc}:5", "vrid": f"{inc}:3", "interface": f"{inc}:2"}
