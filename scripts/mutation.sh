@@ -118,6 +118,9 @@ for m in "${modules[@]}"; do
     mutmut run --max-children "$jobs" "${names[@]}" > run.log 2>&1) || status=$?
   if [ "$status" -eq 124 ]; then
     echo "   $m: stopped after ${GARPD_MUTATION_TIMEOUT}s (partial run)"
+  elif [ "$status" -ne 0 ] && ! grep -q "__mutmut_" "$work/mutants/${source[$m]}" 2>/dev/null; then
+    # nothing to mutate (events.py: frozen dataclasses only, no function bodies)
+    echo "$m: mutants 0 (no function bodies to mutate)" | tee "$work/summary.txt"; continue
   elif [ "$status" -ne 0 ]; then
     echo "mutation.sh: mutmut failed for $m, see $work/run.log" >&2; tail -20 "$work/run.log" >&2; exit 1
   fi
