@@ -311,3 +311,27 @@ def test_gateway_errors_and_limit_exactly() -> None:
 def test_toml_value_exactly(value: object, shown: str) -> None:
     """Values as TOML writes them (non-ASCII as is), shortened past 80 characters."""
     assert toml_value(value) == shown
+
+
+IFNAME_ERROR = "must be an interface name of 1 to 15 bytes without '/', ':' or whitespace"
+ADDRESS_ERROR = 'must be an IPv4 or IPv6 unicast address (a "/len" suffix is ignored)'
+
+
+def group_toml(interface: str, address: str) -> str:
+    """One [[group]] with a literal TOML interface and address."""
+    return f'[[group]]\nname = "A"\ninterface = {interface}\naddresses = [{address}]\n'
+
+
+def test_interface_and_address_edges_exactly() -> None:
+    """A 15-byte non-ASCII name (the slow path) is read, 16 bytes are not; "." is refused;
+    a non-string interface and address give the full messages; an IPv6 /128 is read."""
+    config = loads_config(group_toml('"éééééééX"', '"2001:db8::1/128"'), "g.toml")
+    assert (config.groups[0].interface, [str(a) for a in config.groups[0].addresses]) == (
+        "éééééééX", ["2001:db8::1"])
+    assert errors(group_toml('"éééééééXY"', '"192.0.2.1"')) == [
+        f'g.toml: group[0].interface = "éééééééXY": {IFNAME_ERROR}']
+    assert errors(group_toml('"."', '"192.0.2.1"')) == [
+        f'g.toml: group[0].interface = ".": {IFNAME_ERROR}']
+    assert errors(group_toml("5", "5")) == [
+        f"g.toml: group[0].interface = 5: {IFNAME_ERROR}",
+        f"g.toml: group[0].addresses[0] = 5: {ADDRESS_ERROR}"]
