@@ -4,6 +4,7 @@ TOML's own groups; a TOML group's error is not blamed on keepalived.conf."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -13,6 +14,7 @@ import pytest
 
 from garpd.config import (
     BUILTIN_SOURCE,
+    BULK_GROUPS,
     MAX_FILE_SIZE,
     MAX_SOCKET_PATH,
     ConfigError,
@@ -335,3 +337,51 @@ def test_interface_and_address_edges_exactly() -> None:
     assert errors(group_toml("5", "5")) == [
         f"g.toml: group[0].interface = 5: {IFNAME_ERROR}",
         f"g.toml: group[0].addresses[0] = 5: {ADDRESS_ERROR}"]
+
+
+def test_more_than_bulk_groups_exactly() -> None:
+    """Past BULK_GROUPS tables each group is validated on its own: the errors come in
+    pydantic's order (sections, groups, unknown keys), and groups with the same keys share
+    one fields set."""
+    tables = "".join(f'[[group]]\nname = "G{i}"\ninterface = "eth0"\n'
+                     f'addresses = ["198.18.{i // 250}.{i % 250 + 1}"]\n'
+                     for i in range(BULK_GROUPS + 1))
+    config = loads_config(tables, "g.toml")
+    assert len(config.groups) == BULK_GROUPS + 1
+    assert config.groups[0].model_fields_set is config.groups[BULK_GROUPS].model_fields_set
+    assert config.groups[BULK_GROUPS].name == "G1000"
+    bad = tables.replace('name = "G3"\n', 'name = "G3"\nmaster_repeat = 0\n')
+    assert errors("frob = 1\n[announce]\nmaster_repeat = -1\n" + bad) == [
+        "g.toml: announce.master_repeat = -1: must be an integer >= 1 (at most 10000)",
+        "g.toml: group[3].master_repeat = 0: must be an integer >= 1 (at most 10000)",
+        "g.toml: frob = 1: unknown key; accepted: announce, log, control, metrics, "
+        "keepalived, group"]
+
+
+def test_group_name_errors_exactly() -> None:
+    """An empty name and one with a control character: the full messages."""
+    assert errors(group_toml('"eth0"', '"192.0.2.1"').replace('"A"', '""')) == [
+        'g.toml: group[0].name = "": must be a non-empty string']
+    [line] = errors(group_toml('"eth0"', '"192.0.2.1"').replace('"A"', '"a\\u0001"'))
+    assert line.endswith(": must not contain control characters")
+
+
+def test_parsing_leaves_the_garbage_collector_as_it_found_it() -> None:
+    """parse_config turns the cyclic collector off while it works, and on again after."""
+    assert gc.isenabled()
+    loads_config("", "g.toml")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        loads_config("", "g.toml")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_keepalived_errors_name_the_toml(tmp_path: Path) -> None:
+    """A keepalived.conf that yields no group: the error names the TOML file and key."""
+    conf = tmp_path / "k.conf"
+    conf.write_text("global_defs {\n}\n")
+    [line, *_] = errors(f'[keepalived]\nconfig = "{conf}"\n')
+    assert line.startswith(f"g.toml: keepalived.config: {conf} yields no group")
