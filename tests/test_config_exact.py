@@ -385,3 +385,46 @@ def test_keepalived_errors_name_the_toml(tmp_path: Path) -> None:
     conf.write_text("global_defs {\n}\n")
     [line, *_] = errors(f'[keepalived]\nconfig = "{conf}"\n')
     assert line.startswith(f"g.toml: keepalived.config: {conf} yields no group")
+
+
+def test_error_lines_describe_what_is_accepted() -> None:
+    """A group that is not a table, an unknown key's wrong type, a missing key."""
+    assert _error_lines([
+        {"loc": ("group", 0), "type": "model_type", "input": 5},
+        {"loc": ("announce", "frob"), "type": "int_type", "input": "x"},
+        {"loc": ("group", 0, "interface"), "type": "missing"},
+    ], {}, "s") == [
+        "s: group[0] = 5: must be a table ([[group]])",
+        's: announce.frob = "x": must be a valid value',
+        f"s: group[0].interface: missing; {IFNAME_ERROR}",
+    ]
+
+
+def test_keepalived_section_exactly(tmp_path: Path) -> None:
+    """No group from keepalived.conf: the error and its first 20 notes; allowed by
+    allow_no_groups or by TOML groups; a file that cannot be read; config_id picks the
+    @ID lines (a non-string config_id is a validation error, not a crash)."""
+    conf = tmp_path / "k.conf"
+    conf.write_text("".join(f"frob{i}\n" for i in range(21)))
+    lines = errors(f'[keepalived]\nconfig = "{conf}"\n')
+    assert lines == [
+        f"g.toml: keepalived.config: {conf} yields no group (no vrrp_instance with an "
+        "interface, a virtual_router_id and a virtual_ipaddress garpd can use); set "
+        "[keepalived] allow_no_groups = true to watch every address on every interface "
+        "instead"] + [f"  {conf}:{i + 1}: unknown top-level keyword 'frob{i}' (not one of "
+                      "keepalived 2.2's); ignored with its block" for i in range(20)]
+    allowed = loads_config(f'[keepalived]\nconfig = "{conf}"\nallow_no_groups = true\n', "g")
+    assert allowed.groups == ()
+    with_toml = loads_config(f'[keepalived]\nconfig = "{conf}"\n' + group_toml(
+        '"eth0"', '"192.0.2.1"'), "g.toml")
+    assert [g.name for g in with_toml.groups] == ["A"]
+    assert errors(f'[keepalived]\nconfig = "{tmp_path}/none.conf"\n') == [
+        f"g.toml: keepalived.config: {tmp_path}/none.conf: no such file"]
+    conf.write_text("@x vrrp_instance A {\n@x interface eth0\n@x virtual_router_id 1\n"
+                    "@x virtual_ipaddress {\n@x 192.0.2.1\n@x }\n@x }\n$_INSTANCE\n")
+    section = f'[keepalived]\nconfig = "{conf}"\nallow_no_groups = true\n'
+    picked = loads_config(section + 'config_id = "x"\n', "g.toml")
+    assert [g.name for g in picked.groups] == ["A"]
+    assert loads_config(section + 'config_id = "y"\n', "g.toml").groups == ()
+    assert errors(section + "config_id = 5\n") == [
+        "g.toml: keepalived.config_id = 5: must be a non-empty string"]
