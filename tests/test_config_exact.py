@@ -350,10 +350,12 @@ def test_more_than_bulk_groups_exactly() -> None:
     assert len(config.groups) == BULK_GROUPS + 1
     assert config.groups[0].model_fields_set is config.groups[BULK_GROUPS].model_fields_set
     assert config.groups[BULK_GROUPS].name == "G1000"
-    bad = tables.replace('name = "G3"\n', 'name = "G3"\nmaster_repeat = 0\n')
+    bad = tables.replace('name = "G3"\n', 'name = "G3"\nmaster_repeat = 0\n').replace(
+        'name = "G500"\n', 'name = "G500"\nmaster_repeat = 0\n')
     assert errors("frob = 1\n[announce]\nmaster_repeat = -1\n" + bad) == [
         "g.toml: announce.master_repeat = -1: must be an integer >= 1 (at most 10000)",
         "g.toml: group[3].master_repeat = 0: must be an integer >= 1 (at most 10000)",
+        "g.toml: group[500].master_repeat = 0: must be an integer >= 1 (at most 10000)",
         "g.toml: frob = 1: unknown key; accepted: announce, log, control, metrics, "
         "keepalived, group"]
 
@@ -428,3 +430,18 @@ def test_keepalived_section_exactly(tmp_path: Path) -> None:
     assert loads_config(section + 'config_id = "y"\n', "g.toml").groups == ()
     assert errors(section + "config_id = 5\n") == [
         "g.toml: keepalived.config_id = 5: must be a non-empty string"]
+
+
+def test_cross_checks_past_an_auto_group_and_across_interfaces() -> None:
+    """A group with "auto" gateways does not stop the gateway check of the next; one
+    address on three interfaces is three groups' own, not a duplicate."""
+    toml = ('[[group]]\nname = "A"\ninterface = "eth0"\naddresses = ["192.0.2.1"]\n'
+            'gateways = ["auto"]\n'
+            '[[group]]\nname = "B"\ninterface = "eth1"\naddresses = ["192.0.2.2"]\n'
+            'gateways = ["192.0.2.2"]\n')
+    assert errors(toml) == ["g.toml: group[1].gateways: 192.0.2.2 is one of the group's own "
+                            "addresses; a gateway is another host"]
+    same = "".join(f'[[group]]\nname = "G{n}"\ninterface = "eth{n}"\n'
+                   'addresses = ["192.0.2.1", "192.0.2.2"]\n' for n in range(3))
+    assert [g.interface for g in loads_config(same, "g.toml").groups] == ["eth0", "eth1",
+                                                                          "eth2"]
