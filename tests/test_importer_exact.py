@@ -679,3 +679,10 @@ def test_origins_in_an_included_file(tmp_path: Path) -> None:
     inc = str(tmp_path / "inc.conf")
     assert dict(result.group_origins["A"]) == {
         "": f"{inc}:1", "addresses": f"{inc}:5", "vrid": f"{inc}:3", "interface": f"{inc}:2"}
+
+
+def test_default_source_name() -> None:
+    """Without a source name the notes say keepalived.conf."""
+    assert loads_keepalived("frob\n").unsupported == [
+        "keepalived.conf:1: unknown top-level keyword 'frob' (not one of keepalived 2.2's); "
+        "ignored with its block"]
