@@ -686,3 +686,102 @@ def test_default_source_name() -> None:
     assert loads_keepalived("frob\n").unsupported == [
         "keepalived.conf:1: unknown top-level keyword 'frob' (not one of keepalived 2.2's); "
         "ignored with its block"]
+
+
+INSTANCES = """vrrp_instance {
+}
+vrrp_instance A B {
+}
+vrrp_instance C\x01 {
+}
+vrrp_instance I {
+ interface
+ interface bad/name
+ interface eth0
+ virtual_router_id 0
+ virtual_router_id 5x
+ virtual_router_id
+ virtual_router_id 7
+ priority 256
+ virtual_ipaddress
+ virtual_ipaddress {
+  192.0.2.7
+ }
+ native_ipv6
+ mcast_src_ip 2001:db8::1
+ unicast_src_ip 192.0.2.9/24
+ unicast_peer {
+  2001:db8::2
+  192.0.2.10
+ }
+ strict_mode maybe
+ garp_extra_if eth1
+ vmac_garp_intvl 5
+ frob
+ garp_master_refresh x
+ garp_master_delay -1
+ garp_master_repeat 00012
+ garp_master_refresh_repeat 99999999999999999999999
+ garp_lower_prio_repeat 5junk
+ priority 010
+}
+vrrp_instance I {
+}
+vrrp_instance J {
+ native_ipv6
+ interface eth1
+ virtual_router_id 8
+ virtual_ipaddress {
+  2001:db8::8
+ }
+}
+"""
+
+
+def test_instance_statements_exactly() -> None:
+    """Every kind of vrrp_instance statement, good and bad: the groups, their origins and
+    every note with its line."""
+    result = loads_keepalived(INSTANCES, "k.conf")
+    assert result.groups == [
+        {"name": "I", "interface": "eth0", "addresses": ["192.0.2.7"], "vrid": 7,
+         "priority": 10, "master_repeat": 12, "master_refresh": 0.0, "lower_prio_repeat": 5},
+        {"name": "J", "interface": "eth1", "addresses": ["2001:db8::8"], "vrid": 8,
+         "priority": 100},
+    ]
+    assert dict(result.group_origins["I"]) == {
+        "": "k.conf:7", "addresses": "k.conf:18", "vrid": "k.conf:14", "priority": "k.conf:36",
+        "interface": "k.conf:10", "master_repeat": "k.conf:33", "master_refresh": "k.conf:31",
+        "lower_prio_repeat": "k.conf:35"}
+    assert result.unsupported == [
+        "k.conf:1: vrrp_instance needs exactly one name; block ignored",
+        "k.conf:3: vrrp_instance needs exactly one name; block ignored",
+        "k.conf:5: vrrp_instance 'C\\x01': the name has control characters; block ignored",
+        "k.conf:8: vrrp_instance I: interface '': not an interface name (1 to 15 bytes without "
+        "'/', ':' or blanks); ignored",
+        "k.conf:9: vrrp_instance I: interface 'bad/name': not an interface name (1 to 15 bytes "
+        "without '/', ':' or blanks); ignored",
+        "k.conf:11: virtual_router_id '0': out of range 1..255; ignored",
+        "k.conf:12: virtual_router_id '5x': not a whole number; ignored",
+        "k.conf:13: virtual_router_id without a value; ignored",
+        "k.conf:15: priority '256': out of range 1..255; ignored",
+        "k.conf:16: vrrp_instance I: virtual_ipaddress without a { } block; ignored",
+        "k.conf:20: vrrp_instance I: native_ipv6: the instance is already IPv4 (set at "
+        "k.conf:18); keepalived 2.2 refuses native_ipv6 here",
+        "k.conf:21: vrrp_instance I: mcast_src_ip 2001:db8::1 is not IPv4, the instance's "
+        "family (set at k.conf:18); keepalived 2.2 ignores it",
+        "k.conf:24: vrrp_instance I: unicast_peer 2001:db8::2 is not IPv4, the instance's "
+        "family (set at k.conf:18); keepalived 2.2 ignores it",
+        "k.conf:27: strict_mode 'maybe': must be one of true/on/yes/false/off/no; ignored",
+        "k.conf:28: vrrp_instance I: garp_extra_if: garpd sends no periodic GARPs on extra "
+        "interfaces; not carried over",
+        "k.conf:29: vrrp_instance I: vmac_garp_intvl: garpd sends no periodic GARPs on extra "
+        "interfaces; not carried over",
+        "k.conf:30: vrrp_instance I: frob: not a vrrp_instance keyword garpd knows; ignored",
+        "k.conf:31: garp_master_refresh 'x': not a whole number; keepalived reads it as 0",
+        "k.conf:32: garp_master_delay '-1': negative; ignored",
+        "k.conf:34: garp_master_refresh_repeat '99999999999999999999999': out of range "
+        "0..4294967295; ignored",
+        "k.conf:35: garp_lower_prio_repeat '5junk': not a whole number; keepalived reads it as "
+        "5",
+        "k.conf:38: vrrp_instance I is defined twice; keepalived ignores this one",
+    ]
