@@ -785,3 +785,51 @@ def test_instance_statements_exactly() -> None:
         "5",
         "k.conf:38: vrrp_instance I is defined twice; keepalived ignores this one",
     ]
+
+
+TOP_LEVEL = """global_defs
+vrrp_instance
+vrrp_sync_group
+garp_group
+include
+vrrp_garp_master_repeat 3
+garp_master_delay 1
+vrrp_gna_interval 1
+{
+}
+virtual_server 192.0.2.1 80 {
+}
+frob
+global_defs {
+ vrrp_garp_master_refresh 10
+ vrrp_min_garp
+}
+"""
+
+
+def test_top_level_statements_exactly() -> None:
+    """Blocks given without { }, keywords that belong elsewhere, unknown and known-but-
+    unused keywords, and vrrp_min_garp turning an imported refresh off."""
+    result = loads_keepalived(TOP_LEVEL, "k.conf")
+    assert result.announce == {"master_delay": 0.0, "master_repeat": 1, "master_refresh": 0.0,
+                               "master_refresh_repeat": 1}
+    assert result.announce_origins == {
+        "master_delay": "k.conf:16", "master_repeat": "k.conf:16", "master_refresh": "k.conf:15",
+        "master_refresh_repeat": "k.conf:16"}
+    assert result.unsupported == [
+        "k.conf:1: global_defs without a { } block; ignored",
+        "k.conf:2: vrrp_instance without a { } block; ignored",
+        "k.conf:3: vrrp_sync_group without a { } block; ignored",
+        "k.conf:4: garp_group without a { } block; ignored",
+        "k.conf:5: include without a file name; ignored",
+        "k.conf:6: vrrp_garp_master_repeat belongs in global_defs or a vrrp_instance; "
+        "keepalived ignores it here",
+        "k.conf:7: garp_master_delay belongs in global_defs or a vrrp_instance; keepalived "
+        "ignores it here",
+        "k.conf:8: vrrp_gna_interval belongs in global_defs or a vrrp_instance; keepalived "
+        "ignores it here",
+        "k.conf:13: unknown top-level keyword 'frob' (not one of keepalived 2.2's); ignored "
+        "with its block",
+        "k.conf:16: vrrp_min_garp sets vrrp_garp_master_refresh_repeat to 0, so keepalived's "
+        "refresh sends nothing; master_refresh imported as 0 (off)",
+    ]
