@@ -833,3 +833,168 @@ def test_top_level_statements_exactly() -> None:
         "k.conf:16: vrrp_min_garp sets vrrp_garp_master_refresh_repeat to 0, so keepalived's "
         "refresh sends nothing; master_refresh imported as 0 (off)",
     ]
+
+
+BUILD = """garp_group {
+ garp_interval 0.5
+ interface eth0
+}
+garp_group {
+ gna_interval 0.25
+ interface vm1
+}
+vrrp_instance NOVRID {
+ interface eth0
+ virtual_ipaddress {
+  192.0.2.1
+ }
+}
+vrrp_instance NOIF {
+ virtual_router_id 2
+ virtual_ipaddress {
+  192.0.2.2
+ }
+}
+vrrp_instance UNI {
+ virtual_router_id 3
+ use_vmac
+ unicast_peer {
+  192.0.2.200
+ }
+ virtual_ipaddress {
+  192.0.2.3
+  192.0.2.4 dev eth3
+ }
+}
+vrrp_instance EMPTY {
+ interface eth0
+ virtual_router_id 4
+}
+vrrp_instance NOVIPS {
+ interface eth0
+ virtual_router_id 5
+ no_virtual_ipaddress
+}
+vrrp_instance A@eth1 {
+ interface eth1
+ virtual_router_id 6
+ virtual_ipaddress {
+  192.0.2.6
+ }
+}
+vrrp_instance A {
+ interface eth0
+ virtual_router_id 7
+ virtual_ipaddress {
+  192.0.2.7
+  192.0.2.6 dev eth1
+  192.0.2.8 dev eth1
+ }
+}
+vrrp_instance V {
+ interface eth0
+ virtual_router_id 8
+ use_vmac vm1
+ virtual_ipaddress {
+  192.0.2.9
+  192.0.2.10 dev eth2
+ }
+}
+"""
+
+
+def test_build_exactly() -> None:
+    """What build makes of each instance: skipped ones (no VRID, no interface, no VIPs)
+    with their notes, a VMAC without an interface, split groups named around an existing
+    name, a VIP already placed, a garp_group on a VMAC (paced by its base"s)."""
+    result = loads_keepalived(BUILD, "k.conf")
+    assert result.groups == [
+        {
+            "name": "UNI@eth3",
+            "interface": "eth3",
+            "addresses": ["192.0.2.4"],
+            "vrid": 3,
+            "priority": 100,
+        },
+        {
+            "name": "A@eth1",
+            "interface": "eth1",
+            "addresses": ["192.0.2.6"],
+            "vrid": 6,
+            "priority": 100,
+        },
+        {
+            "name": "A",
+            "interface": "eth0",
+            "addresses": ["192.0.2.7"],
+            "vrid": 7,
+            "priority": 100,
+            "interval": 0.5,
+            "na_interval": 0.0,
+        },
+        {
+            "name": "A@eth1~2",
+            "interface": "eth1",
+            "addresses": ["192.0.2.8"],
+            "vrid": 7,
+            "priority": 100,
+        },
+        {
+            "name": "V",
+            "interface": "vm1",
+            "addresses": ["192.0.2.9"],
+            "vrid": 8,
+            "priority": 100,
+            "interval": 0.5,
+            "na_interval": 0.0,
+        },
+        {
+            "name": "V@eth2",
+            "interface": "eth2",
+            "addresses": ["192.0.2.10"],
+            "vrid": 8,
+            "priority": 100,
+        },
+    ]
+    assert [dict(result.group_origins[g["name"]]) for g in result.groups] == [
+        {"": "k.conf:21", "addresses": "k.conf:29", "vrid": "k.conf:22", "interface": "k.conf:29"},
+        {"": "k.conf:41", "addresses": "k.conf:45", "vrid": "k.conf:43", "interface": "k.conf:42"},
+        {
+            "": "k.conf:48",
+            "addresses": "k.conf:52",
+            "vrid": "k.conf:50",
+            "interface": "k.conf:49",
+            "interval": "k.conf:1",
+            "na_interval": "k.conf:1",
+        },
+        {"": "k.conf:48", "addresses": "k.conf:54", "vrid": "k.conf:50", "interface": "k.conf:54"},
+        {
+            "": "k.conf:57",
+            "addresses": "k.conf:62",
+            "vrid": "k.conf:59",
+            "interface": "k.conf:60",
+            "interval": "k.conf:1",
+            "na_interval": "k.conf:1",
+        },
+        {"": "k.conf:57", "addresses": "k.conf:63", "vrid": "k.conf:59", "interface": "k.conf:63"},
+    ]
+    assert result.instances == {
+        "UNI": ["UNI@eth3"],
+        "A@eth1": ["A@eth1"],
+        "A": ["A", "A@eth1~2"],
+        "V": ["V", "V@eth2"],
+    }
+    assert result.unsupported == [
+        "k.conf:5: garp_group: vm1 is a VMAC/ipvlan interface, which keepalived refuses here; "
+        "it is paced by its base interface's settings",
+        "k.conf:9: vrrp_instance NOVRID has no valid virtual_router_id; keepalived refuses the "
+        "instance; skipped",
+        "k.conf:15: vrrp_instance NOIF has no interface (and no unicast peers); keepalived "
+        "refuses the instance; skipped",
+        "k.conf:23: vrrp_instance UNI: use_vmac needs an interface; keepalived ignores it",
+        "k.conf:28: vrrp_instance UNI: 192.0.2.3 has no dev and the instance no interface; "
+        "skipped",
+        "k.conf:32: vrrp_instance EMPTY has no virtual_ipaddress; nothing to announce, no group "
+        "made",
+        "k.conf:53: vrrp_instance A: 192.0.2.6 on eth1 is already in group A@eth1; skipped",
+    ]
