@@ -998,3 +998,116 @@ def test_build_exactly() -> None:
         "made",
         "k.conf:53: vrrp_instance A: 192.0.2.6 on eth1 is already in group A@eth1; skipped",
     ]
+
+
+VIRTUAL_NAMES = """global_defs {
+ vmac_prefix vx
+}
+vrrp_instance P {
+ interface eth0
+ virtual_router_id 1
+ use_vmac shared
+ virtual_ipaddress {
+  192.0.2.1/24
+  192.0.2.2/33
+  0.0.0.0
+  239.1.1.1/8
+  10.0.0.256
+  192.0.2.3/0
+  192.0.2.1
+ }
+}
+vrrp_instance Q {
+ interface eth0
+ virtual_router_id 1
+ use_vmac shared
+ virtual_ipaddress {
+  192.0.2.20
+ }
+}
+vrrp_instance R {
+ interface eth1
+ virtual_router_id 2
+ native_ipv6
+ use_ipvlan
+ virtual_ipaddress {
+  2001:db8::20
+ }
+}
+vrrp_instance S {
+ virtual_router_id 3
+ use_vmac
+ unicast_peer {
+  192.0.2.99
+ }
+ virtual_ipaddress {
+  192.0.2.30 dev eth4
+ }
+}
+vrrp_instance T {
+ interface eth5
+ use_vmac
+ virtual_ipaddress {
+  192.0.2.40
+ }
+}
+"""
+
+
+def test_vip_fast_path_and_virtual_names_exactly() -> None:
+    """Plain IPv4 lines (prefix lengths, unspecified, multicast, not an address, a repeat)
+    and the VMAC/ipvlan names: a name taken by an earlier instance falls back to the
+    default (vmac_prefix), an ipvlan without a name gets one, no interface no VMAC."""
+    result = loads_keepalived(VIRTUAL_NAMES, "k.conf")
+    assert result.groups == [
+        {
+            "name": "P",
+            "interface": "shared",
+            "addresses": ["192.0.2.1", "192.0.2.2", "192.0.2.3"],
+            "vrid": 1,
+            "priority": 100,
+        },
+        {
+            "name": "Q",
+            "interface": "vx.1",
+            "addresses": ["192.0.2.20"],
+            "vrid": 1,
+            "priority": 100,
+        },
+        {
+            "name": "R",
+            "interface": "vx.2",
+            "addresses": ["2001:db8::20"],
+            "vrid": 2,
+            "priority": 100,
+        },
+        {
+            "name": "S@eth4",
+            "interface": "eth4",
+            "addresses": ["192.0.2.30"],
+            "vrid": 3,
+            "priority": 100,
+        },
+    ]
+    assert [dict(result.group_origins[g["name"]]) for g in result.groups] == [
+        {"": "k.conf:4", "addresses": "k.conf:9", "vrid": "k.conf:6", "interface": "k.conf:7"},
+        {"": "k.conf:18", "addresses": "k.conf:23", "vrid": "k.conf:20", "interface": "k.conf:21"},
+        {"": "k.conf:26", "addresses": "k.conf:32", "vrid": "k.conf:28", "interface": "k.conf:30"},
+        {"": "k.conf:35", "addresses": "k.conf:42", "vrid": "k.conf:36", "interface": "k.conf:42"},
+    ]
+    assert result.unsupported == [
+        "k.conf:10: vrrp_instance P: virtual_ipaddress: 192.0.2.2/33: invalid prefix length; "
+        "keepalived uses /32",
+        "k.conf:11: vrrp_instance P: virtual_ipaddress: 0.0.0.0 is a multicast or unspecified "
+        "address, which garpd does not announce; skipped",
+        "k.conf:12: vrrp_instance P: virtual_ipaddress: 239.1.1.1/8 is a multicast or "
+        "unspecified address, which garpd does not announce; skipped",
+        "k.conf:13: vrrp_instance P: virtual_ipaddress: '10.0.0.256' is not an IP "
+        "address[/len]; skipped",
+        "k.conf:15: vrrp_instance P: 192.0.2.1 on shared is already in group P; skipped",
+        "k.conf:21: vrrp_instance Q: use_vmac shared is already another instance's; keepalived "
+        "picks a default name instead",
+        "k.conf:37: vrrp_instance S: use_vmac needs an interface; keepalived ignores it",
+        "k.conf:45: vrrp_instance T has no valid virtual_router_id; keepalived refuses the "
+        "instance; skipped",
+    ]
