@@ -1111,3 +1111,29 @@ def test_vip_fast_path_and_virtual_names_exactly() -> None:
         "k.conf:45: vrrp_instance T has no valid virtual_router_id; keepalived refuses the "
         "instance; skipped",
     ]
+
+
+UNSIGNED_CASES = ["4294967295", "4294967296", "000000000000000000001", "00000000000000000001",
+                  '" 7"', '"7 "', '""', "-0", '" -3"', "+5", "999999999", "1000000000"]
+
+
+def test_unsigned_numbers_exactly() -> None:
+    """keepalived's strtoul reading, one instance per value: the edges of the range and of
+    the 20-digit saturation, quoted blanks before and after, empty, signs, the 9-digit fast
+    path and the first 10-digit value past it."""
+    text = "".join(f"vrrp_instance I{n} {{\n interface eth0\n virtual_router_id {n + 1}\n"
+                   f" garp_master_repeat {value}\n virtual_ipaddress {{\n  192.0.2.{n + 1}\n"
+                   " }\n}\n" for n, value in enumerate(UNSIGNED_CASES))
+    result = loads_keepalived(text, "k.conf")
+    assert [g.get("master_repeat") for g in result.groups] == [
+        4294967295, None, None, 1, 7, 7, 1, None, None, 5, 999999999, 1000000000]
+    assert result.unsupported == [
+        "k.conf:12: garp_master_repeat '4294967296': out of range 0..4294967295; ignored",
+        "k.conf:20: garp_master_repeat '000000000000000000001': out of range 0..4294967295; "
+        "ignored",
+        "k.conf:44: garp_master_repeat '7 ': not a whole number; keepalived reads it as 7",
+        "k.conf:52: garp_master_repeat '': not a whole number; keepalived reads it as 0",
+        "k.conf:52: vrrp_instance I6: garp_master_repeat 0: keepalived uses 1",
+        "k.conf:60: garp_master_repeat '-0': negative; ignored",
+        "k.conf:68: garp_master_repeat ' -3': negative; ignored",
+    ]
