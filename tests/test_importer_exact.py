@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from garpd.keepalived import loads_keepalived
-from garpd.keepalived.importer import _vmac_name, fuzz_one_input, merge_toml
+from garpd.keepalived import KeepalivedConfError, load_keepalived, loads_keepalived
+from garpd.keepalived.importer import _in_file_order, _vmac_name, fuzz_one_input, merge_toml
 from garpd.keepalived.reader import Limits
 
 GARP = """net_namespace
@@ -1137,3 +1137,28 @@ def test_unsigned_numbers_exactly() -> None:
         "k.conf:60: garp_master_repeat '-0': negative; ignored",
         "k.conf:68: garp_master_repeat ' -3': negative; ignored",
     ]
+
+
+def test_notes_in_file_order() -> None:
+    """Notes sorted by the file's first place in the reading order, then line (a line that
+    is not ASCII digits sorts as 0); notes naming no file read come last."""
+    notes = ["/b.conf:2: x", "/a.conf:10: y", "/a.conf:9: z", "other: w", "/a.conf:x: v",
+             "/b.conf:1: u", "/a.conf:\u0661: n"]
+    assert _in_file_order(notes, ["/a.conf", "/b.conf", "/a.conf"]) == [
+        "/a.conf:x: v", "/a.conf:\u0661: n", "/a.conf:9: z", "/a.conf:10: y", "/b.conf:1: u",
+        "/b.conf:2: x", "other: w"]
+
+
+def test_load_keepalived_exactly(tmp_path: Path) -> None:
+    """A file that cannot be read and a bound hit are one-line errors; config_id applies."""
+    with pytest.raises(KeepalivedConfError) as caught:
+        load_keepalived(tmp_path / "none.conf")
+    assert caught.value.lines == [f"{tmp_path}/none.conf: no such file"]
+    conf = tmp_path / "k.conf"
+    conf.write_text("@x net_namespace blue\na {\nb {\nc {\n}\n}\n}\n")
+    with pytest.raises(KeepalivedConfError) as caught:
+        load_keepalived(conf, config_id="x", limits=Limits(max_block_depth=2))
+    assert caught.value.lines == [
+        f"{conf}:4: blocks nested more than 2 deep; keepalived.conf refused"]
+    assert load_keepalived(conf, config_id="x").net_namespace == "blue"
+    assert load_keepalived(conf, config_id="y").net_namespace is None
