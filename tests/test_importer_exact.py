@@ -1162,3 +1162,25 @@ def test_load_keepalived_exactly(tmp_path: Path) -> None:
         f"{conf}:4: blocks nested more than 2 deep; keepalived.conf refused"]
     assert load_keepalived(conf, config_id="x").net_namespace == "blue"
     assert load_keepalived(conf, config_id="y").net_namespace is None
+
+
+def test_note_cap_counts_reader_and_importer_notes() -> None:
+    """At most MAX_NOTES notes, the reader's first, then "... and N more" for the rest;
+    exactly MAX_NOTES notes have no such line."""
+    text = "{\n}\n" * 10 + "".join(f"frob{i}\n" for i in range(495))
+    notes = loads_keepalived(text, "k.conf").unsupported
+    assert len(notes) == 501
+    assert notes[9] == "k.conf:19: '{' without a keyword before it; its block is ignored"
+    assert notes[10] == ("k.conf:21: unknown top-level keyword 'frob0' (not one of keepalived "
+                         "2.2's); ignored with its block")
+    assert notes[499].startswith("k.conf:510: unknown top-level keyword 'frob489'")
+    assert notes[500] == "... and 5 more"
+    exactly = loads_keepalived("".join(f"frob{i}\n" for i in range(500)), "k.conf").unsupported
+    assert len(exactly) == 500
+    assert exactly[-1].startswith("k.conf:500: unknown top-level keyword 'frob499'")
+
+
+def test_blank_instance_name_is_refused() -> None:
+    """A vrrp_instance named only blanks is not a group name."""
+    assert loads_keepalived('vrrp_instance "   " {\n}\n', "k.conf").unsupported == [
+        "k.conf:1: vrrp_instance '   ': the name has control characters; block ignored"]
