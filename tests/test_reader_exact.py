@@ -631,3 +631,24 @@ def test_substitution_count_edge() -> None:
                             limits=Limits(max_substitutions=41)).error == (
         "k.conf:4: $ definitions expand this line past 65536 bytes (or all lines past "
         "1048576 bytes or 41 substitutions); keepalived.conf refused")
+
+
+def test_substitution_bound_counts_every_file_read(tmp_path: Path) -> None:
+    """The characters read count from 0 and add up over every file: a 79-character main
+    file including a 1-character one allows 73 substitutions with max_substitutions 33
+    (33 + 80 // 2 = 73), not 32; a 63-character file refuses them with 41 (41 + 31)."""
+    text = "$B=x\n$C=$B $B $B $B $B $B $B $B\n$A=$C $C $C $C $C $C $C $C\n$A\n"
+    (tmp_path / "inc.conf").write_text("\n")
+    main = str(tmp_path / "main.conf")
+    assert len("include inc.conf\n" + text) == 79
+    for bound, error in ((33, None), (32, f"{main}:5: $ definitions expand this line past "
+                                          "65536 bytes (or all lines past 1048576 bytes or 32 "
+                                          "substitutions); keepalived.conf refused")):
+        assert loads_keepalived("include inc.conf\n" + text, main, config_id="x",
+                                limits=Limits(max_substitutions=bound)).error == error
+    odd = text + "\n"
+    assert len(odd) == 63
+    assert loads_keepalived(odd, "k.conf", config_id="x",
+                            limits=Limits(max_substitutions=41)).error is not None
+    assert loads_keepalived(odd, "k.conf", config_id="x",
+                            limits=Limits(max_substitutions=42)).error is None
