@@ -26,6 +26,7 @@ from garpd.keepalived.reader import (
     Node,
     Reader,
     ReadError,
+    _decomment,
     _expand_braces,
     _lines,
     default_config_id,
@@ -652,3 +653,14 @@ def test_substitution_bound_counts_every_file_read(tmp_path: Path) -> None:
                             limits=Limits(max_substitutions=41)).error is not None
     assert loads_keepalived(odd, "k.conf", config_id="x",
                             limits=Limits(max_substitutions=42)).error is None
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("aX #c", ("aX", False)),                 # only blanks are stripped before a comment
+    ("a \"b\"\x0b", ("a \"b\"\x0b", False)),  # only space and tab at the end, not \v
+    ("  a \\# b\t", ("a # b", False)),
+    ('a "b #c', ('a "b #c', True)),
+])
+def test_decomment_exactly(line: str, expected: tuple[str, bool]) -> None:
+    """_decomment strips spaces and tabs only, around the text and before a comment."""
+    assert _decomment(line) == expected
