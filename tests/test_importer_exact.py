@@ -675,10 +675,14 @@ def test_origins_in_an_included_file(tmp_path: Path) -> None:
     """A group read from an included file names that file in its origins."""
     (tmp_path / "inc.conf").write_text(instance("A", "eth0", 1))
     main = str(tmp_path / "main.conf")
-    result = loads_keepalived("\ninclude inc.conf\n", main)
+    result = loads_keepalived(instance("B", "eth1", 2) + "include inc.conf\n", main)
     inc = str(tmp_path / "inc.conf")
     assert dict(result.group_origins["A"]) == {
         "": f"{inc}:1", "addresses": f"{inc}:5", "vrid": f"{inc}:3", "interface": f"{inc}:2"}
+    assert dict(result.group_origins["B"]) == {
+        "": f"{main}:1", "addresses": f"{main}:5", "vrid": f"{main}:3",
+        "interface": f"{main}:2"}
+    assert list(result.group_origins) == ["B", "A"]
 
 
 def test_default_source_name() -> None:
@@ -1184,3 +1188,20 @@ def test_blank_instance_name_is_refused() -> None:
     """A vrrp_instance named only blanks is not a group name."""
     assert loads_keepalived('vrrp_instance "   " {\n}\n', "k.conf").unsupported == [
         "k.conf:1: vrrp_instance '   ': the name has control characters; block ignored"]
+
+
+def test_invalid_global_refresh_turns_it_off() -> None:
+    """A refused vrrp_garp_master_refresh (negative) is imported as 0, off."""
+    result = loads_keepalived("global_defs {\n vrrp_garp_master_refresh -5\n}\n", "k.conf")
+    assert result.announce == {"master_refresh": 0.0}
+    assert result.unsupported == ["k.conf:2: vrrp_garp_master_refresh '-5': negative; ignored"]
+
+
+def test_sync_group_members_from_every_group_block() -> None:
+    """Members listed in two group { } blocks of one vrrp_sync_group are all members."""
+    text = (instance("A", "eth0", 1) + instance("B", "eth0", 2)
+            + "vrrp_sync_group G {\n group {\n  A\n }\n group {\n  B\n }\n}\n")
+    result = loads_keepalived(text, "k.conf")
+    assert [(g["name"], g.get("sync_group")) for g in result.groups] == [("A", "G"),
+                                                                       ("B", "G")]
+    assert result.unsupported == []
