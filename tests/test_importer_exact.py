@@ -1205,3 +1205,37 @@ def test_sync_group_members_from_every_group_block() -> None:
     assert [(g["name"], g.get("sync_group")) for g in result.groups] == [("A", "G"),
                                                                        ("B", "G")]
     assert result.unsupported == []
+
+
+def test_refresh_under_vrrp_min_garp_and_strict_defaults_exactly() -> None:
+    """Under vrrp_min_garp an inherited refresh draws no instance note, an own refresh of 0
+    none, of 1 one; strict mode carries the lower-prio zeros even when they equal the
+    globals; an inherited global lower-prio repeat is not repeated in the group; a stray
+    block after a VIP is noted."""
+    text = ("global_defs {\n vrrp_garp_master_refresh 10\n vrrp_min_garp\n"
+            " vrrp_garp_lower_prio_repeat 0\n vrrp_garp_lower_prio_delay 0\n}\n"
+            + with_lines("A", 1, []) + with_lines("B", 2, ["garp_master_refresh 0"])
+            + with_lines("C", 3, ["garp_master_refresh 1"]) + with_lines("D", 4, ["strict_mode"]))
+    result = loads_keepalived(text, "k.conf")
+    timing = ("master_refresh", "lower_prio_delay", "lower_prio_repeat")
+    assert [{k: g[k] for k in timing if k in g} for g in result.groups] == [
+        {}, {"master_refresh": 0.0}, {"master_refresh": 0.0},
+        {"lower_prio_delay": 0.0, "lower_prio_repeat": 0}]
+    assert result.unsupported == [
+        "k.conf:3: vrrp_min_garp sets vrrp_garp_master_refresh_repeat to 0, so keepalived's "
+        "refresh sends nothing; master_refresh imported as 0 (off)",
+        "k.conf:25: vrrp_instance C: garp_master_refresh has no effect: vrrp_min_garp left "
+        "garp_master_refresh_repeat at 0 (set it to send refreshes)",
+    ]
+    other = loads_keepalived(
+        "global_defs {\n vrrp_garp_lower_prio_repeat 5\n}\n" + with_lines("E", 5, [])
+        + "vrrp_instance F {\n interface eth0\n virtual_router_id 6\n virtual_ipaddress {\n"
+        "  192.0.2.6 {\n  }\n }\n}\n", "k.conf")
+    assert other.groups == [
+        {"name": "E", "interface": "eth0", "addresses": ["192.0.2.5"], "vrid": 5,
+         "priority": 100},
+        {"name": "F", "interface": "eth0", "addresses": ["192.0.2.6"], "vrid": 6,
+         "priority": 100}]
+    assert other.unsupported == [
+        "k.conf:15: vrrp_instance F: virtual_ipaddress: unexpected { } block after "
+        "'192.0.2.6'; ignored"]
