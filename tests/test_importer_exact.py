@@ -1239,3 +1239,12 @@ def test_refresh_under_vrrp_min_garp_and_strict_defaults_exactly() -> None:
     assert other.unsupported == [
         "k.conf:15: vrrp_instance F: virtual_ipaddress: unexpected { } block after "
         "'192.0.2.6'; ignored"]
+
+
+def test_stray_block_inside_an_instance() -> None:
+    """A '{' without a keyword inside a vrrp_instance: the reader's note only."""
+    result = loads_keepalived("vrrp_instance A {\n {\n }\n interface eth0\n virtual_router_id 1\n"
+                              " virtual_ipaddress {\n  192.0.2.1\n }\n}\n", "k.conf")
+    assert [g["name"] for g in result.groups] == ["A"]
+    assert result.unsupported == ["k.conf:2: '{' without a keyword before it; its block is "
+                                  "ignored"]
