@@ -1248,3 +1248,110 @@ def test_stray_block_inside_an_instance() -> None:
     assert [g["name"] for g in result.groups] == ["A"]
     assert result.unsupported == ["k.conf:2: '{' without a keyword before it; its block is "
                                   "ignored"]
+
+
+FAMILY_RULES = """vrrp_instance A {
+ interface eth0
+ virtual_router_id 1
+ virtual_ipaddress {
+  192.0.2.1
+ }
+}
+global_defs {
+ vrrp_garp_master_repeat 3
+}
+vrrp_instance B {
+ interface eth0
+ virtual_router_id 2
+ mcast_src_ip
+ mcast_dst_ip 2001:db8::9
+ unicast_peer {
+   {
+   }
+   foo
+  }
+ garp_master_delay "\u00a05"
+ virtual_ipaddress {
+  192.0.2.2
+  2001:db8::2
+ }
+}
+vrrp_instance C {
+ interface eth0
+ virtual_router_id 3
+ native_ipv6
+ virtual_ipaddress {
+  192.0.2.3
+  2001:db8::3
+ }
+}
+vrrp_instance D {
+ interface eth0
+ virtual_router_id 4
+ use_vmac
+ virtual_ipaddress_excluded {
+  192.0.2.4
+ }
+}
+vrrp_instance E {
+ interface eth0
+ virtual_router_id 5
+ virtual_ipaddress {
+  192.0.2.5
+ }
+ mcast_src_ip 2001:db8::1/64
+ unicast_peer {
+  2001:db8::2/64
+ }
+}
+"""
+
+
+def test_instance_families_and_copied_globals_exactly() -> None:
+    """Globals are copied when an instance is read (a later global_defs changes only the
+    instances after it); mcast_dst_ip sets the family, a source without a value or with a
+    /len does not; unicast_peer lines that are not addresses; native_ipv6 sets IPv6; an
+    instance with only excluded addresses defaults to IPv4 (its VMAC carries them); a
+    value led by a no-break space is not a number."""
+    result = loads_keepalived(FAMILY_RULES, "k.conf")
+    assert result.groups == [
+        {
+            "name": "A",
+            "interface": "eth0",
+            "addresses": ["192.0.2.1"],
+            "vrid": 1,
+            "priority": 100,
+            "master_repeat": 5,
+        },
+        {
+            "name": "B",
+            "interface": "eth0",
+            "addresses": ["2001:db8::2"],
+            "vrid": 2,
+            "priority": 100,
+            "master_delay": 0.0,
+        },
+        {
+            "name": "C",
+            "interface": "eth0",
+            "addresses": ["2001:db8::3"],
+            "vrid": 3,
+            "priority": 100,
+        },
+        {
+            "name": "D",
+            "interface": "vrrp.4",
+            "addresses": ["192.0.2.4"],
+            "vrid": 4,
+            "priority": 100,
+        },
+        {"name": "E", "interface": "eth0", "addresses": ["192.0.2.5"], "vrid": 5, "priority": 100},
+    ]
+    assert result.unsupported == [
+        "k.conf:17: '{' without a keyword before it; its block is ignored",
+        "k.conf:21: garp_master_delay '\\xa05': not a whole number; keepalived reads it as 0",
+        "k.conf:23: vrrp_instance B: virtual_ipaddress 192.0.2.2 is not IPv6, the instance's "
+        "family (set at k.conf:15); keepalived 2.2 ignores it",
+        "k.conf:32: vrrp_instance C: virtual_ipaddress 192.0.2.3 is not IPv6, the instance's "
+        "family (set at k.conf:30); keepalived 2.2 ignores it",
+    ]
