@@ -1217,6 +1217,9 @@ def test_refresh_under_vrrp_min_garp_and_strict_defaults_exactly() -> None:
             + with_lines("A", 1, []) + with_lines("B", 2, ["garp_master_refresh 0"])
             + with_lines("C", 3, ["garp_master_refresh 1"]) + with_lines("D", 4, ["strict_mode"]))
     result = loads_keepalived(text, "k.conf")
+    assert result.announce == {"master_delay": 0.0, "master_repeat": 1, "master_refresh": 0.0,
+                               "master_refresh_repeat": 1, "lower_prio_delay": 0.0,
+                               "lower_prio_repeat": 0}
     timing = ("master_refresh", "lower_prio_delay", "lower_prio_repeat")
     assert [{k: g[k] for k in timing if k in g} for g in result.groups] == [
         {}, {"master_refresh": 0.0}, {"master_refresh": 0.0},
@@ -1355,3 +1358,103 @@ def test_instance_families_and_copied_globals_exactly() -> None:
         "k.conf:32: vrrp_instance C: virtual_ipaddress 192.0.2.3 is not IPv6, the instance's "
         "family (set at k.conf:30); keepalived 2.2 ignores it",
     ]
+
+
+NAMES_AND_SPLITS = """vrrp_instance NOVRID {
+ interface eth0
+ use_vmac
+ virtual_ipaddress {
+  192.0.2.1
+ }
+}
+vrrp_instance S {
+ virtual_router_id 3
+ use_vmac
+ unicast_peer {
+  192.0.2.99
+ }
+ virtual_ipaddress {
+  192.0.2.30 dev eth4
+ }
+}
+vrrp_instance T {
+ interface eth5
+ virtual_router_id 3
+ use_vmac
+ virtual_ipaddress {
+  192.0.2.40
+ }
+}
+vrrp_instance A {
+ interface eth0
+ virtual_router_id 7
+ virtual_ipaddress {
+  192.0.2.7 dev b@c
+  192.0.2.8 dev eth1
+  192.0.2.8 dev eth1
+ }
+}
+vrrp_instance A@b {
+ interface eth0
+ virtual_router_id 8
+ virtual_ipaddress {
+  192.0.2.9 dev c
+ }
+}
+"""
+
+
+def test_virtual_names_and_split_names_exactly() -> None:
+    """An instance without a VRID or without an interface takes no VMAC name, so the next
+    instance of that VRID gets the default one; split names are unique even when an
+    interface name holds an "@"; a repeated VIP names the split group it is already in."""
+    result = loads_keepalived(NAMES_AND_SPLITS, "k.conf")
+    assert result.groups == [
+        {
+            "name": "S@eth4",
+            "interface": "eth4",
+            "addresses": ["192.0.2.30"],
+            "vrid": 3,
+            "priority": 100,
+        },
+        {
+            "name": "T",
+            "interface": "vrrp.3",
+            "addresses": ["192.0.2.40"],
+            "vrid": 3,
+            "priority": 100,
+        },
+        {
+            "name": "A@b@c",
+            "interface": "b@c",
+            "addresses": ["192.0.2.7"],
+            "vrid": 7,
+            "priority": 100,
+        },
+        {
+            "name": "A@eth1",
+            "interface": "eth1",
+            "addresses": ["192.0.2.8"],
+            "vrid": 7,
+            "priority": 100,
+        },
+        {
+            "name": "A@b@c~2",
+            "interface": "c",
+            "addresses": ["192.0.2.9"],
+            "vrid": 8,
+            "priority": 100,
+        },
+    ]
+    assert result.unsupported == [
+        "k.conf:1: vrrp_instance NOVRID has no valid virtual_router_id; keepalived refuses the "
+        "instance; skipped",
+        "k.conf:10: vrrp_instance S: use_vmac needs an interface; keepalived ignores it",
+        "k.conf:32: vrrp_instance A: 192.0.2.8 on eth1 is already in group A@eth1; skipped",
+    ]
+    refresh_one = loads_keepalived(
+        "global_defs {\n vrrp_garp_master_refresh 1\n vrrp_min_garp\n}\n", "k.conf")
+    assert refresh_one.announce["master_refresh"] == 0.0
+    assert refresh_one.unsupported == [
+        "k.conf:3: vrrp_min_garp sets vrrp_garp_master_refresh_repeat to 0, so keepalived's "
+        "refresh sends nothing; master_refresh imported as 0 (off)"]
