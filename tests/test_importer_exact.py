@@ -1458,3 +1458,16 @@ def test_virtual_names_and_split_names_exactly() -> None:
     assert refresh_one.unsupported == [
         "k.conf:3: vrrp_min_garp sets vrrp_garp_master_refresh_repeat to 0, so keepalived's "
         "refresh sends nothing; master_refresh imported as 0 (off)"]
+
+
+def test_importer_notes_past_the_cap_are_counted() -> None:
+    """520 notes of the importer's own: 500 kept and "... and 20 more"."""
+    notes = loads_keepalived("".join(f"frob{i}\n" for i in range(520)), "k.conf").unsupported
+    assert len(notes) == 501
+    assert notes[-1] == "... and 20 more"
+
+
+def test_unnumbered_notes_sort_before_line_one() -> None:
+    """A note whose line is not a number sorts as line 0, before line 1."""
+    assert _in_file_order(["/a.conf:1: p", "/a.conf:x: v"], ["/a.conf"]) == [
+        "/a.conf:x: v", "/a.conf:1: p"]
