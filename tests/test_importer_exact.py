@@ -1471,3 +1471,21 @@ def test_unnumbered_notes_sort_before_line_one() -> None:
     """A note whose line is not a number sorts as line 0, before line 1."""
     assert _in_file_order(["/a.conf:1: p", "/a.conf:x: v"], ["/a.conf"]) == [
         "/a.conf:x: v", "/a.conf:1: p"]
+
+
+def test_excluded_addresses_of_the_other_family() -> None:
+    """Excluded IPv4 addresses of an IPv6 instance are kept (no family check); with
+    use_vmac_addr, a plain one and one with dev share the one per-address VMAC of the
+    (VRID, IPv4, base)."""
+    text = ("vrrp_instance X {\n interface eth0\n virtual_router_id 9\n native_ipv6\n"
+            " use_vmac_addr\n virtual_ipaddress {\n  2001:db8::9\n }\n"
+            " virtual_ipaddress_excluded {\n  192.0.2.9\n  192.0.2.10 dev eth0\n }\n}\n"
+            "vrrp_instance Y {\n interface eth1\n virtual_router_id 10\n native_ipv6\n"
+            " virtual_ipaddress_excluded {\n  192.0.2.11\n }\n virtual_ipaddress {\n"
+            "  2001:db8::10\n }\n}\n")
+    result = loads_keepalived(text, "k.conf")
+    assert [(g["name"], g["interface"], g["addresses"]) for g in result.groups] == [
+        ("X", "eth0", ["2001:db8::9"]),
+        ("X@vrrp.9", "vrrp.9", ["192.0.2.9", "192.0.2.10"]),
+        ("Y", "eth1", ["192.0.2.11", "2001:db8::10"])]
+    assert result.unsupported == []
