@@ -1489,3 +1489,17 @@ def test_excluded_addresses_of_the_other_family() -> None:
         ("X@vrrp.9", "vrrp.9", ["192.0.2.9", "192.0.2.10"]),
         ("Y", "eth1", ["192.0.2.11", "2001:db8::10"])]
     assert result.unsupported == []
+
+
+def test_a_vmac_name_of_an_instance_without_interface_is_free() -> None:
+    """A use_vmac name given by an instance without an interface (ignored there) stays
+    free for a later instance."""
+    text = ("vrrp_instance S {\n virtual_router_id 3\n use_vmac vms\n unicast_peer {\n"
+            "  192.0.2.99\n }\n virtual_ipaddress {\n  192.0.2.30 dev eth4\n }\n}\n"
+            "vrrp_instance T {\n interface eth5\n virtual_router_id 4\n use_vmac vms\n"
+            " virtual_ipaddress {\n  192.0.2.40\n }\n}\n")
+    result = loads_keepalived(text, "k.conf")
+    assert [(g["name"], g["interface"]) for g in result.groups] == [("S@eth4", "eth4"),
+                                                                    ("T", "vms")]
+    assert result.unsupported == [
+        "k.conf:3: vrrp_instance S: use_vmac needs an interface; keepalived ignores it"]
