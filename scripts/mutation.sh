@@ -80,11 +80,11 @@ for m in "${modules[@]}"; do
   names=()
   first=
   if [ -n "${GARPD_MUTATION_RECHECK:-}" ]; then
-    # Re-run only the mutants that survived the last full run (or that an interrupted run
-    # never reached), against today's tests: tests are only ever added, so what was killed
+    # Re-run only the mutants that survived the last full run (or had no tests, or that an
+    # interrupted run never reached), against today's tests: tests are only ever added, so what was killed
     # stays killed. The source must not have changed since (mutant names are positional).
     [ -f "$work/results-all.txt" ] || { echo "mutation.sh: no full run of $m to recheck" >&2; exit 2; }
-    mapfile -t names < <(awk -F': ' '/: survived$|: not checked$/ {gsub(/ /, "", $1); print $1}' "$work/results-all.txt")
+    mapfile -t names < <(awk -F': ' '/: survived$|: not checked$|: no tests$/ {gsub(/ /, "", $1); print $1}' "$work/results-all.txt")
     first=$work
     work=.mutation/$m-recheck
   fi
@@ -118,6 +118,9 @@ for m in "${modules[@]}"; do
     mutmut run --max-children "$jobs" "${names[@]}" > run.log 2>&1) || status=$?
   if [ "$status" -eq 124 ]; then
     echo "   $m: stopped after ${GARPD_MUTATION_TIMEOUT}s (partial run)"
+  elif [ "$status" -ne 0 ] && ! grep -q "__mutmut_" "$work/mutants/${source[$m]}" 2>/dev/null; then
+    # nothing to mutate (events.py: frozen dataclasses only, no function bodies)
+    echo "$m: mutants 0 (no function bodies to mutate)" | tee "$work/summary.txt"; continue
   elif [ "$status" -ne 0 ]; then
     echo "mutation.sh: mutmut failed for $m, see $work/run.log" >&2; tail -20 "$work/run.log" >&2; exit 1
   fi

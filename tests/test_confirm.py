@@ -6,7 +6,15 @@ import ipaddress
 
 import pytest
 
-from garpd.confirm import AUTO, Confirmer, ConfirmTiming, GatewayStatus, Probe
+from garpd.confirm import (
+    AUTO,
+    EPSILON,
+    NEIGHBOUR_LIMIT,
+    Confirmer,
+    ConfirmTiming,
+    GatewayStatus,
+    Probe,
+)
 from garpd.frames import Address, mac_bytes
 from garpd.neighbour_wire import Claim, parse
 from garpd.records import Record
@@ -107,6 +115,8 @@ def test_answer_after_a_retry() -> None:
     (arp(2, ROUTER, str(GW2), str(VIP), tha=OURS, eth_dst=OURS), False),   # another host
     (arp(2, ROUTER, str(GW), "192.0.2.101", tha=OURS, eth_dst=OURS), False),
     (arp(1, ROUTER, str(GW), str(GW)), False),                        # the gateway's GARP
+    (arp(2, ROUTER, str(GW), str(VIP), tha=OURS), True),     # a reply: THA counts, not dst
+    (arp(2, ROUTER, str(GW), str(VIP), tha=ROGUE, eth_dst=OURS), False),
 ])
 def test_what_counts_as_the_answer_v4(frame: bytes, answers: bool) -> None:
     """Only the gateway's answer to the address, aimed at our MAC, confirms."""
@@ -227,3 +237,86 @@ def test_bad_timing_is_refused() -> None:
         ConfirmTiming(0.0, 3)
     with pytest.raises(ValueError, match="confirm_retries"):
         ConfirmTiming(1.0, -1)
+
+
+def test_auto_gateway_gone_before_its_first_request() -> None:
+    """A next hop that appears and goes again before any poll is never asked."""
+    c = Confirmer()
+    c.start("eth0", VIP, MAC, AUTO, TIMING, 0.0)
+    c.set_gateways("eth0", 4, {GW}, 1.0)
+    assert c.next_deadline() == 1.0
+    c.set_gateways("eth0", 4, set(), 1.0)
+    assert c.next_deadline() is None
+    assert c.poll(1.0) == ([], [])
+    assert c.status() == []
+
+
+def test_neighbour_cache_is_bounded_and_forgets() -> None:
+    """Each gateway's own MAC; forgetting an unknown entry is a no-op; a new entry past
+    NEIGHBOUR_LIMIT starts the cache over, an update of a known one at the limit does not."""
+    c = Confirmer()
+    c.set_neighbour("eth0", GW2, None)
+    c.set_neighbour("eth0", GW, mac_bytes(ROUTER))
+    c.set_neighbour("eth0", GW2, mac_bytes(ROGUE))
+    c.start("eth0", VIP, MAC, (GW, GW2), TIMING, 0.0)
+    probes, _ = c.poll(0.0)
+    assert [(p.gateway, p.gateway_mac) for p in probes] == [
+        (GW, mac_bytes(ROUTER)), (GW2, mac_bytes(ROGUE))]
+    for n in range(NEIGHBOUR_LIMIT - 2):
+        c.set_neighbour("eth1", ipaddress.ip_address(0x0A000000 + n), MAC)
+    c.set_neighbour("eth0", GW2, mac_bytes(ROUTER))  # known key at the limit: no reset
+    probes, _ = c.poll(1.0)
+    assert [(p.gateway, p.gateway_mac) for p in probes] == [
+        (GW, mac_bytes(ROUTER)), (GW2, mac_bytes(ROUTER))]
+    c.set_neighbour("eth1", ipaddress.ip_address("198.51.100.1"), MAC)  # new: starts over
+    probes, _ = c.poll(3.0)
+    assert [(p.gateway, p.gateway_mac) for p in probes] == [(GW, None), (GW2, None)]
+
+
+def test_status_of_a_pending_pair_and_unknown_addresses() -> None:
+    """A pending pair shows its attempts and next try; unknown addresses have no gateways."""
+    c = Confirmer()
+    assert c.gateways("eth0", VIP) == []
+    c.start("eth0", VIP, MAC, (GW,), TIMING, 10.0)
+    c.poll(10.0)
+    assert c.status() == [GatewayStatus("eth0", "192.0.2.100", "192.0.2.1", "pending", 1,
+                                        None, None, 11.0)]
+    assert c.gateways("eth0", VIP) == [GW]
+    assert c.gateways("eth1", VIP) == []
+
+
+def test_two_gateways_counted_exactly() -> None:
+    """Two gateways, no retries: both give up, then both answer late; every counter and
+    the ``confirmed`` record's fields exactly."""
+    c = Confirmer()
+    c.start("eth0", VIP, MAC, (GW, GW2), ConfirmTiming(1.0, 0), 0.0, group="VI_1")
+    probes, records = c.poll(0.0)
+    assert [p.gateway for p in probes] == [GW, GW2]
+    probes, records = c.poll(1.0)
+    assert (probes, [r.fields["gateway"] for r in records]) == ([], ["192.0.2.1", "192.0.2.2"])
+    assert c.counters == {"probes": 2, "confirmed": 0, "unconfirmed": 2, "late": 0}
+    [first] = c.handle_answer("eth0", reply(GW), 2.0)
+    [second] = c.handle_answer("eth0", reply(GW2), 2.5)
+    assert (first.event, first.fields) == ("confirmed", {
+        "interface": "eth0", "address": "192.0.2.100", "gateway": "192.0.2.1",
+        "gateway_mac": ROUTER, "after_ms": 2000, "attempts": 1, "late": True,
+        "group": "VI_1"})
+    assert second.fields["after_ms"] == 2500
+    assert c.counters == {"probes": 2, "confirmed": 2, "unconfirmed": 2, "late": 2}
+
+
+def test_poll_takes_what_is_due_within_epsilon() -> None:
+    """A request due exactly EPSILON after ``now`` leaves in that poll."""
+    c = Confirmer()
+    c.start("eth0", VIP, MAC, (GW,), TIMING, 5.0 + EPSILON)
+    assert [p.attempt for p in c.poll(5.0)[0]] == [1]
+
+
+def test_auto_gateways_as_last_set() -> None:
+    """auto_gateways: per interface and family, only that family's addresses."""
+    c = Confirmer()
+    assert c.auto_gateways("eth0", 4) == frozenset()
+    c.set_gateways("eth0", 4, {GW, GW6}, 0.0)
+    assert c.auto_gateways("eth0", 4) == frozenset({GW})
+    assert c.auto_gateways("eth0", 6) == frozenset()
+    assert c.auto_gateways("eth1", 4) == frozenset()

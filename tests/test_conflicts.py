@@ -6,7 +6,15 @@ import ipaddress
 
 import pytest
 
-from garpd.conflicts import MAX_MACS, RECENT, ConflictGuard, ConflictPolicy, Decision
+from garpd.conflicts import (
+    EPSILON,
+    MAX_MACS,
+    RECENT,
+    ConflictGuard,
+    ConflictPolicy,
+    ConflictStatus,
+    Decision,
+)
 from garpd.frames import Address, FrameCache, Mode, mac_bytes
 from garpd.neighbour_wire import Claim, parse
 from tests.test_neighbour_wire import ANY, arp, na, ns
@@ -232,3 +240,72 @@ def test_two_garpd_hosts_do_not_fight(mode: Mode) -> None:
     assert hosts["a"][0].counters["eth0"] == {"conflicts": len(cache.slot(mac_b, VIP, mode,
                                                                           False)),
                                               "defences": 1}
+
+
+def test_status_and_queries_exactly() -> None:
+    """status(), policy() and watched() field by field, for a held address with conflicts
+    and one without, and for an interface and an address that are not held."""
+    g = guard()
+    assert g.decide("eth0", garp_from(ROGUE), 100.0).defend
+    assert g.decide("eth0", garp_from(ROGUE2), 101.5).outcome == "count"
+    assert g.status() == [
+        ConflictStatus("eth0", "192.0.2.100", "defend", 2, 1, 101.5, ROGUE2, 100.0),
+        ConflictStatus("eth0", "2001:db8::100", "defend", 0, 0, None, None, None),
+    ]
+    assert g.policy("eth0", VIP) == "defend"
+    assert g.policy("eth0", OTHER) is None
+    assert g.policy("eth1", VIP) is None
+    assert g.watched("eth0") == [VIP, VIP6]
+    assert g.watched("eth1") == []
+
+
+def test_release_keeps_the_interfaces_other_addresses() -> None:
+    """Releasing one address leaves the others of the interface held; releasing an
+    address or an interface that is not held is a no-op."""
+    g = guard()
+    g.release("eth0", OTHER)
+    g.release("eth1", VIP)
+    g.release("eth0", VIP)
+    assert g.policy("eth0", VIP) is None
+    assert g.policy("eth0", VIP6) == "defend"
+    assert g.listening() == {"eth0"}
+    g.release("eth0", VIP6)
+    assert g.listening() == set()
+    assert g.status() == []
+
+
+def test_forget_link_forgets_the_mac() -> None:
+    """After forget_link, a record for an address held again without link() names no MAC;
+    forgetting an unknown interface is a no-op."""
+    g = guard()
+    g.forget_link("eth9")
+    g.forget_link("eth0")
+    g.hold("eth0", VIP, "log", 10.0)
+    decision = g.decide("eth0", garp_from(ROGUE), 1.0)
+    assert decision.record is not None
+    assert decision.record.fields["mac"] is None
+    assert decision.record.fields["other_mac"] == ROGUE
+    assert "group" not in decision.record.fields
+
+
+def test_interval_edge_and_count_decision_exactly() -> None:
+    """A conflict exactly ``interval - EPSILON`` after the last defence (or record) is
+    defended (recorded) again; one in between is counted, with its frame and key."""
+    edge = 10.0 - EPSILON
+    g = guard("defend", 10.0)
+    assert g.decide("eth0", garp_from(ROGUE), 0.0).defend
+    assert g.decide("eth0", garp_from(ROGUE), 5.0) == Decision("count", "arp_request",
+                                                               ("eth0", VIP))
+    assert g.decide("eth0", garp_from(ROGUE), edge).defend
+    g = guard("log", 10.0)
+    assert g.decide("eth0", garp_from(ROGUE), 0.0).outcome == "record"
+    assert g.decide("eth0", garp_from(ROGUE), edge).outcome == "record"
+
+
+def test_a_guard_without_own_macs_still_decides() -> None:
+    """Before set_own_macs no MAC is this host's: a claim for a held address conflicts."""
+    g = ConflictGuard()
+    g.hold("eth0", VIP, "log", 10.0, group="VI_1")
+    decision = g.decide("eth0", garp_from(OURS), 1.0)
+    assert (decision.outcome, decision.reason, decision.key) == ("record", "arp_request",
+                                                                 ("eth0", VIP))

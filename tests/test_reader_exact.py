@@ -19,12 +19,14 @@ from garpd.keepalived.reader import (
     MAX_FILE_SIZE,
     MAX_FILES,
     MAX_INCLUDE_DEPTH,
+    MAX_NOTE_LENGTH,
     MAX_TOTAL_SIZE,
     LimitError,
     Limits,
     Node,
     Reader,
     ReadError,
+    _decomment,
     _expand_braces,
     _lines,
     default_config_id,
@@ -351,6 +353,10 @@ def test_error_texts() -> None:
     ("{a{,b},c}", ["a", "ab", "c"]),
     ("", [""]),
     ("{{a,b}", ["{a", "{b"]),
+    ("{p,q}{a{1,2}b,c}", ["pa1b", "pa2b", "pc", "qa1b", "qa2b", "qc"]),
+    ("{{1,2}a{3,4},z}", ["1a3", "1a4", "2a3", "2a4", "z"]),
+    ("{a{b}c,d}", ["a{b}c", "d"]),
+    ("{x{1,2},y}", ["x1", "x2", "y"]),
 ])
 def test_brace_expansion(pattern: str, expanded: list[str]) -> None:
     """csh-style alternatives: in order, nested, empty, unbalanced braces left alone."""
@@ -578,3 +584,83 @@ def test_fast_path_strips_only_blanks_and_cr() -> None:
     assert [n[0] for n in nodes] == [("aX",), ("Xa",)]
     assert notes == ["k.conf:1: include nothing.conf: /nonexistent/nothing.conf: no such "
                      "file; skipped"]
+
+
+# --- bounds added by the fuzzing work, at their edges --------------------------------------
+
+
+def test_note_length_edge() -> None:
+    """A note of exactly MAX_NOTE_LENGTH characters is whole; two more are cut and marked."""
+    def note(length: int) -> str:
+        name = "/nonexistent/" + "a" * length + ".conf"
+        return loads_keepalived(f"include {name}\n", "/k.conf", config_id="x").unsupported[0]
+    whole = note(216)
+    assert len(whole) == MAX_NOTE_LENGTH
+    assert whole.endswith(".conf: no such file; skipped")
+    cut = note(217)
+    assert cut == ("/k.conf:1: include /nonexistent/" + "a" * 217 + ".conf: /nonexistent/"
+                   + "a" * 217 + ".conf: no such file; skipped")[:MAX_NOTE_LENGTH] + "..."
+
+
+def test_include_pattern_bound_edges() -> None:
+    """A pattern of 4096 bytes and one with 64 '{' are read; one byte or one '{' more is
+    one error quoting the pattern's first 80 characters."""
+    tail = "longer than 4096 bytes or more than 64 '{'; keepalived.conf refused"
+    for pattern in ("/x/" + "a" * 4093, "/x" + "{a,b}" * 64):
+        assert loads_keepalived(f"include {pattern}\n", "/k.conf", config_id="x").error is None
+    for pattern in ("/x/" + "a" * 4094, "/x" + "{a,b}" * 64 + "{"):
+        result = loads_keepalived(f"include {pattern}\n", "/k.conf", config_id="x")
+        assert result.error == f"/k.conf:1: include {pattern[:80]}...: {tail}"
+
+
+def test_block_depth_edge() -> None:
+    """max_block_depth blocks open at once are read; one more is one error."""
+    limits = Limits(max_block_depth=2)
+    assert loads_keepalived("a {\n{\n}\n}\n", "k.conf", limits=limits).error is None
+    assert loads_keepalived("a {\nb {\nc {\n}\n}\n}\n", "k.conf", limits=limits).error == (
+        "k.conf:3: blocks nested more than 2 deep; keepalived.conf refused")
+
+
+def test_substitution_count_edge() -> None:
+    """73 substitutions in a 62-character file: allowed with max_substitutions 42 (42 + 62 //
+    2 = 73), refused with 41, naming the line and the bounds."""
+    text = ("$B=x\n$C=$B $B $B $B $B $B $B $B\n$A=$C $C $C $C $C $C $C $C\n$A\n")
+    assert len(text) == 62
+    assert loads_keepalived(text, "k.conf", config_id="x",
+                            limits=Limits(max_substitutions=42)).error is None
+    assert loads_keepalived(text, "k.conf", config_id="x",
+                            limits=Limits(max_substitutions=41)).error == (
+        "k.conf:4: $ definitions expand this line past 65536 bytes (or all lines past "
+        "1048576 bytes or 41 substitutions); keepalived.conf refused")
+
+
+def test_substitution_bound_counts_every_file_read(tmp_path: Path) -> None:
+    """The characters read count from 0 and add up over every file: a 79-character main
+    file including a 1-character one allows 73 substitutions with max_substitutions 33
+    (33 + 80 // 2 = 73), not 32; a 63-character file refuses them with 41 (41 + 31)."""
+    text = "$B=x\n$C=$B $B $B $B $B $B $B $B\n$A=$C $C $C $C $C $C $C $C\n$A\n"
+    (tmp_path / "inc.conf").write_text("\n")
+    main = str(tmp_path / "main.conf")
+    assert len("include inc.conf\n" + text) == 79
+    for bound, error in ((33, None), (32, f"{main}:5: $ definitions expand this line past "
+                                          "65536 bytes (or all lines past 1048576 bytes or 32 "
+                                          "substitutions); keepalived.conf refused")):
+        assert loads_keepalived("include inc.conf\n" + text, main, config_id="x",
+                                limits=Limits(max_substitutions=bound)).error == error
+    odd = text + "\n"
+    assert len(odd) == 63
+    assert loads_keepalived(odd, "k.conf", config_id="x",
+                            limits=Limits(max_substitutions=41)).error is not None
+    assert loads_keepalived(odd, "k.conf", config_id="x",
+                            limits=Limits(max_substitutions=42)).error is None
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("aX #c", ("aX", False)),                 # only blanks are stripped before a comment
+    ("a \"b\"\x0b", ("a \"b\"\x0b", False)),  # only space and tab at the end, not \v
+    ("  a \\# b\t", ("a # b", False)),
+    ('a "b #c', ('a "b #c', True)),
+])
+def test_decomment_exactly(line: str, expected: tuple[str, bool]) -> None:
+    """_decomment strips spaces and tabs only, around the text and before a comment."""
+    assert _decomment(line) == expected
