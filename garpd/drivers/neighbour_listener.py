@@ -118,9 +118,13 @@ class NeighbourListener:
         except BlockingIOError:
             pass
         except OSError as exc:
-            self.log.error("neighbour_receive_failed", interface=ifname, error=exc.strerror)
-            self.close_interface(ifname)
-            return False
+            # ENETDOWN: the interface went down while parked (the socket's pending error,
+            # reported once): the socket reads again once the link is back, as in _readable.
+            if exc.errno != errno.ENETDOWN:
+                self.log.error("neighbour_receive_failed", interface=ifname,
+                               error=exc.strerror)
+                self.close_interface(ifname)
+                return False
         self._filters[ifname] = WIDE
         if later:
             self._unread.add(ifname)
