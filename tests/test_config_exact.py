@@ -27,6 +27,7 @@ from garpd.config import (
     resolve,
     toml_value,
 )
+from tests.privileges import in_child_as_nobody
 
 INSTANCE = ("vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
             "    garp_master_repeat 100000\n    virtual_ipaddress {\n        192.0.2.100/24\n"
@@ -221,27 +222,15 @@ def test_permission_denied_exactly() -> None:
         expected = f"{path}: permission denied"
         if os.geteuid() == 0:
             assert load_config(path).is_builtin is False
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: drop root, read, report the error's lines
+
+        def attempt() -> str:
             try:
-                os.close(read)
-                if os.geteuid() == 0:
-                    os.setgroups([])
-                    os.setgid(65534)
-                    os.setuid(65534)
-                try:
-                    load_config(path)
-                    out = "read"
-                except ConfigError as exc:
-                    out = "\n".join(exc.lines)
-                os.write(write, out.encode())
-            finally:
-                os._exit(0)
-        os.close(write)
-        with os.fdopen(read, "rb") as pipe:
-            out = pipe.read().decode()
-        os.waitpid(pid, 0)
+                load_config(path)
+            except ConfigError as exc:
+                return "\n".join(exc.lines)
+            return "read"
+
+        out = in_child_as_nobody(attempt)
         assert out == expected
     finally:
         shutil.rmtree(base)

@@ -34,6 +34,7 @@ from garpd.keepalived.reader import (
     sanitize,
     valid_ifname,
 )
+from tests.privileges import in_child_as_nobody
 
 
 def chain(tmp_path: Path, depth: int) -> Path:
@@ -208,27 +209,15 @@ def test_include_permission_denied_ends_the_import() -> None:
             with pytest.raises(KeepalivedConfError) as caught:
                 load_keepalived(main, config_id="x")
             assert caught.value.lines == [expected]
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: drop root, import, report the error's lines
+
+        def attempt() -> str:
             try:
-                os.close(read)
-                if os.geteuid() == 0:
-                    os.setgroups([])
-                    os.setgid(65534)
-                    os.setuid(65534)
-                try:
-                    load_keepalived(main, config_id="x")
-                    out = "imported"
-                except KeepalivedConfError as exc:
-                    out = "\n".join(exc.lines)
-                os.write(write, out.encode())
-            finally:
-                os._exit(0)
-        os.close(write)
-        with os.fdopen(read, "rb") as pipe:
-            out = pipe.read().decode()
-        os.waitpid(pid, 0)
+                load_keepalived(main, config_id="x")
+            except KeepalivedConfError as exc:
+                return "\n".join(exc.lines)
+            return "imported"
+
+        out = in_child_as_nobody(attempt)
         assert out == expected
     finally:
         shutil.rmtree(base)
