@@ -970,3 +970,26 @@ def test_the_cores_own_frame_cache_memoizes_no_slot() -> None:
     assert again is not one
     cache = FrameCache()
     assert Announcer(StaticPolicy(), cache).frames is cache
+
+
+def test_unpaced_bursts_add_up_in_the_addresses_sent_count() -> None:
+    """Unpaced, a takeover's two bursts of two: the status counts all four frames."""
+    core = Announcer(StaticPolicy(Timing(master_repeat=2, master_delay=1.0)))
+    core.handle(up(), 0.0)
+    core.handle(AddressChanged("eth0", A1), 0.0)
+    core.poll(0.0)
+    core.poll(1.0)
+    [st] = core.status()
+    assert (st.sent, st.last_sent) == (4, 1.0)
+
+
+def test_a_new_pacer_takes_its_own_interfaces_spacing() -> None:
+    """eth1 paced at 2 s, eth0 not: each interface's pacer asks the policy for its own."""
+    watches = {A1: Watch("G", Timing(master_repeat=2, master_delay=0.0)),
+               A2: Watch("G", Timing(master_repeat=2, master_delay=0.0))}
+    s = Sim(ByAddress(watches, {"eth1": (2.0, 2.0)}))
+    s.at(0.0, up(), AddressChanged("eth0", A1), up("eth1", ifindex=3),
+         AddressChanged("eth1", A2))
+    s.advance(10.0)
+    assert s.timeline() == [(0.0, "192.0.2.101"), (0.0, "192.0.2.101"),
+                            (0.0, "192.0.2.102"), (2.0, "192.0.2.102")]
