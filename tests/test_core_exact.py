@@ -19,7 +19,7 @@ from garpd.events import (
     NeighbourFrames,
     Trigger,
 )
-from garpd.frames import Address, FrameCache, describe, mac_bytes
+from garpd.frames import Address, FrameCache, Mode, describe, mac_bytes
 from garpd.pacing import EPSILON
 from garpd.policy import StaticPolicy, Timing, Watch
 from tests.sim import Sim
@@ -923,10 +923,10 @@ class CountingCache(FrameCache):
         super().__init__(limit=0)
         self.asked: list[tuple[str, str, str, bool]] = []
 
-    def slot(self, mac: bytes, address: Address, mode: str,  # type: ignore[override]
+    def slot(self, mac: bytes, address: Address, mode: Mode,
              router: bool) -> tuple[bytes, ...]:
         self.asked.append((mac.hex(), str(address), mode, router))
-        return super().slot(mac, address, mode, router)  # type: ignore[arg-type]
+        return super().slot(mac, address, mode, router)
 
 
 def test_an_address_keeps_its_frames_until_mac_router_flag_or_mode_change() -> None:
