@@ -5,6 +5,8 @@
 #   bash scripts/mutation.sh core pacing     # only these
 #   GARPD_MUTATION_RECHECK=1 bash scripts/mutation.sh core   # the last run's survivors and
 #                                                            # unchecked mutants again
+#   GARPD_MUTATION_SINCE=OLD/.mutation bash scripts/mutation.sh core   # only the functions
+#                                      # changed since OLD's run; the others' verdicts carried
 #
 # Each module runs in its own scratch copy of the tree, .mutation/<module>/ (git-ignored),
 # with a setup.cfg [mutmut] section naming that one file to mutate and only the fast,
@@ -13,7 +15,13 @@
 # workers, for at most GARPD_MUTATION_TIMEOUT seconds per module if that is set. Per module it leaves .mutation/<module>/summary.txt (one table row),
 # results-all.txt (every mutant's verdict) and survivors.txt (the diff of every mutant that
 # survived), and prints the row. A recheck works in .mutation/<module>-recheck/ and counts
-# the full run's kills plus its own.
+# the full run's kills plus its own. GARPD_MUTATION_SINCE=DIR names the .mutation directory
+# of an earlier run (its DIR/<module>/ holding the file it mutated and its results-all.txt,
+# rechecks folded in): only the mutants of the functions whose definition changed since
+# (or is new) are run, the other functions' verdicts are carried over from that run
+# (scripts/mutation_since.py; the names are positions within a function, so an unchanged
+# function has the same mutants), and results-all.txt holds both (mutmut's own listing is
+# results-run.txt, since.txt says what came from where).
 #
 # The venv is the test venv (GARPD_TEST_VENV, default /opt/garpd-test); mutmut is
 # installed into it from the [mutation] extra if it is missing.
@@ -46,11 +54,13 @@ declare -A tests=(
   [events]="tests/test_core.py tests/test_arbiter.py tests/test_reconfigure.py tests/test_netlink.py"
 )
 # tests deselected per module: slow property tests (seconds each) that every mutant of a
-# hot function would run; the exact tests kill what they would
+# hot function would run; the exact tests kill what they would. (policy: the quickconfig
+# test that checks which modules a one-shot loads fails on any mutated garpd/policy.py,
+# whose mutmut trampoline imports tomllib.)
 declare -A skip=(
   [core]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short tests/test_metrics.py::test_daemon_modules_do_not_import_prometheus_client"
   [pacing]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short"
-  [policy]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short"
+  [policy]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short tests/test_quickconfig.py::test_a_plain_file_is_read_without_pydantic_and_anything_else_is_not"
   [config]="tests/test_plan.py::test_plans_account_for_every_frame tests/test_plan.py::test_runaway_simulation_is_cut_short tests/test_keepalived_conf.py::test_imports_within_garpd_ranges_always_validate tests/test_keepalived_conf.py::test_arbitrary_text_never_raises"
   [reader]="tests/test_keepalived_conf.py::test_imports_within_garpd_ranges_always_validate tests/test_keepalived_conf.py::test_arbitrary_text_never_raises tests/test_keepalived_wild.py::test_forty_thousand_instances tests/test_keepalived_wild.py::test_loads_keepalived_never_raises"
   [importer]="tests/test_keepalived_conf.py::test_imports_within_garpd_ranges_always_validate tests/test_keepalived_conf.py::test_arbitrary_text_never_raises tests/test_keepalived_wild.py::test_forty_thousand_instances tests/test_keepalived_wild.py::test_loads_keepalived_never_raises"
@@ -79,6 +89,14 @@ for m in "${modules[@]}"; do
   work=.mutation/$m
   names=()
   first=
+  since=
+  if [ -n "${GARPD_MUTATION_SINCE:-}" ]; then
+    [ -z "${GARPD_MUTATION_RECHECK:-}" ] || { echo "mutation.sh: GARPD_MUTATION_SINCE and GARPD_MUTATION_RECHECK do not mix" >&2; exit 2; }
+    for f in results-all.txt "${source[$m]}"; do
+      [ -f "$GARPD_MUTATION_SINCE/$m/$f" ] || { echo "mutation.sh: no $GARPD_MUTATION_SINCE/$m/$f" >&2; exit 2; }
+    done
+    since=$(cd "$GARPD_MUTATION_SINCE/$m" && pwd)
+  fi
   if [ -n "${GARPD_MUTATION_RECHECK:-}" ]; then
     # Re-run only the mutants that survived the last full run (or had no tests, or that an
     # interrupted run never reached), against today's tests: tests are only ever added, so what was killed
@@ -107,9 +125,15 @@ for m in "${modules[@]}"; do
     echo "pytest_add_cli_args_test_selection ="
     printf '  %s\n' "${test_files[@]}"
   } > "$work/setup.cfg"
-  echo "== $m: mutating ${source[$m]} against ${test_files[*]}${first:+ (recheck of ${#names[@]} survivors)}"
+  if [ -n "$since" ]; then
+    mapfile -t names < <(python3 scripts/mutation_since.py changed "$since" "$work" "${source[$m]}")
+  fi
+  echo "== $m: mutating ${source[$m]} against ${test_files[*]}${first:+ (recheck of ${#names[@]} survivors)}${since:+ (the ${#names[@]} functions changed since $since)}"
   if [ -n "$first" ] && [ ${#names[@]} -eq 0 ]; then
     echo "$m: nothing survived"; continue
+  fi
+  if [ -n "$since" ] && [ ${#names[@]} -eq 0 ]; then
+    echo "$m: no function changed since $since: its results stand"; continue
   fi
   # GARPD_MUTATION_TIMEOUT=SECONDS stops a module's run after that long: the mutants it
   # never reached are counted as "not checked" (a partial run; recheck mode finishes it).
@@ -124,7 +148,12 @@ for m in "${modules[@]}"; do
   elif [ "$status" -ne 0 ]; then
     echo "mutation.sh: mutmut failed for $m, see $work/run.log" >&2; tail -20 "$work/run.log" >&2; exit 1
   fi
-  (cd "$work" && mutmut results --all true > results-all.txt)
+  if [ -n "$since" ]; then
+    (cd "$work" && mutmut results --all true > results-run.txt)
+    python3 scripts/mutation_since.py merge "$since" "$work" "${source[$m]}"
+  else
+    (cd "$work" && mutmut results --all true > results-all.txt)
+  fi
   : > "$work/survivors.txt"
   for name in $(awk -F': ' '/: survived$|: no tests$|: suspicious$/ {gsub(/ /, "", $1); print $1}' "$work/results-all.txt"); do
     (cd "$work" && mutmut show "$name") >> "$work/survivors.txt" 2>&1

@@ -19,7 +19,7 @@ from garpd.events import (
     NeighbourFrames,
     Trigger,
 )
-from garpd.frames import Address, FrameCache, describe, mac_bytes
+from garpd.frames import Address, FrameCache, Mode, describe, mac_bytes
 from garpd.pacing import EPSILON
 from garpd.policy import StaticPolicy, Timing, Watch
 from tests.sim import Sim
@@ -894,3 +894,102 @@ def test_due_timers_keep_their_order_across_runs_of_pacer_packets_and_reason() -
         (str(V6), "master_delay", 1), (str(A1), "master_delay", 2),
         (str(a3), "master_delay", 1), (str(a4), "master_delay", 2)]
     assert core.next_deadline() is None
+
+
+# --- records one at a time, frames kept per address ------------------------------------------
+
+
+def test_iter_records_gives_each_record_once_built_or_not() -> None:
+    """The events, then one ``announce`` per finished burst, as :attr:`records` lists them;
+    once :attr:`records` was read, those very records (not the events and bursts again)."""
+    core = Announcer(StaticPolicy(Timing(master_repeat=1, master_delay=0.0)))
+    for event in (up(), AddressChanged("eth0", A1), AddressChanged("eth0", A2),
+                  AddressChanged("eth0", V6, dadfailed=True)):
+        core.handle(event, 0.0)
+    out = core.poll(0.0)
+    records = list(out.iter_records())
+    assert [(r.event, r.fields["address"]) for r in records] == [
+        ("vip_acquired", "192.0.2.101"), ("vip_acquired", "192.0.2.102"),
+        ("dad_failed", "2001:db8::100"), ("announce", "192.0.2.101"),
+        ("announce", "192.0.2.102")]
+    assert out.records == records
+    assert [id(r) for r in out.iter_records()] == [id(r) for r in out.records]
+
+
+class CountingCache(FrameCache):
+    """A frame cache that notes every slot asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__(limit=0)
+        self.asked: list[tuple[str, str, str, bool]] = []
+
+    def slot(self, mac: bytes, address: Address, mode: Mode,
+             router: bool) -> tuple[bytes, ...]:
+        self.asked.append((mac.hex(), str(address), mode, router))
+        return super().slot(mac, address, mode, router)
+
+
+def test_an_address_keeps_its_frames_until_mac_router_flag_or_mode_change() -> None:
+    """Frames are built when an address is first held and again only when the MAC, the
+    forwarding (R flag) or the mode they were built with changes: not on a re-acquire
+    after a flap, nor on a reload that changes something else."""
+    cache = CountingCache()
+    request, reply = Timing(master_repeat=1, master_delay=0.0), Timing(
+        master_repeat=1, master_delay=0.0, mode="reply")
+    core = Announcer(StaticPolicy(request), cache)
+    core.handle(up(), 0.0)
+    core.handle(AddressChanged("eth0", A1), 0.0)
+    core.poll(0.0)
+    core.handle(up(carrier=False), 1.0)
+    core.handle(up(), 2.0)
+    core.poll(2.0)
+    assert core.held() == [("eth0", A1)]
+    core.handle(LinkChanged("eth0", 2, MAC, True, True, forwarding=True), 3.0)
+    core.reconfigure(StaticPolicy(request, group="other"), 4.0)
+    core.reconfigure(StaticPolicy(reply, group="other"), 5.0)
+    core.handle(LinkChanged("eth0", 2, bytes(5) + b"\x01", True, True, forwarding=True), 6.0)
+    core.handle(AddressChanged("eth0", A2), 7.0)
+    out = core.poll(7.0)
+    ours = MAC.hex()
+    assert cache.asked == [
+        (ours, "192.0.2.101", "request", False), (ours, "192.0.2.101", "request", True),
+        (ours, "192.0.2.101", "reply", True), ("000000000001", "192.0.2.101", "reply", True),
+        ("000000000001", "192.0.2.102", "reply", True)]
+    assert [describe(f) for f in out.frames["eth0"].frames] == [
+        ("reply", "192.0.2.101", "00:00:00:00:00:01"),
+        ("reply", "192.0.2.102", "00:00:00:00:00:01")]
+
+
+def test_the_cores_own_frame_cache_memoizes_no_slot() -> None:
+    """Each address keeps its frames, so the core's default cache builds a slot anew each
+    time (equal frames, another tuple); a cache handed to the core is the one used."""
+    core = Announcer(StaticPolicy())
+    one = core.frames.slot(MAC, A1, "both", False)
+    again = core.frames.slot(MAC, A1, "both", False)
+    assert again == one
+    assert again is not one
+    cache = FrameCache()
+    assert Announcer(StaticPolicy(), cache).frames is cache
+
+
+def test_unpaced_bursts_add_up_in_the_addresses_sent_count() -> None:
+    """Unpaced, a takeover's two bursts of two: the status counts all four frames."""
+    core = Announcer(StaticPolicy(Timing(master_repeat=2, master_delay=1.0)))
+    core.handle(up(), 0.0)
+    core.handle(AddressChanged("eth0", A1), 0.0)
+    core.poll(0.0)
+    core.poll(1.0)
+    [st] = core.status()
+    assert (st.sent, st.last_sent) == (4, 1.0)
+
+
+def test_a_new_pacer_takes_its_own_interfaces_spacing() -> None:
+    """eth1 paced at 2 s, eth0 not: each interface's pacer asks the policy for its own."""
+    watches = {A1: Watch("G", Timing(master_repeat=2, master_delay=0.0)),
+               A2: Watch("G", Timing(master_repeat=2, master_delay=0.0))}
+    s = Sim(ByAddress(watches, {"eth1": (2.0, 2.0)}))
+    s.at(0.0, up(), AddressChanged("eth0", A1), up("eth1", ifindex=3),
+         AddressChanged("eth1", A2))
+    s.advance(10.0)
+    assert s.timeline() == [(0.0, "192.0.2.101"), (0.0, "192.0.2.101"),
+                            (0.0, "192.0.2.102"), (2.0, "192.0.2.102")]

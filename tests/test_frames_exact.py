@@ -36,3 +36,24 @@ def test_a_full_cache_starts_again_and_stays_right() -> None:
         assert describe(reply) == ("reply", str(address), "02:00:00:00:00:02")
     (na,) = cache.slot(MAC, A6, "reply", True)
     assert na == FrameCache().slot(MAC, A6, "request", True)[0]
+
+
+def test_a_cache_of_one_slot_memoizes_it_and_of_none_builds_anew() -> None:
+    """``limit=1`` hands the same slot back until another one is asked; ``limit=0`` builds
+    every slot anew (equal frames, another tuple), in every mode and both families."""
+    one = FrameCache(limit=1)
+    first = one.slot(MAC, A4, "both", False)
+    assert one.slot(MAC, A4, "both", False) is first
+    assert one.slot(MAC, A6, "reply", True) is one.slot(MAC, A6, "request", True)
+    assert one.slot(MAC, A4, "both", False) is not first
+    none = FrameCache(limit=0)
+    for address, mode, router in ((A4, "request", False), (A4, "reply", False),
+                                  (A4, "both", False), (A6, "request", True),
+                                  (A6, "both", False)):
+        built = none.slot(MAC, address, mode, router)  # type: ignore[arg-type]
+        again = none.slot(MAC, address, mode, router)  # type: ignore[arg-type]
+        assert again == built == FrameCache().slot(MAC, address, mode, router)  # type: ignore[arg-type]
+        assert again is not built
+    assert [describe(f)[0] for f in none.slot(MAC, A4, "both", False)] == ["request", "reply"]
+    assert [describe(f) for f in none.slot(MAC, A6, "reply", True)] == [
+        ("na", "2001:db8::10", "02:00:00:00:00:02")]

@@ -8,7 +8,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_network
 
 from garpd.frames import Address
 from garpd.lean import dataclass
-from garpd.policy import GroupPolicy, Timing, Watch
+from garpd.policy import GroupPolicy, Timing, Watch, timing_of
 
 DEFAULT = Watch("default", Timing())
 A = Watch("a", Timing(master_repeat=1))
@@ -57,3 +57,28 @@ def test_pacing_is_the_largest_interval_per_interface() -> None:
     assert policy.pacing("eth0") == (0.5, 0.02)
     assert policy.pacing("eth1") == (0.003, 0.0)
     assert policy.pacing("eth2") == (7.0, 8.0)
+
+
+def test_timing_of_takes_every_key_and_makes_durations_floats() -> None:
+    """Every ``[announce]`` key lands in its own field (each value unlike the default, so
+    a key dropped or swapped shows); delays, intervals and timeouts become floats."""
+    gateways = (IPv4Address("192.0.2.254"),)
+    timing = timing_of({
+        "master_repeat": 2, "master_delay": 3, "master_refresh": 60,
+        "master_refresh_repeat": 4, "lower_prio_delay": 7, "lower_prio_repeat": 8,
+        "mode": "both", "announce_on_start": False, "conflict": "log",
+        "defend_interval": 11, "gateways": gateways, "confirm_timeout": 2,
+        "confirm_retries": 9, "interval": 0.5})
+    assert timing == Timing(
+        master_repeat=2, master_delay=3.0, master_refresh=60.0, master_refresh_repeat=4,
+        lower_prio_delay=7.0, lower_prio_repeat=8, mode="both", announce_on_start=False,
+        conflict="log", defend_interval=11.0, gateways=gateways, confirm_timeout=2.0,
+        confirm_retries=9)
+    durations = (timing.master_delay, timing.master_refresh, timing.lower_prio_delay,
+                 timing.defend_interval, timing.confirm_timeout)
+    assert [type(value) for value in durations] == [float] * 5
+    assert timing_of({**{f: getattr(Timing(), f) for f in (
+        "master_repeat", "master_delay", "master_refresh", "master_refresh_repeat",
+        "lower_prio_delay", "lower_prio_repeat", "mode", "announce_on_start", "conflict",
+        "defend_interval", "gateways", "confirm_timeout", "confirm_retries")},
+        "gateways": "auto"}) == Timing(gateways="auto")
