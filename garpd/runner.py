@@ -274,12 +274,8 @@ class Runner:
                     break
             end = start + SEND_SLICE
             piece = Batch(batch.ifindex, frames[start:end], owners[start:end])
-            if not self._send(ifname, piece, now):
-                rest = len(frames) - end
-                if rest > 0:  # the same error drops what was still to come
-                    self.counters["frames_dropped"] += rest
-                    fields = self._held_records[-1].fields
-                    fields["dropped"] = int(str(fields["dropped"])) + rest
+            # an error drops what was still to come as well
+            if not self._send(ifname, piece, now, following=max(0, len(frames) - end)):
                 return False
             backlog = self._backlog.get(ifname)
             if backlog is not None:  # the device is full: the rest waits with the tail
@@ -305,8 +301,9 @@ class Runner:
             self._write_records()
             self._write(records)
 
-    def _send(self, ifname: str, batch: Batch, now: float) -> bool:
-        """Send (or queue for retry) ``batch``; False if its frames were dropped."""
+    def _send(self, ifname: str, batch: Batch, now: float, following: int = 0) -> bool:
+        """Send (or queue for retry) ``batch``; False if its frames were dropped (and the
+        ``following`` frames of the same batch not handed in, counted with them)."""
         frames = batch.frames
         if self._debug:
             for frame in frames:
@@ -327,7 +324,7 @@ class Runner:
             elif self._retry is None:
                 self._retry = self.loop.call_later(RETRY_DELAY, self._flush_backlog)
         elif result.error is not None:
-            dropped = len(frames) - result.sent
+            dropped = len(frames) - result.sent + following
             self.counters["send_errors"] += 1
             self.if_send_errors[ifname] = self.if_send_errors.get(ifname, 0) + 1
             self.counters["frames_dropped"] += dropped

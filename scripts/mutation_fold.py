@@ -18,12 +18,13 @@ OPEN = ("survived", "not checked", "no tests")
 VERDICTS = ("killed", "timeout", "survived", "no tests")
 
 
-def verdicts(path: Path) -> dict[str, str]:
-    """Mutant name -> verdict, from a ``mutmut results --all true`` listing."""
+def verdicts(path: Path, known: tuple[str, ...] = VERDICTS) -> dict[str, str]:
+    """Mutant name -> verdict (one of ``known``), from a ``mutmut results --all true``
+    listing."""
     out: dict[str, str] = {}
     for line in path.read_text().splitlines():
         name, _, status = line.rpartition(": ")
-        if name.strip() and status in VERDICTS:
+        if name.strip() and status in known:
             out[name.strip()] = status
     return out
 

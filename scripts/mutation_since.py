@@ -29,7 +29,10 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-VERDICTS = ("killed", "timeout", "survived", "no tests", "not checked", "suspicious",
+from mutation_fold import verdicts  # scripts/ is sys.path[0] when run as a script
+
+#: Every status mutmut lists (mutation_fold.VERDICTS is the subset a recheck may fold in).
+ALL_VERDICTS = ("killed", "timeout", "survived", "no tests", "not checked", "suspicious",
             "skipped", "segfault", "caught by type check")
 
 
@@ -64,16 +67,6 @@ def changed_functions(old_run: Path, work: Path, file: str) -> tuple[list[str], 
     return changed, sorted(k for k in new if old.get(k) == new[k])
 
 
-def verdicts(path: Path) -> dict[str, str]:
-    """Mutant name -> verdict, from a ``mutmut results --all true`` listing."""
-    out: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        name, _, status = line.rpartition(": ")
-        if name.strip() and status in VERDICTS:
-            out[name.strip()] = status
-    return out
-
-
 def function_of(name: str) -> str:
     """``garpd.core.xǁAnnouncerǁpoll__mutmut_12`` -> ``xǁAnnouncerǁpoll``."""
     return name.rpartition("__mutmut_")[0].rpartition(".")[2]
@@ -82,8 +75,8 @@ def function_of(name: str) -> str:
 def merge(old_run: Path, work: Path, file: str) -> str:
     """Write ``work/results-all.txt`` (see the module docstring); a one-line account."""
     changed, unchanged = changed_functions(old_run, work, file)
-    old = verdicts(old_run / "results-all.txt")
-    run = verdicts(work / "results-run.txt")
+    old = verdicts(old_run / "results-all.txt", ALL_VERDICTS)
+    run = verdicts(work / "results-run.txt", ALL_VERDICTS)
     by_function: dict[str, set[str]] = defaultdict(set)
     for name in old:
         by_function[function_of(name)].add(name)

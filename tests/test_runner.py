@@ -444,6 +444,32 @@ def test_large_batch_leaves_in_slices_and_a_removal_between_them_stops_its_frame
     assert [e["address"] for e in events(logs, "vip_released")] == [str(first), str(never)]
 
 
+def test_a_hard_error_in_a_slice_drops_the_rest_of_the_batch_in_one_record() -> None:
+    """The second slice of a 600-frame batch meets ENETDOWN after 10 frames: nothing more
+    of the batch is handed in, one send_failed counts the slice's unsent frames and every
+    frame still to come, and the counters agree with it."""
+    slice_ = runner_mod.SEND_SLICE
+
+    def network_down(frames: list[bytes]) -> SendResult:
+        return SendResult(10, [], OSError(errno.ENETDOWN, "Network is down"))
+
+    async def scenario() -> tuple[LogList, FakeSender, Runner]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=2, master_delay=0.0),
+                                       script=[sent_ok, network_down])
+            runner.between_slices = lambda: None
+            runner.feed(takeover(*MANY))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake, runner
+
+    logs, fake, runner = asyncio.run(scenario())
+    assert [len(c.frames) for c in fake.calls] == [slice_, slice_]
+    (failed,) = events(logs, "send_failed")
+    assert (failed["errno"], failed["dropped"]) == (errno.ENETDOWN, 600 - slice_ - 10)
+    assert runner.counters == {"frames_sent": slice_ + 10, "send_errors": 1,
+                               "frames_dropped": 600 - slice_ - 10, "send_retries": 0}
+
+
 def test_events_fed_between_slices_are_sent_after_the_batch() -> None:
     """An address added between two slices: its takeover is applied at once, and its frames
     leave after the batch in flight, never inside it; its record follows the batch's."""

@@ -114,17 +114,19 @@ class NeighbourListener:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
             for _ in range(PARKED_QUEUE):
-                sock.recv(2048)
+                try:
+                    sock.recv(2048)
+                except OSError as exc:
+                    # ENETDOWN: the interface went down while parked (the socket's pending
+                    # error, reported once, as in _readable): the frames behind it still go.
+                    if exc.errno != errno.ENETDOWN:
+                        raise
         except BlockingIOError:
             pass
         except OSError as exc:
-            # ENETDOWN: the interface went down while parked (the socket's pending error,
-            # reported once): the socket reads again once the link is back, as in _readable.
-            if exc.errno != errno.ENETDOWN:
-                self.log.error("neighbour_receive_failed", interface=ifname,
-                               error=exc.strerror)
-                self.close_interface(ifname)
-                return False
+            self.log.error("neighbour_receive_failed", interface=ifname, error=exc.strerror)
+            self.close_interface(ifname)
+            return False
         self._filters[ifname] = WIDE
         if later:
             self._unread.add(ifname)

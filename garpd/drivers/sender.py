@@ -203,12 +203,11 @@ class Sender:
             return SendResult(0, [], exc)
         sent = 0
         error: OSError | None = None
-        ring = self._rings.get(ifname)
-        if ring is not None and not ring.idle():
+        in_flight = self._rings.get(ifname)
+        if in_flight is not None and not in_flight.idle():
             return SendResult(0, list(frames))  # still in flight: retry shortly, in order
-        if len(frames) > SMALL_BATCH:
-            ring = self._ring(ifname)
-        if ring is not None and len(frames) > SMALL_BATCH:
+        ring = self._ring(ifname) if len(frames) > SMALL_BATCH else None
+        if ring is not None:
             # One system call per chunk of the ring, whatever the batch size.
             sent, error = ring.send(frames)
             if error is None and sent < len(frames):
