@@ -20,7 +20,12 @@ Two things keep a deadline's frames on time:
   netlink read) called before each: an address the kernel removed while the batch was
   being built or sent is released in the core there, and its frames still in the batch
   are dropped (its ``announce`` record counts only the frames that left). Events fed from
-  that hook are applied and polled at once; what they cause leaves after the batch.
+  that hook are applied and polled at once; what they cause leaves after the batch;
+- records are written :data:`WRITE_SLICE` at a time, one slice per turn of the loop: a
+  refresh round of a thousand addresses has a thousand ``announce`` records (20-60 µs
+  each through structlog: 20-60 ms), which would otherwise hold up every timer and netlink
+  message due meanwhile. At most :data:`UNWRITTEN_MAX` wait; beyond that (a storm) they
+  are written at once, as they are built.
 
 A runner may start without a loop (``loop=None``, the one-shots): it then reads
 ``time.monotonic()`` (the clock of ``loop.time()``), sends what is due at once, and keeps
@@ -32,7 +37,8 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from garpd.core import Announcer, Batch, Output
@@ -52,6 +58,10 @@ RETRY_DELAY = 0.001
 RETRY_GIVE_UP = 2.0
 #: The most events :meth:`Runner.feed` applies before sending and writing what they caused.
 FEED_SLICE = 512
+#: The most records written in one turn of the loop (the rest wait for the next turn).
+WRITE_SLICE = 64
+#: The most records waiting to be written; more are written at once (memory stays bounded).
+UNWRITTEN_MAX = 4096
 #: The most frames handed to the sender at once when :attr:`Runner.between_slices` is set.
 SEND_SLICE = 256
 
@@ -84,6 +94,8 @@ class Runner:
         self._backlog_since: float | None = None
         self._retry: asyncio.TimerHandle | None = None
         self._held_records: list[Record] = []
+        self._unwritten: deque[Record] = deque()  # in order, written a slice per turn
+        self._writing: asyncio.Handle | None = None
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._debug = debug_enabled(log)
         #: Called after events are applied and before their frames are sent (the daemon
@@ -167,7 +179,7 @@ class Runner:
     def idle(self) -> bool:
         """Nothing scheduled, nothing queued, nothing waiting to be written."""
         return (self.core.next_deadline() is None and not self._backlog
-                and not self._held_records)
+                and not self._held_records and not self._unwritten)
 
     async def wait_idle(self) -> None:
         """Return once the runner is idle."""
@@ -178,13 +190,24 @@ class Runner:
         await future
 
     def close(self) -> None:
-        """Cancel the alarm and the retry; the caller closes the sender."""
+        """Cancel the alarm and the retry, write the records still waiting; the caller
+        closes the sender."""
+        self.write_waiting()
         if self._alarm is not None:
             self._alarm.close()
         self._retry_wanted = False
         if self._retry is not None:
             self._retry.cancel()
         self._retry = None
+
+    def write_waiting(self) -> None:
+        """Write every record still waiting for its turn now (before the daemon's last
+        words, and at close)."""
+        if self._writing is not None:
+            self._writing.cancel()
+            self._writing = None
+        while self._unwritten:
+            self._write_one(self._unwritten.popleft())
 
     # --- output ---------------------------------------------------------------------
 
@@ -196,7 +219,8 @@ class Runner:
                 self._deferred.append((out, len(self._gone)))
             return
         collecting = gc.isenabled()
-        pending: list[tuple[Output, int]] = []
+        # Outputs polled while a backlog went out (_flush_backlog) go first.
+        pending, self._deferred = self._deferred, []
         try:
             while True:
                 if collecting:
@@ -204,13 +228,13 @@ class Runner:
                 try:
                     out, mark = pending.pop(0) if pending else (self.core.poll(now), 0)
                     self._sending = True
-                    failed, dropped = self._send_frames(out, now, mark) if out else (set(), {})
+                    dropped = self._send_frames(out, now, mark) if out else {}
                 finally:
                     self._sending = False
                     if collecting:
                         gc.enable()
                 if out:
-                    self._emit(out, failed, dropped)
+                    self._emit(out, dropped)
                 pending.extend(self._deferred)
                 self._deferred = []
                 if not pending:
@@ -219,18 +243,19 @@ class Runner:
             self._gone = []
             self._deferred = []
         self._arm()
+        self._wake_idle_waiters()
+
+    def _wake_idle_waiters(self) -> None:
         if self.idle() and self._idle_waiters:
             waiters, self._idle_waiters = self._idle_waiters, []
             for future in waiters:
                 if not future.done():
                     future.set_result(None)
 
-    def _send_frames(self, out: Output, now: float,
-                     mark: int) -> tuple[set[str], dict[tuple[str, str], int]]:
-        """Send (or queue behind a backlog) the frames of ``out``: the interfaces that
-        failed, and how many frames of each (interface, address) were left out because the
-        address was released after ``out`` was polled (``self._gone[mark:]``)."""
-        failed: set[str] = set()
+    def _send_frames(self, out: Output, now: float, mark: int) -> dict[tuple[str, str], int]:
+        """Send (or queue behind a backlog) the frames of ``out``: how many frames of each
+        (interface, address) did not leave, because the address was released after ``out``
+        was polled (``self._gone[mark:]``) or a hard error dropped them."""
         dropped: dict[tuple[str, str], int] = {}
         if self._backlog and out.released:
             self._released.update(out.released)  # their waiting frames are not sent
@@ -242,17 +267,16 @@ class Runner:
                 continue
             if self.between_slices is not None and len(batch.frames) > SEND_SLICE \
                     and not self._events_waiting:
-                ok = self._send_sliced(ifname, batch, now, mark, dropped)
+                self._send_sliced(ifname, batch, now, mark, dropped)
             else:
-                ok = self._send(ifname, batch, now)
-            if not ok:
-                failed.add(ifname)
-        return failed, dropped
+                self._send(ifname, batch, now, dropped=dropped)
+        return dropped
 
     def _send_sliced(self, ifname: str, batch: Batch, now: float, mark: int,
-                     dropped: dict[tuple[str, str], int]) -> bool:
+                     dropped: dict[tuple[str, str], int]) -> None:
         """Send ``batch`` :data:`SEND_SLICE` frames at a time, calling ``between_slices``
-        before each slice and leaving out the frames of addresses released meanwhile."""
+        before each slice and leaving out the frames of addresses released meanwhile
+        (counted in ``dropped``, as are those a hard error stopped)."""
         assert self.between_slices is not None
         frames, owners = batch.frames, batch.owners
         start, seen = 0, mark
@@ -262,10 +286,7 @@ class Runner:
                 gone = set(self._gone[seen:])
                 seen = len(self._gone)
                 kept = [i for i in range(start, len(frames)) if owners[i] not in gone]
-                for i in range(start, len(frames)):
-                    if owners[i] in gone:
-                        key = (owners[i][0], str(owners[i][1]))
-                        dropped[key] = dropped.get(key, 0) + 1
+                _count_owners(dropped, [o for o in owners[start:] if o in gone])
                 self.counters["frames_dropped"] += len(frames) - start - len(kept)
                 frames = [frames[i] for i in kept]
                 owners = [owners[i] for i in kept]
@@ -275,24 +296,19 @@ class Runner:
             end = start + SEND_SLICE
             piece = Batch(batch.ifindex, frames[start:end], owners[start:end])
             # an error drops what was still to come as well
-            if not self._send(ifname, piece, now, following=max(0, len(frames) - end)):
-                return False
+            if not self._send(ifname, piece, now, following=owners[end:], dropped=dropped):
+                return
             backlog = self._backlog.get(ifname)
             if backlog is not None:  # the device is full: the rest waits with the tail
                 backlog.frames.extend(frames[end:])
                 backlog.owners.extend(owners[end:])
-                return True
+                return
             start = end
-        return True
 
-    def _emit(self, out: Output, failed: set[str],
-              dropped: dict[tuple[str, str], int] | None = None) -> None:
+    def _emit(self, out: Output, dropped: dict[tuple[str, str], int]) -> None:
         """Write the records of ``out`` (once no frames wait for a retry); an ``announce``
         counts only the frames that left (none left: no record)."""
         records: Iterable[Record] = out.iter_records()
-        if failed:  # those frames never left: no "announce" claims they did
-            records = (r for r in records
-                       if not (r.event == "announce" and r.fields.get("interface") in failed))
         if dropped:
             records = _minus_dropped(records, dict(dropped))
         if self._backlog:
@@ -301,9 +317,13 @@ class Runner:
             self._write_records()
             self._write(records)
 
-    def _send(self, ifname: str, batch: Batch, now: float, following: int = 0) -> bool:
-        """Send (or queue for retry) ``batch``; False if its frames were dropped (and the
-        ``following`` frames of the same batch not handed in, counted with them)."""
+    def _send(self, ifname: str, batch: Batch, now: float,
+              following: Sequence[AddrKey] = (),
+              dropped: dict[tuple[str, str], int] | None = None) -> bool:
+        """Send (or queue for retry) ``batch``; False after a hard error, which drops the
+        frames not sent and those of the ``following`` owners (the rest of the same batch,
+        not handed in): counted, and per (interface, address) in ``dropped``. The frames
+        that left before the error did leave, and their ``announce`` says so."""
         frames = batch.frames
         if self._debug:
             for frame in frames:
@@ -324,33 +344,51 @@ class Runner:
             elif self._retry is None:
                 self._retry = self.loop.call_later(RETRY_DELAY, self._flush_backlog)
         elif result.error is not None:
-            dropped = len(frames) - result.sent + following
+            lost = len(frames) - result.sent + len(following)
             self.counters["send_errors"] += 1
             self.if_send_errors[ifname] = self.if_send_errors.get(ifname, 0) + 1
-            self.counters["frames_dropped"] += dropped
+            self.counters["frames_dropped"] += lost
+            if dropped is not None:
+                _count_owners(dropped, batch.owners[result.sent:])
+                _count_owners(dropped, following)
             self._held_records.append(Record("send_failed", {
                 "interface": ifname, "error": result.error.strerror or str(result.error),
-                "errno": result.error.errno, "dropped": dropped}))
+                "errno": result.error.errno, "dropped": lost}))
             return False
         return True
 
     def _flush_backlog(self) -> None:
         self._retry = None
+        if self.before_timer is not None:
+            # What the kernel said while the frames waited first: an address removed
+            # meanwhile gets none of its waiting frames (its release is noted by the feed).
+            self.before_timer()
         now = self.time()
         backlog, self._backlog = self._backlog, {}
         released, self._released = self._released, set()
         progressed = False
+        dropped: dict[tuple[str, str], int] = {}  # frames whose held announce overclaims
         for ifname, waiting in backlog.items():
             batch = waiting
             if released:  # an address released while its frames waited gets nothing more
                 kept = [(f, o) for f, o in zip(waiting.frames, waiting.owners, strict=True)
                         if o not in released]
                 self.counters["frames_dropped"] += len(waiting.frames) - len(kept)
+                _count_owners(dropped, [o for o in waiting.owners if o in released])
                 batch = Batch(waiting.ifindex, [f for f, _ in kept], [o for _, o in kept])
             if not batch.frames:
                 continue
             before = self.counters["frames_sent"]
-            self._send(ifname, batch, now)
+            # Sliced like any batch: events read between slices are applied at once and
+            # sent after it (by the _pump below), releases leave out their frames.
+            self._sending = True
+            try:
+                if self.between_slices is not None and len(batch.frames) > SEND_SLICE:
+                    self._send_sliced(ifname, batch, now, len(self._gone), dropped)
+                else:
+                    self._send(ifname, batch, now, dropped=dropped)
+            finally:
+                self._sending = False
             progressed = progressed or self.counters["frames_sent"] > before
         if progressed and self._backlog:
             self._backlog_since = now  # a device that drains is slow, not stuck
@@ -358,6 +396,7 @@ class Runner:
                 and now - self._backlog_since > self.retry_give_up:
             for ifname, batch in self._backlog.items():
                 self.counters["frames_dropped"] += len(batch.frames)
+                _count_owners(dropped, batch.owners)
                 self._held_records.append(Record("send_failed", {
                     "interface": ifname, "error": "device queue full",
                     "dropped": len(batch.frames)}))
@@ -365,6 +404,8 @@ class Runner:
             if self._retry is not None:
                 self._retry.cancel()
                 self._retry = None
+        if dropped:
+            self._held_records = _minus_dropped(self._held_records, dropped)
         if not self._backlog:
             self._backlog_since = None
             self._write_records()
@@ -375,14 +416,40 @@ class Runner:
         self._write(records)
 
     def _write(self, records: Iterable[Record]) -> None:
-        log = self.log
-        announcements = self.announcements
+        """Write ``records`` after those still waiting: the first :data:`WRITE_SLICE` now
+        (when none wait), the rest a slice per turn of the loop, or at once past
+        :data:`UNWRITTEN_MAX` or without a loop."""
+        unwritten = self._unwritten
+        budget = WRITE_SLICE if not unwritten else 0
         for record in records:
-            if record.event == "announce":  # written after its frames left: it happened
-                key = (str(record.fields.get("interface")), str(record.fields.get("reason")))
-                announcements[key] = announcements.get(key, 0) + 1
-            level = _LEVELS.get(record.event, "info")
-            getattr(log, level)(record.event, **record.fields)
+            if budget > 0:
+                budget -= 1
+                self._write_one(record)
+            elif len(unwritten) < UNWRITTEN_MAX and self._loop is not None:
+                unwritten.append(record)
+            else:  # a storm, or no loop: no more waits
+                while unwritten:
+                    self._write_one(unwritten.popleft())
+                self._write_one(record)
+        if unwritten and self._writing is None and self._loop is not None:
+            self._writing = self._loop.call_soon(self._write_some)
+
+    def _write_some(self) -> None:
+        """One turn's slice of the waiting records."""
+        self._writing = None
+        unwritten = self._unwritten
+        for _ in range(min(WRITE_SLICE, len(unwritten))):
+            self._write_one(unwritten.popleft())
+        if unwritten:
+            self._writing = self.loop.call_soon(self._write_some)
+        else:
+            self._wake_idle_waiters()
+
+    def _write_one(self, record: Record) -> None:
+        if record.event == "announce":  # written after its frames left: it happened
+            key = (str(record.fields.get("interface")), str(record.fields.get("reason")))
+            self.announcements[key] = self.announcements.get(key, 0) + 1
+        getattr(self.log, _LEVELS.get(record.event, "info"))(record.event, **record.fields)
 
     def _arm(self) -> None:
         if self._alarm is not None:
@@ -396,11 +463,21 @@ class Runner:
         self._pump(self.time())
 
 
+def _count_owners(dropped: dict[tuple[str, str], int], owners: Iterable[AddrKey]) -> None:
+    """Count one frame not sent for each of ``owners`` in ``dropped``."""
+    for owner in owners:
+        key = (owner[0], str(owner[1]))
+        dropped[key] = dropped.get(key, 0) + 1
+
+
 def _minus_dropped(records: Iterable[Record],
-                   dropped: dict[tuple[str, str], int]) -> Iterator[Record]:
+                   dropped: dict[tuple[str, str], int]) -> list[Record]:
     """``records`` with the frames counted in ``dropped`` taken off their ``announce``
-    records (by interface and address); a record left with no frame is left out."""
-    for record in records:
+    records (by interface and address), from the last record back (the frames left out
+    are always an address's latest: a batch's tail, or those after its release); a record
+    left with no frame is left out."""
+    kept: list[Record] = []
+    for record in reversed(list(records)):
         if record.event == "announce":
             key = (str(record.fields.get("interface")), str(record.fields.get("address")))
             count = dropped.get(key)
@@ -409,9 +486,11 @@ def _minus_dropped(records: Iterable[Record],
                 taken = min(count, packets)
                 dropped[key] = count - taken
                 if taken < packets:
-                    yield Record("announce", {**record.fields, "packets": packets - taken})
+                    kept.append(Record("announce", {**record.fields, "packets": packets - taken}))
                 continue
-        yield record
+        kept.append(record)
+    kept.reverse()
+    return kept
 
 
 def debug_enabled(log: Any) -> bool:

@@ -5,6 +5,7 @@ cleanup, and the frame decoder."""
 from __future__ import annotations
 
 import itertools
+import os
 import signal
 import struct
 import subprocess
@@ -131,10 +132,14 @@ def test_capture_sees_arp_request_from_other_host(make_lab: LabFactory) -> None:
 
 @pytest.mark.lab
 def test_capture_decodes_injected_garp_and_skips_outgoing(make_lab: LabFactory) -> None:
-    """An injected gratuitous ARP is seen exactly by the peer, not by the sender's capture."""
+    """An injected gratuitous ARP is seen exactly by the peer, not by the sender's capture;
+    the sender's outgoing capture sees it once, timed inside the send, and the peer's
+    outgoing capture does not see it."""
     lab = make_lab(["a", "peer"])
     on_peer = lab.capture("peer")
     on_sender = lab.capture("a")
+    sent_by_sender = lab.capture("a", outgoing=True)
+    sent_by_peer = lab.capture("peer", outgoing=True)
     garp = arp_frame(op=1, sha=lab.mac("a"), spa="192.0.2.50", tpa="192.0.2.50")
     before = time.monotonic()
     lab.send_raw("a", garp)
@@ -158,6 +163,52 @@ def test_capture_decodes_injected_garp_and_skips_outgoing(make_lab: LabFactory) 
         "tpa": "192.0.2.50",
     }
     assert not [f for f in on_sender.stop() if f.data == garp]
+    sent_by_sender.wait_until(lambda frames: any(f.data == garp for f in frames))
+    departed = [f for f in sent_by_sender.stop() if f.data == garp]
+    assert len(departed) == 1
+    assert departed[0].k is not None
+    assert before <= departed[0].k <= kernel, (before, departed[0].k, kernel)
+    assert not [f for f in sent_by_peer.stop() if f.data == garp]
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("outgoing", [False, True], ids=["incoming", "outgoing"])
+def test_capture_survives_its_link_going_down(make_lab: LabFactory, outgoing: bool) -> None:
+    """A capture whose own device goes down and up (ENETDOWN on its socket) keeps
+    capturing: a frame sent after the link is back is seen."""
+    lab = make_lab(["a", "peer"])
+    watched, sender = ("a", "a") if outgoing else ("a", "peer")
+    cap = lab.capture(watched, outgoing=outgoing)
+    garp = arp_frame(op=1, sha=lab.mac(sender), spa="192.0.2.51", tpa="192.0.2.51")
+    lab.send_raw(sender, garp)
+    cap.wait_until(lambda frames: any(f.data == garp for f in frames))
+    lab.ip("a", "link", "set", "eth0", "down")
+    time.sleep(0.2)  # the agent polls every 100 ms: it reads the pending ENETDOWN
+    lab.ip("a", "link", "set", "eth0", "up")
+    after = arp_frame(op=1, sha=lab.mac(sender), spa="192.0.2.52", tpa="192.0.2.52")
+    deadline = time.monotonic() + 10.0
+    while not any(f.data == after for f in cap.frames_so_far()) and time.monotonic() < deadline:
+        lab.send_raw(sender, after)  # until the link is up again on both sides
+        time.sleep(0.1)
+    frames = cap.stop()
+    assert any(f.data == after for f in frames)
+    assert cap.stats is not None
+
+
+@pytest.mark.lab
+def test_an_idle_capture_runs_under_sched_idle_and_still_captures(make_lab: LabFactory) -> None:
+    """capture(idle=True): the agent's scheduling policy is SCHED_IDLE (a plain one's is
+    not), and it sees what it is there to see."""
+    lab = make_lab(["a", "peer"])
+    idle = lab.capture("peer", idle=True)
+    plain = lab.capture("peer")
+    garp = arp_frame(op=1, sha=lab.mac("a"), spa="192.0.2.53", tpa="192.0.2.53")
+    lab.send_raw("a", garp)
+    idle.wait_until(lambda frames: any(f.data == garp for f in frames))
+    policies = [os.sched_getscheduler(c.pid) for c in (idle, plain)]
+    idle.stop()
+    plain.stop()
+    assert policies == [os.SCHED_IDLE, os.SCHED_OTHER]
 
 
 @pytest.mark.lab

@@ -201,7 +201,8 @@ def test_new_frames_queue_behind_a_retry_in_order() -> None:
 
 
 def test_hard_error_is_logged_and_counted() -> None:
-    """A hard send error drops the batch's rest, logs send_failed and counts it."""
+    """A hard send error drops the batch's rest, logs send_failed and counts it; the
+    announce counts the frame that left before it."""
 
     def network_down(frames: list[bytes]) -> SendResult:
         return SendResult(1, [], OSError(errno.ENETDOWN, "Network is down"))
@@ -223,7 +224,8 @@ def test_hard_error_is_logged_and_counted() -> None:
     assert runner.counters == {"frames_sent": 1, "send_errors": 1, "frames_dropped": 2,
                                "send_retries": 0}
     assert runner.idle()
-    assert events(logs, "announce") == []  # the frames never left: nothing claims they did
+    # The one frame that left before the error is announced; the two dropped are not.
+    assert [(e["address"], e["packets"]) for e in events(logs, "announce")] == [(str(A1), 1)]
 
 
 def test_device_that_stays_full_is_given_up() -> None:
@@ -245,6 +247,34 @@ def test_device_that_stays_full_is_given_up() -> None:
     assert runner.counters["frames_sent"] == 0
     assert runner._retry is None
     assert runner.alarm.when is None
+    assert events(logs, "announce") == []  # no frame left: nothing claims one did
+
+
+@pytest.mark.parametrize("then", ["give_up", "hard_error"])
+def test_a_backlog_that_ends_in_a_drop_announces_only_what_left(then: str) -> None:
+    """Frames waiting for a retry and then dropped (given up, or a hard error on the
+    retry) leave the held announce records with only the frames that left, the dropped
+    ones taken off the latest record first."""
+
+    def network_down(frames: list[bytes]) -> SendResult:
+        return SendResult(1, [], OSError(errno.ENETDOWN, "Network is down"))
+
+    script = [queue_full_after(1)] + ([network_down] if then == "hard_error" else [])
+
+    async def scenario() -> LogList:
+        with capture_logs() as logs:
+            runner, _fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0),
+                                        retry_give_up=0.05, script=script,
+                                        default=queue_full_after(0))
+            runner.feed(takeover(A1))
+            runner.feed([Trigger("oneshot", keys=(("eth0", A1),))])
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs
+
+    logs = asyncio.run(scenario())
+    # 5 frames waited (2 master, 3 oneshot): all 5 dropped, or 1 sent and 4 dropped.
+    assert [(e["reason"], e["packets"]) for e in events(logs, "announce")] == [
+        ("master", 1 if then == "give_up" else 2)]
 
 
 def test_slow_but_draining_device_is_not_given_up() -> None:
@@ -468,6 +498,99 @@ def test_a_hard_error_in_a_slice_drops_the_rest_of_the_batch_in_one_record() -> 
     assert (failed["errno"], failed["dropped"]) == (errno.ENETDOWN, 600 - slice_ - 10)
     assert runner.counters == {"frames_sent": slice_ + 10, "send_errors": 1,
                                "frames_dropped": 600 - slice_ - 10, "send_retries": 0}
+
+
+def test_a_removal_read_when_the_retry_fires_drops_its_waiting_frames() -> None:
+    """The retry of a backlog first reads what the kernel said meanwhile (before_timer):
+    an address removed while its frames waited gets none of them, its announce counts the
+    one that left; the other address's frames go."""
+
+    async def scenario() -> tuple[LogList, FakeSender, int]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0),
+                                       script=[queue_full_after(1)])
+            reads: list[int] = []
+
+            def before_timer() -> None:
+                reads.append(len(fake.calls))
+                if len(reads) == 1:
+                    runner.feed([AddressRemoved("eth0", A1)])
+
+            runner.before_timer = before_timer
+            runner.feed(takeover(A1, A2))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake, reads[0]
+
+    logs, fake, read_after = asyncio.run(scenario())
+    assert read_after == 1  # read before the retry's call
+    assert [c.addresses() for c in fake.calls] == [[str(A1), str(A2)] * 3, [str(A2)] * 3]
+    assert [(e["address"], e["packets"]) for e in events(logs, "announce")] == [
+        (str(A1), 1), (str(A2), 3)]
+
+
+def test_a_large_backlog_is_retried_in_slices_and_a_removal_between_them_stops_its_frames(
+) -> None:
+    """A 600-frame batch the device refuses at first: the retry sends it SEND_SLICE frames
+    at a time, between_slices before each; an address removed after the retry's first
+    slice gets none of its later frames and no announce."""
+    slice_ = runner_mod.SEND_SLICE
+    never = MANY[slice_ + 10]  # its frames: in the retry's 2nd slice and in its 3rd
+
+    async def scenario() -> tuple[LogList, FakeSender]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=2, master_delay=0.0),
+                                       script=[queue_full_after(0)])
+
+            def between_slices() -> None:
+                if len(fake.calls) == 2:  # the first call refused, the retry's first went
+                    runner.feed([AddressRemoved("eth0", never)])
+
+            runner.between_slices = between_slices
+            runner.feed(takeover(*MANY))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake
+
+    logs, fake = asyncio.run(scenario())
+    refused, *retried = fake.calls
+    assert len(refused.frames) == slice_
+    assert all(len(c.frames) <= slice_ for c in retried)
+    expected = [str(a) for a in MANY] * 2
+    sent = [a for c in retried for a in c.addresses()]
+    assert sent == expected[:slice_] + [a for a in expected[slice_:] if a != str(never)]
+    announced = {e["address"]: e["packets"] for e in events(logs, "announce")}
+    assert str(never) not in announced
+    assert len(announced) == 299
+
+
+def test_a_large_batch_s_records_are_written_a_slice_per_turn_of_the_loop() -> None:
+    """600 records (300 vip_acquired, 300 announce): WRITE_SLICE written with the frames,
+    the rest a slice per turn of the loop (a callback queued right after the feed runs
+    before they are all out), all in order; wait_idle returns once every one is written;
+    write_waiting writes what is left at once."""
+    slice_ = runner_mod.WRITE_SLICE
+
+    async def scenario() -> tuple[LogList, list[int], list[int]]:
+        with capture_logs() as logs:
+            runner, _fake = make_runner(logs, Timing(master_repeat=1, master_delay=0.0))
+            runner.set_debug(False)  # no "packet" record per frame (written at once)
+            seen: list[int] = []
+            runner.feed(takeover(*MANY))
+            at_once = len(logs)
+            asyncio.get_running_loop().call_soon(lambda: seen.append(len(logs)))
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+            runner.feed([Trigger("oneshot")])
+            before = len(logs)
+            runner.write_waiting()
+            after = len(logs)
+        return logs, [at_once, *seen], [before, after]
+
+    logs, counts, flushed = asyncio.run(scenario())
+    assert counts == [slice_, 2 * slice_]
+    assert [(e["event"], e["address"]) for e in logs[:600]] == [
+        *(("vip_acquired", str(a)) for a in MANY), *(("announce", str(a)) for a in MANY)]
+    assert [(e["event"], e["address"], e["reason"]) for e in logs[600:]] == [
+        ("announce", str(a), "oneshot") for a in MANY]
+    assert flushed == [600 + slice_, 900]
 
 
 def test_events_fed_between_slices_are_sent_after_the_batch() -> None:

@@ -4,13 +4,18 @@ work that the host side (:mod:`garpd.lab.netns`, :mod:`garpd.lab.capture`,
 ``ip netns exec <ns> python -u -m garpd.lab.agent <mode> ...``.
 
 Modes:
-  capture --dev DEV [--ethertypes 0x0806,0x86dd]
+  capture --dev DEV [--ethertypes 0x0806,0x86dd] [--outgoing] [--idle]
       Binds an ETH_P_ALL socket to DEV, prints "READY" once bound, then writes one JSON line
       per received frame: {"t": <time.monotonic() at receipt>, "k": <the kernel's receive
       timestamp (SO_TIMESTAMPNS), moved to the time.monotonic() clock>, "hex": "<frame>"}.
-      Frames the host itself sent (PACKET_OUTGOING) are dropped. On SIGTERM/SIGINT it
+      Frames the host itself sent (PACKET_OUTGOING) are dropped; with --outgoing they are
+      the only ones kept, and "k" is when the kernel's transmit path handed the frame to
+      the device (on a veth, inside the sender's system call). With --idle it runs under
+      SCHED_IDLE: it takes only a CPU nothing else wants and its wake-ups never preempt
+      the process under test (its 64 MB buffer holds what it has not read yet). On
+      SIGTERM/SIGINT it
       drains what the kernel already queued, prints {"stats": {"packets": N, "drops": N}}
-      (PACKET_STATISTICS) and exits 0.
+      (PACKET_STATISTICS) and exits 0. The device going down (ENETDOWN) does not stop it.
   send --dev DEV [--count N]
       Reads hex frames (one per line) from stdin and sends them, in order, N times.
   ping --timeout S ADDRESS
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import ipaddress
 import json
 import os
@@ -54,6 +60,7 @@ SO_RCVBUFFORCE: Final = getattr(socket, "SO_RCVBUFFORCE", 33)
 RCVBUF_BYTES: Final = 64 * 1024 * 1024
 # PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST; not PACKET_OUTGOING (4).
 KEPT_PKTTYPES: Final = frozenset({0, 1, 2, 3})
+OUTGOING_PKTTYPES: Final = frozenset({PACKET_OUTGOING})
 #: SO_TIMESTAMPNS (= its control message type): a struct timespec of CLOCK_REALTIME, set
 #: when the frame reached the receiving device (on a veth, microseconds after it was sent).
 SO_TIMESTAMPNS: Final = getattr(socket, "SO_TIMESTAMPNS", 35)
@@ -78,8 +85,9 @@ def _mac(raw: bytes) -> str:
 # --------------------------------------------------------------------------- capture, send
 
 
-def capture(dev: str, ethertypes: frozenset[int] | None) -> int:
+def capture(dev: str, ethertypes: frozenset[int] | None, *, outgoing: bool = False) -> int:
     """Run the capture loop until SIGTERM/SIGINT; see the module docstring."""
+    kept = OUTGOING_PKTTYPES if outgoing else KEPT_PKTTYPES
     stopping = False
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -112,6 +120,12 @@ def capture(dev: str, ethertypes: frozenset[int] | None) -> int:
                                                              socket.MSG_DONTWAIT)
             except BlockingIOError:
                 break
+            except OSError as exc:
+                # The device went down (a test's link flap): reported once, then the
+                # socket reads on; what was queued before stays queued.
+                if exc.errno != errno.ENETDOWN:
+                    raise
+                continue
             now = time.monotonic()
             kernel = now
             for level, kind, value in ancillary:
@@ -121,7 +135,7 @@ def capture(dev: str, ethertypes: frozenset[int] | None) -> int:
                     kernel = sec + nsec / 1e9 - offset
             # addr = (ifname, proto, pkttype, hatype, hwaddr); the ifname check discards
             # anything queued between socket() and bind() from another interface.
-            if addr[0] != dev or addr[2] not in KEPT_PKTTYPES or len(data) < 14:
+            if addr[0] != dev or addr[2] not in kept or len(data) < 14:
                 continue
             if ethertypes is not None and int.from_bytes(data[12:14], "big") not in ethertypes:
                 continue
@@ -385,6 +399,10 @@ def main(argv: list[str] | None = None) -> int:
     p_capture = modes.add_parser("capture")
     p_capture.add_argument("--dev", required=True)
     p_capture.add_argument("--ethertypes", default="", help="comma list; empty keeps all")
+    p_capture.add_argument("--outgoing", action="store_true",
+                           help="keep only the frames DEV sends, not those it receives")
+    p_capture.add_argument("--idle", action="store_true",
+                           help="run under SCHED_IDLE (never preempt the process under test)")
     p_send = modes.add_parser("send")
     p_send.add_argument("--dev", required=True)
     p_send.add_argument("--count", type=int, default=1)
@@ -399,7 +417,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.mode == "capture":
         wanted = frozenset(int(e, 0) for e in args.ethertypes.split(",") if e.strip())
-        return capture(args.dev, wanted or None)
+        if args.idle:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return capture(args.dev, wanted or None, outgoing=args.outgoing)
     if args.mode == "send":
         return send(args.dev, args.count)
     if args.mode == "watch":

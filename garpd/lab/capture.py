@@ -186,8 +186,11 @@ class Capture:
     """
 
     def __init__(self, popen: Starter, host: str, dev: str, ethertypes: Iterable[int] | None,
-                 env: Mapping[str, str]) -> None:
+                 env: Mapping[str, str], *, outgoing: bool = False,
+                 idle: bool = False) -> None:
         self.popen = popen
+        self.outgoing = outgoing
+        self.idle = idle
         self.env = dict(env)
         self.host = host
         self.dev = dev
@@ -206,6 +209,13 @@ class Capture:
         self._stopped = False
 
     @property
+    def pid(self) -> int:
+        """The agent's process id (once started)."""
+        if self._proc is None:
+            raise LabError("capture not started")
+        return self._proc.pid
+
+    @property
     def drops(self) -> int | None:
         """Frames the kernel dropped for the agent's socket (known after stop())."""
         return None if self.stats is None else self.stats["drops"]
@@ -218,7 +228,9 @@ class Capture:
         self._errfile = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._proc = self.popen(
             self.host,
-            *agent_argv("capture", "--dev", self.dev, "--ethertypes", types),
+            *agent_argv("capture", "--dev", self.dev, "--ethertypes", types,
+                        *(["--outgoing"] if self.outgoing else []),
+                        *(["--idle"] if self.idle else [])),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._errfile,

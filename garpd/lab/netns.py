@@ -603,10 +603,17 @@ class Lab:
         host: str,
         dev: str = HOST_DEV,
         ethertypes: Iterable[int] | None = (ETH_P_ARP, ETH_P_IPV6),
+        *,
+        outgoing: bool = False,
+        idle: bool = False,
     ) -> Capture:
-        """Start capturing frames `host` receives on `dev` (None keeps every ethertype)."""
+        """Start capturing frames `host` receives on `dev` (None keeps every ethertype);
+        with `outgoing`, the frames `host` sends on `dev` instead, each timed when the
+        kernel handed it to the device; with `idle`, the capture runs under SCHED_IDLE
+        (it never preempts the process under test)."""
         self._require_open()
-        cap = Capture(self.popen, host, dev, ethertypes, self.env)
+        cap = Capture(self.popen, host, dev, ethertypes, self.env, outgoing=outgoing,
+                      idle=idle)
         self._captures.append(cap)
         return cap.start()
 
