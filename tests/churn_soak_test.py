@@ -45,7 +45,8 @@ Each frame is matched to the daemon's ``announce`` record of the same address, i
   a busy machine defers by milliseconds (a 30-minute run at 70ecca0 saw two lower_prio
   frames arrive 3.1 ms after the ACK, from a slice handed to the kernel before it);
 - **missed takeovers**: every churned address whose life did not touch a flap has its
-  ``master`` frame (the takeover), its ``master_delay`` frame and its refresh; every
+  ``master`` frame (the takeover), its ``master_delay`` frame and its refresh (one per
+  grid point before its removal, should the churn thread remove it late); every
   address held across a flap has its ``link_up`` frame; a count difference between the
   frames on the wire and the ``announce`` records also counts as a failure;
 - **refresh drift**: for each ``refresh`` frame, its time minus the ideal one, ``phase +
@@ -69,6 +70,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import gc
 import ipaddress
 import json
 import math
@@ -397,8 +399,16 @@ def judge(frames: list[Frame], departures: list[Frame], reasons: dict[str, list[
                                   f"({kinds})")
                 continue
             out.takeover_lag.append(mine[0][0] - add.after)
-            if kinds != ["master", "master_delay", "refresh"]:
-                out.missed.append(f"{address} added at {add.before:.3f}: {kinds}")
+            # LIFETIME is 2.5 s: one refresh (at +2 s); a removal the churn thread made
+            # late (its process busy) leaves time for more, one per grid point before it.
+            points = [add.after + DELAY + k * REFRESH for k in range(1, 100)]
+            due = [g for g in points if g < removal.before]
+            if any(abs(g - removal.before) < 0.1 or abs(g - removal.after) < 0.1
+                   for g in points):
+                continue  # a refresh due as the address went: either way is right
+            if kinds != ["master", "master_delay", *["refresh"] * len(due)]:
+                out.missed.append(f"{address} added at {add.before:.3f}, held "
+                                  f"{removal.before - add.after:.3f} s: {kinds}")
 
     # Across every flap: each address held at the link's return, and still held a second
     # later, got its link_up frame.
@@ -498,6 +508,12 @@ def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str],
     advert = vrrp_frame(lab.mac("peer"), PEER4,
                         build_advert(VRID, 100, [ipaddress.IPv4Address("198.18.0.1")],
                                      version=2))
+    # Sent from a socket opened once in the peer's namespace, not by a process started
+    # every 5 s (a Python start competes with the daemon for the two CPUs right as the
+    # advert's burst goes out).
+    with inside(lab.ns("peer")):
+        advertiser = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    advertiser.bind(("eth0", 0))
     # SCHED_IDLE: the captures' wake-ups (a few per burst) must not preempt the daemon
     # in the middle of its sends (two CPUs here); their 64 MB buffers wait for them.
     cap = lab.capture("peer", ethertypes=(ETH_P_ARP,), idle=True)
@@ -510,6 +526,9 @@ def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str],
     hups = 0
     try:
         daemon.start()
+        # Millions of captured frames (no cycles among them) would make each full
+        # collection of this process a pause of up to a second, the churn thread with it.
+        gc.disable()
         assert daemon.proc is not None
         pid = daemon.proc.pid
         started = time.monotonic()
@@ -543,7 +562,7 @@ def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str],
                 next_hup += HUP_EVERY
             if now >= next_advert:
                 before = time.monotonic()
-                lab.send_raw("peer", advert)
+                advertiser.send(advert)
                 adverts.append(Window(before, time.monotonic()))
                 next_advert += ADVERT_EVERY
             time.sleep(max(0.0, min(next_flap, next_hup, next_advert, next_sample,
@@ -559,6 +578,8 @@ def test_churn_soak(make_lab: LabFactory, garpd_cmd: list[str],
         frames = garps(cap.stop(timeout=120.0))
         departures = garps(departing.stop(timeout=120.0))
     finally:
+        gc.enable()
+        advertiser.close()
         with contextlib.suppress(Exception):
             churner.stop()
         daemon.close()
