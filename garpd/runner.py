@@ -6,7 +6,7 @@ do not move schedules), sends what ``poll`` returns through the
 writes the records through structlog after their frames have left, and keeps exactly one
 alarm armed for ``next_deadline()``: with nothing scheduled it never wakes up.
 
-Two things keep a deadline's frames on time:
+What keeps a deadline's frames on time:
 
 - the alarm is a timerfd the loop watches (:mod:`garpd.drivers.alarm`), not ``call_at``: asyncio
   waits in ``epoll_wait``, whose timeout is whole milliseconds rounded up, so a ``call_at``
@@ -101,8 +101,9 @@ class Runner:
         #: Called after events are applied and before their frames are sent (the daemon
         #: opens neighbour listeners there, so a gateway's instant answer is not missed).
         self.on_handled: Callable[[list[Event]], None] | None = None
-        #: Called when a deadline fires, before its frames are built (the daemon reads its
-        #: netlink socket there: one non-blocking read when nothing is waiting).
+        #: Called when a deadline fires, before its frames are built, and before a retry
+        #: of frames the device refused (the daemon reads its netlink socket there: one
+        #: non-blocking read when nothing is waiting).
         self.before_timer: Callable[[], None] | None = None
         #: Called before each slice of a batch larger than :data:`SEND_SLICE` (the daemon
         #: reads its netlink socket there, so a removal is not followed by the rest of a

@@ -12,10 +12,10 @@ Modes:
       the only ones kept, and "k" is when the kernel's transmit path handed the frame to
       the device (on a veth, inside the sender's system call). With --idle it runs under
       SCHED_IDLE: it takes only a CPU nothing else wants and its wake-ups never preempt
-      the process under test (its 64 MB buffer holds what it has not read yet). On
-      SIGTERM/SIGINT it
-      drains what the kernel already queued, prints {"stats": {"packets": N, "drops": N}}
-      (PACKET_STATISTICS) and exits 0. The device going down (ENETDOWN) does not stop it.
+      the process under test (its 64 MB buffer holds what it has not read yet). The
+      device going down (ENETDOWN) does not stop it. On SIGTERM/SIGINT it drains what
+      the kernel already queued, prints {"stats": {"packets": N, "drops": N}}
+      (PACKET_STATISTICS) and exits 0.
   send --dev DEV [--count N]
       Reads hex frames (one per line) from stdin and sends them, in order, N times.
   ping --timeout S ADDRESS
@@ -62,7 +62,8 @@ RCVBUF_BYTES: Final = 64 * 1024 * 1024
 KEPT_PKTTYPES: Final = frozenset({0, 1, 2, 3})
 OUTGOING_PKTTYPES: Final = frozenset({PACKET_OUTGOING})
 #: SO_TIMESTAMPNS (= its control message type): a struct timespec of CLOCK_REALTIME, set
-#: when the frame reached the receiving device (on a veth, microseconds after it was sent).
+#: when the frame reached the receiving device (on a veth, microseconds after it was sent),
+#: or for an outgoing frame when the transmit path handed it to the device.
 SO_TIMESTAMPNS: Final = getattr(socket, "SO_TIMESTAMPNS", 35)
 TIMESPEC: Final = struct.Struct("=qq")
 FLUSH_EVERY: Final = 1024
@@ -83,6 +84,20 @@ def _mac(raw: bytes) -> str:
 
 
 # --------------------------------------------------------------------------- capture, send
+
+
+def _realtime_offset() -> float:
+    """CLOCK_REALTIME minus CLOCK_MONOTONIC (both are slewed alike, only a step of the wall
+    clock, none in a test run, would move it): the wall clock read between two monotonic
+    readings, the tightest pair of a few, so a preemption between the readings does not
+    shift every timestamp of a drain (two captures' stamps of one frame are compared)."""
+    best = (float("inf"), 0.0)
+    for _ in range(5):
+        before = time.monotonic()
+        wall = time.time()
+        after = time.monotonic()
+        best = min(best, (after - before, wall - (before + after) / 2))
+    return best[1]
 
 
 def capture(dev: str, ethertypes: frozenset[int] | None, *, outgoing: bool = False) -> int:
@@ -111,9 +126,7 @@ def capture(dev: str, ethertypes: frozenset[int] | None, *, outgoing: bool = Fal
 
     def drain() -> None:
         lines: list[str] = []
-        # CLOCK_REALTIME minus CLOCK_MONOTONIC: both are slewed alike, only a step of the
-        # wall clock (none in a test run) would move it.
-        offset = time.time() - time.monotonic()
+        offset = _realtime_offset()
         while True:
             try:
                 data, ancillary, _flags, addr = sock.recvmsg(65536, TIMESPEC.size * 2,
