@@ -29,11 +29,11 @@ from garpd.events import Event, LinkChanged, LinkRemoved
 from garpd.policy import Policy
 from garpd.runner import Runner, debug_enabled
 
-#: Widened neighbour listeners get their exact filter back at most this often (s): the
-#: exact program of 1,250 addresses takes ~7 ms to build and attach, the loop held up
-#: meanwhile; at 0.2 s it was ~18% of the daemon's CPU under the churn soak's 100
-#: changes a second (py-spy), and its pauses delayed timers due during them.
-NARROW_SPACING = 1.0
+#: Widened neighbour listeners get their exact filter back (or are parked, nothing left
+#: to listen for) at most this often (s). Not longer: a release widens the listener too,
+#: and a parked one must stop reading the LAN soon after its last address went (1 s made
+#: test_parked_listener_reads_nothing_and_listens_again_on_reacquire fail).
+NARROW_SPACING = 0.2
 
 
 def _print_errors(lines: list[str]) -> None:
