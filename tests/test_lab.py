@@ -212,6 +212,31 @@ def test_an_idle_capture_runs_under_sched_idle_and_still_captures(make_lab: LabF
 
 
 @pytest.mark.lab
+def test_a_capture_with_drain_after_reads_late_but_keeps_the_kernel_times(
+        make_lab: LabFactory) -> None:
+    """capture(drain_after=S): a burst is read S seconds after its first frame woke the
+    agent (every frame of it at once), each still timed by the kernel as it arrived; a
+    plain capture reads at once."""
+    lab = make_lab(["a", "peer"])
+    lazy = lab.capture("peer", drain_after=0.5)
+    eager = lab.capture("peer")
+    burst = [arp_frame(op=1, sha=lab.mac("a"), spa=f"192.0.2.{60 + i}", tpa=f"192.0.2.{60 + i}")
+             for i in range(20)]
+    before = time.monotonic()
+    lab.send_raw("a", burst)
+    after = time.monotonic()
+    for cap in (lazy, eager):
+        cap.wait_until(lambda frames: sum(f.data in burst for f in frames) == len(burst))
+    read_late = [f for f in lazy.stop() if f.data in burst]
+    read_at_once = [f for f in eager.stop() if f.data in burst]
+    assert [f.data for f in read_late] == burst
+    for frame in read_late:
+        assert frame.k is not None
+        assert before <= frame.k <= after
+        assert frame.t >= frame.k + 0.5  # read once the wait was over
+    assert all(f.t < f.k + 0.5 for f in read_at_once)
+
+@pytest.mark.lab
 def test_capture_keeps_a_large_burst(make_lab: LabFactory) -> None:
     """50,000 back-to-back frames all reach the capture, in order, with no kernel drops."""
     lab = make_lab(["a", "b"])

@@ -4,7 +4,7 @@ work that the host side (:mod:`garpd.lab.netns`, :mod:`garpd.lab.capture`,
 ``ip netns exec <ns> python -u -m garpd.lab.agent <mode> ...``.
 
 Modes:
-  capture --dev DEV [--ethertypes 0x0806,0x86dd] [--outgoing] [--idle]
+  capture --dev DEV [--ethertypes 0x0806,0x86dd] [--outgoing] [--idle] [--drain-after S]
       Binds an ETH_P_ALL socket to DEV, prints "READY" once bound, then writes one JSON line
       per received frame: {"t": <time.monotonic() at receipt>, "k": <the kernel's receive
       timestamp (SO_TIMESTAMPNS), moved to the time.monotonic() clock>, "hex": "<frame>"}.
@@ -12,7 +12,10 @@ Modes:
       the only ones kept, and "k" is when the kernel's transmit path handed the frame to
       the device (on a veth, inside the sender's system call). With --idle it runs under
       SCHED_IDLE: it takes only a CPU nothing else wants and its wake-ups never preempt
-      the process under test (its 64 MB buffer holds what it has not read yet). The
+      the process under test (its 64 MB buffer holds what it has not read yet). With
+      --drain-after S it reads what is queued S seconds after a frame wakes it, not at
+      once: a burst has left by then, so reading it does not compete with the sender for
+      the CPUs (the receive queue's lock, the caches) while it is still sending. The
       device going down (ENETDOWN) does not stop it. On SIGTERM/SIGINT it drains what
       the kernel already queued, prints {"stats": {"packets": N, "drops": N}}
       (PACKET_STATISTICS) and exits 0.
@@ -100,7 +103,8 @@ def _realtime_offset() -> float:
     return best[1]
 
 
-def capture(dev: str, ethertypes: frozenset[int] | None, *, outgoing: bool = False) -> int:
+def capture(dev: str, ethertypes: frozenset[int] | None, *, outgoing: bool = False,
+            drain_after: float = 0.0) -> int:
     """Run the capture loop until SIGTERM/SIGINT; see the module docstring."""
     kept = OUTGOING_PKTTYPES if outgoing else KEPT_PKTTYPES
     stopping = False
@@ -164,6 +168,8 @@ def capture(dev: str, ethertypes: frozenset[int] | None, *, outgoing: bool = Fal
         while not stopping:
             # poll() is retried after EINTR (PEP 475), so a signal is seen within ~100 ms.
             if poller.poll(100):
+                if drain_after > 0:
+                    time.sleep(drain_after)
                 drain()
         drain()
         raw = sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
@@ -416,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
                            help="keep only the frames DEV sends, not those it receives")
     p_capture.add_argument("--idle", action="store_true",
                            help="run under SCHED_IDLE (never preempt the process under test)")
+    p_capture.add_argument("--drain-after", type=float, default=0.0, metavar="S",
+                           help="read what is queued S seconds after a frame wakes it")
     p_send = modes.add_parser("send")
     p_send.add_argument("--dev", required=True)
     p_send.add_argument("--count", type=int, default=1)
@@ -432,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
         wanted = frozenset(int(e, 0) for e in args.ethertypes.split(",") if e.strip())
         if args.idle:
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        return capture(args.dev, wanted or None, outgoing=args.outgoing)
+        return capture(args.dev, wanted or None, outgoing=args.outgoing,
+                       drain_after=args.drain_after)
     if args.mode == "send":
         return send(args.dev, args.count)
     if args.mode == "watch":

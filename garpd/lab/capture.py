@@ -187,10 +187,11 @@ class Capture:
 
     def __init__(self, popen: Starter, host: str, dev: str, ethertypes: Iterable[int] | None,
                  env: Mapping[str, str], *, outgoing: bool = False,
-                 idle: bool = False) -> None:
+                 idle: bool = False, drain_after: float = 0.0) -> None:
         self.popen = popen
         self.outgoing = outgoing
         self.idle = idle
+        self.drain_after = drain_after
         self.env = dict(env)
         self.host = host
         self.dev = dev
@@ -230,7 +231,8 @@ class Capture:
             self.host,
             *agent_argv("capture", "--dev", self.dev, "--ethertypes", types,
                         *(["--outgoing"] if self.outgoing else []),
-                        *(["--idle"] if self.idle else [])),
+                        *(["--idle"] if self.idle else []),
+                        *(["--drain-after", repr(self.drain_after)] if self.drain_after else [])),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._errfile,

@@ -606,14 +606,17 @@ class Lab:
         *,
         outgoing: bool = False,
         idle: bool = False,
+        drain_after: float = 0.0,
     ) -> Capture:
         """Start capturing frames `host` receives on `dev` (None keeps every ethertype);
         with `outgoing`, the frames `host` sends on `dev` instead, each timed when the
         kernel handed it to the device; with `idle`, the capture runs under SCHED_IDLE
-        (it never preempts the process under test)."""
+        (it never preempts the process under test); with `drain_after`, it reads what is
+        queued that many seconds after a frame wakes it (after the burst, not during it;
+        the timestamps are the kernel's either way)."""
         self._require_open()
         cap = Capture(self.popen, host, dev, ethertypes, self.env, outgoing=outgoing,
-                      idle=idle)
+                      idle=idle, drain_after=drain_after)
         self._captures.append(cap)
         return cap.start()
 
