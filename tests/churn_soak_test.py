@@ -514,13 +514,18 @@ def judge(frames: list[Frame], departures: list[Frame], reasons: dict[str, list[
             k = round((burst[0] - firsts[i]) / REFRESH)
             out.round_drifts.append(burst[0] - (firsts[i] + k * REFRESH))
 
-    # Refresh drift on each takeover's grid: as the frames left (the daemon's timing) and
-    # as they arrived (plus the lab's receiving path).
-    out.drifts, out.drifts_vs_delayed, out.delayed_lag, out.unexpected = refresh_drifts(sent)
-    out.arrival_drifts, _vs, _lag, _unexpected = refresh_drifts(wire)
+    # Refresh drift on each takeover's grid: as the frames left (the daemon's timing), for
+    # the stable and the churned addresses apart and together, and as they arrived (plus
+    # the lab's receiving path).
     kept = set(stable)
-    out.stable_drifts = refresh_drifts({a: e for a, e in sent.items() if a in kept})[0]
-    out.churned_drifts = refresh_drifts({a: e for a, e in sent.items() if a not in kept})[0]
+    steady = refresh_drifts({a: e for a, e in sent.items() if a in kept})
+    churned = refresh_drifts({a: e for a, e in sent.items() if a not in kept})
+    out.stable_drifts, out.churned_drifts = steady[0], churned[0]
+    out.drifts = steady[0] + churned[0]
+    out.drifts_vs_delayed = steady[1] + churned[1]
+    out.delayed_lag = steady[2] + churned[2]
+    out.unexpected = steady[3] + churned[3]
+    out.arrival_drifts = refresh_drifts(wire)[0]
     return out
 
 

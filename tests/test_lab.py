@@ -230,10 +230,12 @@ def test_a_capture_with_drain_after_reads_late_but_keeps_the_kernel_times(
     read_late = [f for f in lazy.stop() if f.data in burst]
     read_at_once = [f for f in eager.stop() if f.data in burst]
     assert [f.data for f in read_late] == burst
-    for frame in read_late:
-        assert frame.k is not None
-        assert before <= frame.k <= after
-        assert frame.t >= frame.k + 0.5  # read once the wait was over
+    stamps = [f.k for f in read_late if f.k is not None]
+    assert len(stamps) == len(burst)
+    assert all(before <= k <= after for k in stamps)
+    # The first frame woke the agent; every frame was read once the wait was over (not
+    # each frame's own stamp + 0.5: the agent may wake while the burst is still arriving).
+    assert all(f.t >= min(stamps) + 0.5 for f in read_late)
     assert all(f.k is not None and f.t < f.k + 0.5 for f in read_at_once)
 
 @pytest.mark.lab
