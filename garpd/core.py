@@ -253,6 +253,8 @@ class Announcer:
         self.probes = ProbeCache()
         self._confirming = False  # some held address has gateways (checked per poll)
         self._listen_dirty: set[str] = set()
+        #: Held addresses whose first frame left ahead of ``poll`` (see :meth:`express`).
+        self._expressed: set[_Addr] = set()
         self.counters: dict[str, int] = {
             "frames": 0, "bursts": 0, "takeovers": 0, "released": 0,
             "lower_prio_started": 0, "lower_prio_limited": 0, "notify_merged": 0,
@@ -386,8 +388,48 @@ class Announcer:
 
     # --- events -------------------------------------------------------------------
 
-    def handle(self, event: Event, now: float) -> None:
-        """Apply one event at time ``now``; what it causes is collected by ``poll``."""
+    def express(self, event: AddressChanged, now: float) -> tuple[int, bytes] | None:
+        """The frame ``poll(now)`` would hand out first after ``handle(event, now)``, when
+        that frame is certain and leaves at once: (ifindex, frame), else None.
+
+        Certain means: the event starts a takeover (the address is watched, not held yet,
+        not tentative or dadfailed, its link usable, not the start-up dump), nothing else
+        is queued on its pacer or due at ``now``, and its group confirms no gateways (their
+        answers need the neighbour listener open before the first frame). Changes nothing.
+        A driver may send that frame before handling the event, then hand the event to
+        :meth:`handle` with ``expressed=True``: ``poll`` counts the frame as sent at
+        ``now`` and leaves it out of its batch, so every later frame keeps its time and
+        place (the daemon's first frame no longer waits for the core's bookkeeping).
+        """
+        if event.initial or (event.address.version == 6
+                             and (event.tentative or event.dadfailed)):
+            return None
+        ifname = event.ifname
+        link = self._links.get(ifname)
+        if link is None or not link.usable:
+            return None
+        addr = self._addrs.get((ifname, event.address))
+        if addr is None:
+            watch = self.policy.watch(ifname, event.address)
+        elif addr.held:
+            return None
+        else:
+            watch = addr.watch
+        if watch is None or watch.timing.master_repeat < 1 or watch.timing.gateways:
+            return None
+        timers, cohorts = self._timers, self._cohort_heap
+        if (timers and timers[0][0] <= now + EPSILON) \
+                or (cohorts and cohorts[0][0] <= now + EPSILON):
+            return None
+        pacer = self._pacers.get((ifname, event.address.version))
+        if pacer is not None and (len(pacer) or now + EPSILON < pacer.next_time):
+            return None
+        frames = self.frames.slot(link.mac, event.address, watch.timing.mode, link.forwarding)
+        return link.ifindex, frames[0]
+
+    def handle(self, event: Event, now: float, *, expressed: bool = False) -> None:
+        """Apply one event at time ``now``; what it causes is collected by ``poll``.
+        ``expressed``: the frame :meth:`express` gave for this event has left."""
         match event:
             case LinkChanged():
                 self._link_changed(event, now)
@@ -395,6 +437,8 @@ class Announcer:
                 self._link_removed(event, now)
             case AddressChanged():
                 self._address_changed(event, now)
+                if expressed:  # marked for the next poll only (it clears the marks)
+                    self._expressed.add(self._addrs[(event.ifname, event.address)])
             case AddressRemoved():
                 self._address_removed(event.ifname, event.address, now, "address_removed")
             case Trigger():
@@ -450,19 +494,22 @@ class Announcer:
             pacer.drain(now, slots, finished)
             if not slots:
                 continue
-            batch = self._batch(out, ifname)
-            append, own = batch.frames.append, batch.owners.append
             for addr, index in slots:
-                frames = addr.frames
-                # One pacer slot is one frame; "both" alternates request and reply.
-                append(frames[index % len(frames)])
-                own(addr.key)
                 addr.sent += 1
                 addr.last_sent = now
                 if addr.first_due:
                     self._first_frame(addr, now)
+                    if addr in self._expressed:  # it left already (express)
+                        continue
+                frames = addr.frames
+                batch = self._batch(out, ifname)
+                # One pacer slot is one frame; "both" alternates request and reply.
+                batch.frames.append(frames[index % len(frames)])
+                batch.owners.append(addr.key)
             self.counters["frames"] += len(slots)
         self.counters["bursts"] += len(finished)
+        # A mark is good for the poll after its event only (where express put the frame).
+        self._expressed.clear()
         if self._confirming:
             self._confirm_poll(now, out)
         return out
@@ -589,13 +636,19 @@ class Announcer:
             return
         batch = self._batch(out, ifname)
         frames, owners = batch.frames, batch.owners
+        expressed = self._expressed
         active = bursts
         r = 0
         while active:
-            frames.extend([b.key.frames[(b.sent + r) % len(b.key.frames)] for b in active])
-            owners.extend([b.key.key for b in active])
+            # An expressed first frame left already (round 0 of its burst).
+            sending = [b for b in active if b.key not in expressed] if expressed and not r \
+                else active
+            frames.extend([b.key.frames[(b.sent + r) % len(b.key.frames)] for b in sending])
+            owners.extend([b.key.key for b in sending])
             r += 1
             active = [b for b in active if b.pending > r]
+        if not frames:  # one burst of one packet, expressed
+            del out.frames[ifname]
         total = 0
         for burst in bursts:
             pending = burst.pending
@@ -752,6 +805,7 @@ class Announcer:
         addr.held = False
         addr.since = None
         addr.first_due = False
+        self._expressed.discard(addr)
         addr.epoch += 1
         self._leave_cohort(addr)
         pacer = self._pacers.get(addr.pkey)

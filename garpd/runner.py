@@ -25,7 +25,12 @@ What keeps a deadline's frames on time:
   refresh round of a thousand addresses has a thousand ``announce`` records (20-60 µs
   each through structlog: 20-60 ms), which would otherwise hold up every timer and netlink
   message due meanwhile. At most :data:`UNWRITTEN_MAX` wait; beyond that (a storm) they
-  are written at once, as they are built.
+  are written at once, as they are built;
+- an address the kernel just added, alone in its netlink read, has its first frame sent
+  before the core's bookkeeping when the core can already name that frame
+  (:meth:`~garpd.core.Announcer.express`): the daemon's first-frame latency is then the
+  netlink read, one lookup and one ``send``; the core applies the event after and leaves
+  that frame out of its poll.
 
 A runner may start without a loop (``loop=None``, the one-shots): it then reads
 ``time.monotonic()`` (the clock of ``loop.time()``), sends what is due at once, and keeps
@@ -43,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from garpd.core import Announcer, Batch, Output
 from garpd.drivers.sender import Sender
-from garpd.events import AddrKey, Event
+from garpd.events import AddressChanged, AddrKey, Event
 from garpd.frames import describe
 from garpd.records import Record
 
@@ -171,11 +176,36 @@ class Runner:
                     self._events_waiting -= start < last
             return
         now = self.time()
-        for event in events:
-            self.core.handle(event, now)
+        # Not while a batch goes out (fed between its slices: sent after it) nor behind
+        # frames waiting for a retry (order).
+        if len(events) == 1 and type(events[0]) is AddressChanged and not self._sending \
+                and not self._backlog:
+            expressed = self._express(events[0], now)
+            self.core.handle(events[0], now, expressed=expressed)
+        else:
+            for event in events:
+                self.core.handle(event, now)
         if self.on_handled is not None:
             self.on_handled(events)
         self._pump(now)
+
+    def _express(self, event: AddressChanged, now: float) -> bool:
+        """Send the first frame of ``event`` now if the core can name it: whether it left
+        (if not, the core's poll sends it as usual)."""
+        express = self.core.express(event, now)
+        if express is None:
+            return False
+        ifindex, frame = express
+        result = self.sender.send(event.ifname, ifindex, [frame])
+        if result.sent != 1:
+            return False  # busy or failing: the poll's batch meets the same, and says so
+        self.counters["frames_sent"] += 1
+        self.if_frames[event.ifname] = self.if_frames.get(event.ifname, 0) + 1
+        if self._debug:
+            kind, address, mac = describe(frame)
+            self.log.debug("packet", interface=event.ifname, kind=kind, address=address,
+                           mac=mac)
+        return True
 
     def idle(self) -> bool:
         """Nothing scheduled, nothing queued, nothing waiting to be written."""

@@ -3,7 +3,9 @@
 It plays the part of the asyncio runner (:mod:`garpd.runner`) without a clock or a socket:
 events are applied at the time given, and :meth:`Sim.advance` jumps from one
 ``next_deadline()`` to the next, handing every poll's :class:`~garpd.core.Output` to
-whoever watches (``on_output``) and keeping the records with their times. ``garpd check``
+whoever watches (``on_output``) and keeping the records with their times. With
+``express``, an address added alone has its first frame handed over before the core
+handles it, as the runner does (:meth:`~garpd.core.Announcer.express`). ``garpd check``
 builds its plan with it (:mod:`garpd.plan`), and the tests drive the core with it.
 """
 
@@ -12,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from garpd.core import Announcer, Output
-from garpd.events import Event
+from garpd.core import Announcer, Batch, Output
+from garpd.events import AddressChanged, Event
 from garpd.frames import FrameCache
 from garpd.policy import Policy
 from garpd.records import Record
@@ -33,6 +35,10 @@ class Sim:
     core: Announcer = field(init=False)
     records: list[tuple[float, Record]] = field(default_factory=list)
     now: float = 0.0
+    express: bool = False
+    """Hand an address added alone its first frame ahead of the core, as the runner does."""
+    expressed: int = 0
+    """How many first frames left that way so far."""
     polls: int = 0
     """Polls made at a deadline by :meth:`advance` so far."""
 
@@ -70,8 +76,18 @@ class Sim:
     def at(self, t: float, *events: Event) -> None:
         """Advance to ``t``, then apply ``events`` at ``t`` and poll once."""
         self.advance(t)
-        for event in events:
-            self.core.handle(event, t)
+        if self.express and len(events) == 1 and isinstance(events[0], AddressChanged):
+            added = events[0]
+            express = self.core.express(added, t)
+            if express is not None:
+                ifindex, frame = express
+                self.expressed += 1
+                self._take(t, Output(frames={added.ifname: Batch(
+                    ifindex, [frame], [(added.ifname, added.address)])}))
+            self.core.handle(added, t, expressed=express is not None)
+        else:
+            for event in events:
+                self.core.handle(event, t)
         self._take(t, self.core.poll(t))
 
     def events(self, name: str) -> list[tuple[float, dict[str, object]]]:

@@ -660,3 +660,115 @@ def test_no_reading_between_slices_while_a_feed_still_has_events_to_apply() -> N
     assert held[0] == 900
     assert ("eth0", last) not in runner.core.held()
     assert len(runner.core.held()) == 899
+
+
+# --- the express first frame ---------------------------------------------------------
+
+
+def link_then(*later: list[Event], repeat: int = 3, **sender: Any) -> Callable[
+        [], tuple[LogList, FakeSender, Runner]]:
+    """A scenario: eth0 comes up alone, then each of ``later`` is fed on its own."""
+
+    def run() -> tuple[LogList, FakeSender, Runner]:
+        async def scenario() -> tuple[LogList, FakeSender, Runner]:
+            with capture_logs() as logs:
+                runner, fake = make_runner(logs, Timing(master_repeat=repeat,
+                                                        master_delay=0.0), **sender)
+                runner.feed([LinkChanged("eth0", 2, MAC, True, True)])
+                for events_ in later:
+                    runner.feed(events_)
+                await asyncio.wait_for(runner.wait_idle(), WAIT)
+            return logs, fake, runner
+        return asyncio.run(scenario())
+    return run
+
+
+def test_an_address_added_alone_has_its_first_frame_sent_before_the_core_handles_it() -> None:
+    """One address in the read: its first frame goes in a call of its own before the
+    core's bookkeeping (no record yet, the core knows nothing of it), the rest after;
+    every frame counted once, the announce counts all three."""
+    seen: list[tuple[int, list[Any]]] = []
+    runner_ref: list[Runner] = []
+
+    def watch(frames: list[bytes]) -> SendResult:
+        seen.append((len(frames), runner_ref[0].core.addresses_known()))
+        return SendResult(len(frames), [])
+
+    async def scenario() -> tuple[LogList, FakeSender, Runner]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0),
+                                       default=watch)
+            runner_ref.append(runner)
+            runner.feed([LinkChanged("eth0", 2, MAC, True, True)])
+            runner.feed([AddressChanged("eth0", A1)])
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake, runner
+
+    logs, fake, runner = asyncio.run(scenario())
+    assert [c.addresses() for c in fake.calls] == [[str(A1)], [str(A1)] * 2]
+    assert seen == [(1, []), (2, [("eth0", A1)])]
+    assert [(e["packets"], e["reason"]) for e in events(logs, "announce")] == [(3, "master")]
+    assert runner.counters == {"frames_sent": 3, "send_errors": 0, "frames_dropped": 0,
+                               "send_retries": 0}
+    assert runner.if_frames == {"eth0": 3}
+    assert runner.core.first_frame.count == 1
+
+
+def test_an_expressed_frame_the_device_refuses_is_sent_with_its_burst() -> None:
+    """The device refuses the express frame (queue full): nothing is lost, the whole
+    burst leaves from the core's poll as usual, each frame counted once."""
+    logs, fake, runner = link_then([AddressChanged("eth0", A1)],
+                                   script=[queue_full_after(0)])()
+    assert [c.addresses() for c in fake.calls] == [[str(A1)], [str(A1)] * 3]
+    assert [e["packets"] for e in events(logs, "announce")] == [3]
+    assert runner.counters["frames_sent"] == 3
+    assert runner.counters["send_retries"] == 0  # the refusal left no backlog behind
+
+
+def test_an_expressed_frame_after_a_hard_error_is_not_counted() -> None:
+    """A hard error on the express frame: the burst's own send meets the device next and
+    says what happened (here it works: three frames, one announce of three)."""
+
+    def network_down(frames: list[bytes]) -> SendResult:
+        return SendResult(0, [], OSError(errno.ENETDOWN, "Network is down"))
+
+    logs, fake, runner = link_then([AddressChanged("eth0", A1)], script=[network_down])()
+    assert [len(c.frames) for c in fake.calls] == [1, 3]
+    assert runner.counters == {"frames_sent": 3, "send_errors": 0, "frames_dropped": 0,
+                               "send_retries": 0}
+    assert events(logs, "send_failed") == []
+
+
+def test_no_express_with_other_events_in_the_same_read() -> None:
+    """Two messages in one read (the address and its removal, or two addresses): the core
+    sees them all before anything is sent, so a removed address sends nothing."""
+    _logs, fake, _runner = link_then(
+        [AddressChanged("eth0", A1), AddressRemoved("eth0", A1)],
+        [AddressChanged("eth0", A1), AddressChanged("eth0", A2)])()
+    assert [c.addresses() for c in fake.calls] == [[str(A1), str(A2)] * 3]
+
+
+def test_no_express_behind_a_retry_backlog() -> None:
+    """Frames waiting for a retry on the device: a new address's frames queue behind
+    them, in order, none jumping ahead."""
+    _logs, fake, _runner = link_then([AddressChanged("eth0", A1)], [AddressChanged("eth0", A2)],
+                                    script=[sent_ok, queue_full_after(1)])()
+    assert [c.addresses() for c in fake.calls] == [
+        [str(A1)], [str(A1)] * 2, [str(A1)] + [str(A2)] * 3]
+
+
+def test_debug_logs_the_expressed_packet_too() -> None:
+    """With debug on, the expressed frame has its 'packet' record like the others."""
+
+    async def scenario() -> LogList:
+        with capture_logs() as logs:
+            runner, _fake = make_runner(logs, Timing(master_repeat=2, master_delay=0.0))
+            runner.set_debug(True)
+            runner.feed([LinkChanged("eth0", 2, MAC, True, True)])
+            runner.feed([AddressChanged("eth0", A1)])
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs
+
+    packets = events(asyncio.run(scenario()), "packet")
+    assert [(p["kind"], p["address"], p["interface"]) for p in packets] == [
+        ("request", str(A1), "eth0")] * 2

@@ -1,0 +1,317 @@
+"""The express first frame (:meth:`Announcer.express`): when the core names it, what it
+refuses, and that a driver sending it ahead changes nothing else on the wire or in the
+records. Literal times throughout; the twin test drives two simulations, one expressing,
+through the same random histories and requires the same frames at the same times."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from garpd.core import Announcer, Batch
+from garpd.events import AddressChanged, AddressRemoved, Event, LinkChanged, Trigger
+from garpd.frames import Address, describe, mac_bytes
+from garpd.policy import StaticPolicy, Timing, Watch
+from tests.sim import Sim
+from tests.test_core_exact import ByAddress, up
+
+MAC = mac_bytes("02:00:00:00:00:0a")
+A1, A2 = ipaddress.ip_address("192.0.2.101"), ipaddress.ip_address("192.0.2.102")
+V6 = ipaddress.ip_address("2001:db8::100")
+GW = ipaddress.ip_address("192.0.2.1")
+
+
+def core(interval: float = 0.0, **timing: object) -> Announcer:
+    """A core watching every address with ``timing``, eth0 up with carrier."""
+    c = Announcer(StaticPolicy(Timing(**timing),  # type: ignore[arg-type]
+                               interval=interval, na_interval=interval))
+    c.handle(up(mac=MAC), 0.0)
+    c.poll(0.0)
+    return c
+
+
+def twins(interval: float = 0.0, **timing: object) -> tuple[Sim, Sim]:
+    """Two simulations of the same policy, the second expressing."""
+    policy = StaticPolicy(Timing(**timing),  # type: ignore[arg-type]
+                          interval=interval, na_interval=interval)
+    return Sim(policy), Sim(policy, express=True)
+
+
+def frames_of(out_frames: dict[str, Batch]) -> list[tuple[str, str]]:
+    """(interface, address) of every frame of a poll's output."""
+    return [(ifname, describe(f)[1]) for ifname, batch in out_frames.items() for f in batch]
+
+
+# --- what it names ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["request", "reply", "both"])
+def test_express_names_the_first_frame_poll_would_send(mode: str) -> None:
+    """A fresh watched IPv4 address: the interface's index and the burst's first frame
+    (the request in "both" mode), exactly the bytes the core's own poll sends first."""
+    plain, fast = core(master_repeat=2, mode=mode), core(master_repeat=2, mode=mode)
+    event = AddressChanged("eth0", A1)
+    express = fast.express(event, 1.0)
+    plain.handle(event, 1.0)
+    first = plain.poll(1.0).frames["eth0"]
+    assert express == (2, first.frames[0])
+    assert describe(first.frames[0]) == (
+        "reply" if mode == "reply" else "request", str(A1), "02:00:00:00:00:0a")
+
+
+def test_express_names_the_na_of_a_settled_ipv6_address() -> None:
+    """IPv6 once DAD is done (or off): the unsolicited NA."""
+    c = core()
+    express = c.express(AddressChanged("eth0", V6), 1.0)
+    assert express is not None
+    assert express[0] == 2
+    assert describe(express[1]) == ("na", str(V6), "02:00:00:00:00:0a")
+
+
+def test_express_changes_nothing_in_the_core() -> None:
+    """Asking is free: without handle, nothing is held, queued or due."""
+    c = core()
+    assert c.express(AddressChanged("eth0", A1), 1.0) is not None
+    assert c.held() == []
+    assert c.addresses_known() == []
+    assert c.next_deadline() is None
+    assert c.poll(1.0).frames == {}
+
+
+def test_express_for_an_address_that_was_tentative() -> None:
+    """Known but not held (DAD running): its settling is a takeover, expressed."""
+    c = core()
+    c.handle(AddressChanged("eth0", V6, tentative=True), 1.0)
+    assert c.poll(1.0).frames == {}
+    assert c.express(AddressChanged("eth0", V6), 2.0) is not None
+
+
+# --- what it refuses -------------------------------------------------------------------
+
+
+def test_express_refuses_what_is_not_a_takeover_now() -> None:
+    """None whenever handling the event would not send that frame at once."""
+    c = core()
+    c.handle(LinkChanged("eth1", 3, MAC, True, False), 0.0)  # no carrier: not usable
+    for event in (AddressChanged("eth0", A1, initial=True),  # the start-up dump
+                  AddressChanged("eth0", V6, tentative=True),
+                  AddressChanged("eth0", V6, dadfailed=True),
+                  AddressChanged("eth9", A1),  # unknown interface
+                  AddressChanged("eth1", A1)):  # no carrier
+        assert c.express(event, 1.0) is None, event
+    # An IPv4 address's flags mean nothing: expressed.
+    assert c.express(AddressChanged("eth0", A1, tentative=True), 1.0) is not None
+    c.handle(AddressChanged("eth0", A1), 1.0)
+    c.poll(1.0)
+    assert c.express(AddressChanged("eth0", A1), 2.0) is None  # held already
+
+
+def test_express_refuses_unwatched_silent_and_confirming_groups() -> None:
+    """Not watched, no packets on takeover, or gateways to confirm (the neighbour
+    listener must be open before the first frame leaves)."""
+    watches = {A1: Watch("quiet", Timing(master_repeat=0)),
+               A2: Watch("gw", Timing(gateways=(GW,)))}
+    c = Announcer(ByAddress(watches))
+    c.handle(up(mac=MAC), 0.0)
+    for address in (A1, A2, ipaddress.ip_address("192.0.2.103")):
+        assert c.express(AddressChanged("eth0", address), 1.0) is None, address
+
+
+def test_express_refuses_while_the_pacer_is_busy_or_spacing() -> None:
+    """Paced: another address still queued, or the last frame left less than an interval
+    ago: the first frame would wait, so it is not named."""
+    c = core(interval=1.0, master_repeat=2, master_delay=0.0)
+    c.handle(AddressChanged("eth0", A1), 0.0)
+    assert frames_of(c.poll(0.0).frames) == [("eth0", str(A1))]
+    assert c.express(AddressChanged("eth0", A2), 0.5) is None  # A1 queued
+    assert c.express(AddressChanged("eth0", A2), 1.0) is None  # A1's slot, not polled yet
+    assert frames_of(c.poll(1.0).frames) == [("eth0", str(A1))]
+    assert c.express(AddressChanged("eth0", A2), 1.5) is None  # spacing: next slot at 2.0
+    assert c.express(AddressChanged("eth0", V6), 1.5) is not None  # its own pacer
+    assert c.express(AddressChanged("eth0", A2), 2.0) is not None
+
+
+def test_express_refuses_while_a_timer_or_a_refresh_is_due() -> None:
+    """Something else due at ``now`` (a delayed burst, a refresh round) goes first."""
+    c = core(master_repeat=1, master_delay=1.0, master_refresh=10.0)
+    c.handle(AddressChanged("eth0", A1), 0.0)
+    c.poll(0.0)
+    assert c.express(AddressChanged("eth0", A2), 0.5) is not None
+    assert c.express(AddressChanged("eth0", A2), 1.0) is None  # A1's delayed burst
+    c.poll(1.0)
+    assert c.express(AddressChanged("eth0", A2), 1.0) is not None
+    assert c.express(AddressChanged("eth0", A2), 11.0) is None  # A1's refresh
+    c.poll(11.0)
+    assert c.express(AddressChanged("eth0", A2), 11.0) is not None
+
+
+# --- what the core does with an expressed frame ---------------------------------------
+
+
+def test_an_expressed_frame_is_left_out_of_the_burst_and_counted() -> None:
+    """Unpaced, three packets: the poll sends the other two; the frame counters, the
+    announce record and the first-frame histogram count all three."""
+    c = core(master_repeat=3, master_delay=0.0)
+    event = AddressChanged("eth0", A1)
+    assert c.express(event, 1.0) is not None
+    c.handle(event, 1.0, expressed=True)
+    out = c.poll(1.0)
+    assert frames_of(out.frames) == [("eth0", str(A1))] * 2
+    assert [(r.event, r.fields.get("packets")) for r in out.records] == [
+        ("vip_acquired", None), ("announce", 3)]
+    assert c.counters["frames"] == 3
+    assert c.first_frame.count == 1
+    assert c.status()[0].sent == 3
+
+
+def test_an_expressed_single_packet_leaves_no_batch() -> None:
+    """One packet per takeover, expressed: nothing is left to send, yet it is announced."""
+    c = core(master_repeat=1, master_delay=0.0)
+    c.handle(AddressChanged("eth0", A1), 1.0, expressed=True)
+    out = c.poll(1.0)
+    assert out.frames == {}
+    assert [(r.event, r.fields.get("packets")) for r in out.records][-1] == ("announce", 1)
+
+
+def test_round_robin_skips_only_the_expressed_first_frame() -> None:
+    """Two bursts in one unpaced poll, the first expressed: round 0 has only the other."""
+    c = core(master_repeat=3, master_delay=0.0)
+    c.handle(AddressChanged("eth0", A1), 1.0, expressed=True)
+    c.handle(AddressChanged("eth0", A2), 1.0)
+    out = c.poll(1.0)
+    assert [a for _, a in frames_of(out.frames)] == [str(A2), str(A1), str(A2),
+                                                     str(A1), str(A2)]
+    assert out.frames["eth0"].owners == [("eth0", a) for a in (A2, A1, A2, A1, A2)]
+
+
+def test_a_paced_expressed_frame_keeps_the_others_on_their_slots() -> None:
+    """Paced: the expressed frame takes the first slot; the next leaves an interval
+    later, as it would have."""
+    c = core(interval=0.5, master_repeat=2, master_delay=0.0)
+    c.handle(AddressChanged("eth0", A1), 1.0, expressed=True)
+    assert c.poll(1.0).frames == {}
+    assert c.next_deadline() == 1.5
+    assert frames_of(c.poll(1.5).frames) == [("eth0", str(A1))]
+
+
+def test_an_expressed_mark_lasts_one_poll() -> None:
+    """A mark the first poll did not use (the driver sent a frame the core did not name)
+    is forgotten: the address's first frame still leaves on its slot."""
+    c = core(interval=1.0, master_repeat=1, master_delay=0.0)
+    c.handle(AddressChanged("eth0", A1), 0.0)
+    c.poll(0.0)
+    c.handle(AddressChanged("eth0", A2), 0.5, expressed=True)
+    assert c.poll(0.5).frames == {}
+    assert frames_of(c.poll(1.0).frames) == [("eth0", str(A2))]
+
+
+def test_a_release_before_the_poll_forgets_the_mark() -> None:
+    """Expressed, then removed before the poll: nothing more leaves; added again later
+    without express, its whole burst does."""
+    c = core(master_repeat=2, master_delay=0.0)
+    c.handle(AddressChanged("eth0", A1), 1.0, expressed=True)
+    c.handle(AddressRemoved("eth0", A1), 1.0)
+    assert c.poll(1.0).frames == {}
+    c.handle(AddressChanged("eth0", A1), 2.0)
+    assert frames_of(c.poll(2.0).frames) == [("eth0", str(A1))] * 2
+
+
+def test_a_release_and_reacquire_before_the_poll_forget_the_mark() -> None:
+    """Expressed, then the carrier goes and comes back before the poll: the link_up
+    takeover that follows is a new schedule and sends every one of its frames."""
+    c = core(master_repeat=2, master_delay=0.0)
+    c.handle(AddressChanged("eth0", A1), 1.0, expressed=True)
+    c.handle(up(mac=MAC, carrier=False), 1.0)
+    c.handle(up(mac=MAC), 1.0)
+    out = c.poll(1.0)
+    assert frames_of(out.frames) == [("eth0", str(A1))] * 2
+    assert [(r.event, r.fields.get("reason")) for r in out.records][-1] == (
+        "announce", "link_up")
+
+
+def test_a_trigger_after_an_expressed_takeover_is_not_shortened() -> None:
+    """Only the takeover's first frame is skipped: a notify merged into it right after
+    keeps its own packets."""
+    c = core(master_repeat=2, master_delay=0.0)
+    c.handle(AddressChanged("eth0", A1), 1.0, expressed=True)
+    assert frames_of(c.poll(1.0).frames) == [("eth0", str(A1))]
+    c.handle(Trigger("notify", None), 3.0)
+    assert frames_of(c.poll(3.0).frames) == [("eth0", str(A1))] * 2
+
+
+# --- the twins: expressing changes nothing else ----------------------------------------
+
+IFACES = {"eth0": 2, "eth1": 3}
+ADDRESSES = [A1, A2, V6, ipaddress.ip_address("2001:db8::101")]
+
+
+def _event(kind: int, ifname: str, address: Address, flag: bool) -> Event:
+    if kind == 0:
+        return AddressChanged(ifname, address, tentative=flag)
+    if kind == 1:
+        return AddressRemoved(ifname, address)
+    if kind == 2:
+        return LinkChanged(ifname, IFACES[ifname], MAC if flag else mac_bytes(
+            "02:00:00:00:00:0b"), True, True)
+    if kind == 3:
+        return LinkChanged(ifname, IFACES[ifname], MAC, True, flag)
+    return Trigger("notify", None)
+
+
+history = st.lists(st.tuples(
+    st.floats(0.0, 3.0).map(lambda x: round(x, 2)),  # time step
+    st.integers(0, 4),  # event kind (address events twice as likely: see below)
+    st.sampled_from(sorted(IFACES)),
+    st.sampled_from(ADDRESSES),
+    st.booleans()), max_size=30)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=history, repeat=st.integers(0, 3), delay=st.sampled_from([0.0, 0.5, 2.0]),
+       refresh=st.sampled_from([0.0, 1.0, 4.0]), interval=st.sampled_from([0.0, 0.3, 1.0]),
+       mode=st.sampled_from(["request", "reply", "both"]))
+def test_expressing_changes_no_frame_no_time_and_no_record(
+        history: list[tuple[float, int, str, Address, bool]], repeat: int, delay: float,
+        refresh: float, interval: float, mode: str) -> None:
+    """Whatever happens, the expressing twin sends the same frames at the same times,
+    in the same order per interface and family, and writes the same records."""
+    plain, fast = twins(interval, master_repeat=repeat, master_delay=delay,
+                        master_refresh=refresh, mode=mode)
+    t = 0.0
+    for sim in (plain, fast):
+        sim.at(0.0, up("eth0", 2, MAC), up("eth1", 3, MAC))
+    for step, kind, ifname, address, flag in history:
+        t += step
+        event = _event(kind if kind < 4 or flag else 0, ifname, address, flag)
+        for sim in (plain, fast):
+            sim.at(t, event)
+    for sim in (plain, fast):
+        sim.advance(t + 30.0)
+
+    def wire(sim: Sim) -> dict[tuple[str, bool], list[tuple[float, str, str]]]:
+        out: dict[tuple[str, bool], list[tuple[float, str, str]]] = {}
+        for s in sim.sent:
+            out.setdefault((s.ifname, s.kind == "na"), []).append((s.t, s.kind, s.address))
+        return out
+
+    assert wire(fast) == wire(plain)
+    assert fast.records == plain.records
+    assert fast.core.counters == plain.core.counters
+    assert fast.core.first_frame.count == plain.core.first_frame.count
+    assert [s.sent for s in fast.core.status()] == [s.sent for s in plain.core.status()]
+
+
+def test_the_twins_do_express() -> None:
+    """The twin test's histories do reach the express path (the check is not vacuous)."""
+    plain, fast = twins(0.3, master_repeat=2, master_delay=0.5, master_refresh=1.0)
+    for sim in (plain, fast):
+        sim.at(0.0, up("eth0", 2, MAC))
+        sim.at(1.0, AddressChanged("eth0", A1))
+        sim.at(1.1, AddressChanged("eth0", A2))  # A1's second packet still queued
+        sim.at(5.0, AddressChanged("eth0", V6))
+        sim.advance(10.0)
+    assert fast.expressed == 2
+    assert fast.timeline() == plain.timeline()
