@@ -424,8 +424,8 @@ class Announcer:
         pacer = self._pacers.get((ifname, event.address.version))
         if pacer is not None and (len(pacer) or now + EPSILON < pacer.next_time):
             return None
-        frames = self.frames.slot(link.mac, event.address, watch.timing.mode, link.forwarding)
-        return link.ifindex, frames[0]
+        return link.ifindex, self.frames.first(link.mac, event.address, watch.timing.mode,
+                                               link.forwarding)
 
     def handle(self, event: Event, now: float, *, expressed: bool = False) -> None:
         """Apply one event at time ``now``; what it causes is collected by ``poll``.

@@ -125,6 +125,15 @@ class FrameCache:
             self._frames[key] = frames
         return frames
 
+    def first(self, mac: bytes, address: Address, mode: Mode, router: bool) -> bytes:
+        """The first frame of :meth:`slot` (the request in "both" mode), built alone: the
+        daemon's express first frame, where every call counts."""
+        if address.version == 6 or len(mac) != 6:
+            return self.slot(mac, address, mode, router)[0]
+        template = self._template(mac, "reply" if mode == "reply" else "request", False)
+        packed = address.packed
+        return template[:_SPA] + packed + template[_SPA + 4:_TPA] + packed
+
     def _template(self, mac: bytes, kind: str, router: bool) -> bytes:
         key = (mac, kind, router)
         template = self._templates.get(key)

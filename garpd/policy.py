@@ -9,11 +9,14 @@ field of :class:`Timing`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from garpd.events import AddrKey
 from garpd.frames import Address, Mode
 from garpd.lean import dataclass
+
+if TYPE_CHECKING:
+    from ipaddress import IPv4Network, IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +108,13 @@ class GroupMember(Protocol):
     def interface(self) -> str:
         """The interface the group's addresses live on."""
 
-    def contains(self, address: Address) -> bool:
-        """Whether ``address`` belongs to the group."""
+    @property
+    def addresses(self) -> tuple[Address, ...]:
+        """The group's own addresses."""
+
+    @property
+    def networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The networks whose every address belongs to the group."""
 
 
 class GroupPolicy:
@@ -123,8 +131,19 @@ class GroupPolicy:
         self._default_pacing = default_pacing
         self._watches: list[tuple[GroupMember, Watch]] = []
         self._pacing: dict[str, tuple[float, float]] = {}
-        for group, watch, (interval, na_interval) in groups:
+        # Per interface, an index answering watch() as a walk of the groups in order would
+        # (the daemon asks for every address the kernel adds, before its first frame):
+        # each address's first group (its rank and watch), and every network in group order.
+        self._exact: dict[str, dict[Address, tuple[int, Watch]]] = {}
+        self._networks: dict[str, list[tuple[int, IPv4Network | IPv6Network, Watch]]] = {}
+        for rank, (group, watch, (interval, na_interval)) in enumerate(groups):
             self._watches.append((group, watch))
+            exact = self._exact.setdefault(group.interface, {})
+            first = (rank, watch)  # one tuple per group, shared by its addresses
+            for address in group.addresses:
+                exact.setdefault(address, first)
+            self._networks.setdefault(group.interface, []).extend(
+                (rank, network, watch) for network in group.networks)
             old = self._pacing.get(group.interface, (0.0, 0.0))
             self._pacing[group.interface] = (max(old[0], interval), max(old[1], na_interval))
 
@@ -134,10 +153,16 @@ class GroupPolicy:
             if address.version == 6 and address.is_link_local:
                 return None
             return self._default
-        for group, watch in self._watches:
-            if group.interface == ifname and group.contains(address):
+        exact = self._exact.get(ifname)
+        if exact is None:
+            return None
+        found = exact.get(address)
+        for rank, network, watch in self._networks[ifname]:
+            if found is not None and rank > found[0]:
+                break  # the address's own group comes first
+            if address in network:
                 return watch
-        return None
+        return found[1] if found is not None else None
 
     def pacing(self, ifname: str) -> tuple[float, float]:
         """(interval, na_interval) of ``ifname``: the largest of its groups, else the

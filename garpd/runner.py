@@ -196,8 +196,7 @@ class Runner:
         if express is None:
             return False
         ifindex, frame = express
-        result = self.sender.send(event.ifname, ifindex, [frame])
-        if result.sent != 1:
+        if not self.sender.send_one(event.ifname, ifindex, frame):
             return False  # busy or failing: the poll's batch meets the same, and says so
         self.counters["frames_sent"] += 1
         self.if_frames[event.ifname] = self.if_frames.get(event.ifname, 0) + 1

@@ -4,7 +4,10 @@ the largest of its groups' intervals."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv6Address, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from garpd.frames import Address
 from garpd.lean import dataclass
@@ -17,14 +20,25 @@ B = Watch("b", Timing(master_repeat=2))
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """A group member: an interface and a network of addresses."""
+    """A group member: an interface, a network of addresses, and addresses of its own."""
 
     interface: str
-    network: str
+    network: str | None
+    own: tuple[str, ...] = ()
+
+    @property
+    def addresses(self) -> tuple[Address, ...]:
+        """The group's own addresses."""
+        return tuple(ip_address(a) for a in self.own)
+
+    @property
+    def networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The one network, if any."""
+        return (ip_network(self.network),) if self.network else ()
 
     def contains(self, address: Address) -> bool:
-        """Whether ``address`` is in the network."""
-        return address in ip_network(self.network)
+        """The reference: one of its addresses, or in its network."""
+        return address in self.addresses or any(address in n for n in self.networks)
 
 
 def test_no_group_watches_all_but_ipv6_link_local() -> None:
@@ -46,6 +60,43 @@ def test_first_group_on_the_interface_wins() -> None:
     assert policy.watch("eth1", IPv4Address("192.0.2.1")) is None
     assert policy.watch("eth0", IPv4Address("198.51.100.1")) is None
     assert policy.watch("eth0", IPv6Address("fe80::1")) is None
+
+
+def test_a_group_s_own_address_and_an_earlier_network_keep_group_order() -> None:
+    """An address listed by a later group is still the earlier network's; one listed by
+    an earlier group is its own, whatever network follows; twice listed, the first."""
+    policy = GroupPolicy([(Group("eth0", "192.0.2.0/25"), A, (0.0, 0.0)),
+                          (Group("eth0", None, ("192.0.2.1", "192.0.2.200")), B, (0.0, 0.0)),
+                          (Group("eth0", None, ("192.0.2.200", "2001:db8::1")), A,
+                           (0.0, 0.0))], DEFAULT, (0.0, 0.0))
+    assert policy.watch("eth0", IPv4Address("192.0.2.1")) is A
+    assert policy.watch("eth0", IPv4Address("192.0.2.200")) is B
+    assert policy.watch("eth0", IPv6Address("2001:db8::1")) is A
+    assert policy.watch("eth0", IPv4Address("192.0.2.201")) is None
+
+
+POOL = ["192.0.2.1", "192.0.2.130", "198.51.100.7", "2001:db8::1", "2001:db8:0:1::9",
+        "::c000:201"]  # the last is 192.0.2.1's bits in IPv6: no IPv4 network holds it
+NETS = [None, "192.0.2.0/24", "192.0.2.128/25", "0.0.0.0/0", "2001:db8::/64", "::/0",
+        "::c000:200/120"]
+WATCHES = [Watch(f"g{i}", Timing(master_repeat=i)) for i in range(6)]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["eth0", "eth1"]), st.sampled_from(NETS),
+                          st.lists(st.sampled_from(POOL), max_size=3)),
+                min_size=1, max_size=6),
+       st.sampled_from(["eth0", "eth1", "eth2"]), st.sampled_from(POOL))
+def test_watch_answers_as_a_walk_of_the_groups_in_order(
+        spec: list[tuple[str, str | None, list[str]]], ifname: str, text: str) -> None:
+    """Whatever the groups, the index answers as the first group on the interface whose
+    addresses or network hold the address (the definition), watch for watch."""
+    groups = [Group(i, n, tuple(own)) for i, n, own in spec]
+    policy = GroupPolicy([(g, WATCHES[k], (0.0, 0.0)) for k, g in enumerate(groups)],
+                         DEFAULT, (0.0, 0.0))
+    address = ip_address(text)
+    expected = next((WATCHES[k] for k, g in enumerate(groups)
+                     if g.interface == ifname and g.contains(address)), None)
+    assert policy.watch(ifname, address) is expected
 
 
 def test_pacing_is_the_largest_interval_per_interface() -> None:

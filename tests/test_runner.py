@@ -66,6 +66,11 @@ class FakeSender(Sender):
         answer = self.script.pop(0) if self.script else self.default
         return answer(frames)
 
+    def send_one(self, ifname: str, ifindex: int, frame: bytes) -> bool:
+        """The express frame: a call of its own, answered like any."""
+        result = self.send(ifname, ifindex, [frame])
+        return result.sent == 1 and result.error is None
+
     def delivered(self) -> list[bytes]:
         """Every frame the fake accepted, in order (assumes scripted answers cut tails)."""
         return [f for c in self.calls for f in c.frames]

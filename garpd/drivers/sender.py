@@ -195,6 +195,20 @@ class Sender:
         self._socks[ifname] = (ifindex, sock)
         return sock
 
+    def send_one(self, ifname: str, ifindex: int, frame: bytes) -> bool:
+        """Send one frame now on the plain socket of ``ifname``: whether it left. Never
+        while frames of the ring are still in flight (order), never raises; a failure is
+        left for the caller's :meth:`send` of the same frame to meet and report."""
+        try:
+            sock = self.open(ifname, ifindex)
+            ring = self._rings.get(ifname)
+            if ring is not None and not ring.idle():
+                return False
+            sock.send(frame)
+        except OSError:
+            return False
+        return True
+
     def send(self, ifname: str, ifindex: int, frames: list[bytes]) -> SendResult:
         """Send ``frames`` in order on ``ifname``; never raises for network errors."""
         try:
