@@ -4,7 +4,8 @@
 1. burst: N addresses x 5 packets; garpd announce vs the C floor vs keepalived's takeover;
    the daemon's notify_fifo takeover burst, metrics off and on
 2. latency: address added (rtnetlink, timestamped) -> first GARP, daemon running, metrics
-   off and on
+   off and on; the harness and the subject (garpd, or the minimal responder) each on a CPU
+   of its own (:class:`Placement`)
 3. hand-off: ``garpd notify ... MASTER`` (daemon up, and without one), a notify_fifo line,
    ``garpd announce`` and ``arping -U`` -> first frame; a bare ``python -c pass`` start
 4. storm: 10,000 addresses in one ``ip -batch`` -> every one announced
@@ -16,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -462,6 +464,51 @@ def _total(samples: dict[str, float], family: str) -> float:
     return sum(v for k, v in samples.items() if k == family or k.startswith(family + "{"))
 
 
+class Placement:
+    """Case 2's CPUs: the harness (this process: the address adds, the capture) on the
+    last CPU, every subject (the minimal responder, each garpd daemon) on the first.
+
+    Left to the scheduler, a subject lands on the harness's CPU (woken only once the
+    harness blocks, on warm caches) or on the other one (woken from idle, on caches the
+    harness did not touch) from one process start to the next, and the two differ by
+    ~50 us on this project's 2-vCPU machines: one daemon block measured 0.10 ms, the next
+    0.19 ms, and the ratio to the responder moved with where each happened to land. Here
+    every subject gets the same CPU and the same wake-up, the case of a daemon woken by
+    another process (keepalived, ``ip``) on another CPU. A one-CPU machine pins nothing.
+    """
+
+    def __init__(self) -> None:
+        cpus = sorted(os.sched_getaffinity(0))
+        self.before = set(cpus)
+        self.harness = {cpus[-1]} if len(cpus) > 1 else None
+        self.subject = {cpus[0]} if len(cpus) > 1 else None
+
+    def __enter__(self) -> Placement:
+        if self.harness is not None:
+            os.sched_setaffinity(0, self.harness)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.sched_setaffinity(0, self.before)
+
+    def pin(self, pid: int) -> None:
+        """Keep the subject ``pid`` on the subjects' CPU."""
+        if self.subject is not None:
+            os.sched_setaffinity(pid, self.subject)
+
+    def release(self, pid: int) -> None:
+        """Let ``pid`` run anywhere again (the daemon case 3 goes on with)."""
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(pid, self.before)
+
+    def describe(self) -> str:
+        """For the rows' details."""
+        if self.subject is None:
+            return "one CPU: nothing pinned"
+        return (f"harness on CPU {min(self.harness or ())}, "
+                f"subject on CPU {min(self.subject)}")
+
+
 def _trials(bench: Bench, addrs: list[str], warmup: int) -> tuple[list[float], int]:
     """Add each address (timestamped right before the kernel call), wait for its first
     GARP, remove it; (latencies after the warm-up trials, trials with no frame)."""
@@ -482,7 +529,8 @@ def _trials(bench: Bench, addrs: list[str], warmup: int) -> tuple[list[float], i
     return values, missed
 
 
-def _floor_trials(bench: Bench, count: int) -> tuple[list[float], int] | None:
+def _floor_trials(bench: Bench, count: int, placement: Placement
+                  ) -> tuple[list[float], int] | None:
     """The same trials against bench.latency_floor (a minimal asyncio responder)."""
     argv = [sys.executable, "-m", "bench.latency_floor", "--dev", DEV, "--mac", bench.mac]
     proc = bench.spawn_inside(argv, stdout=subprocess.PIPE)
@@ -490,6 +538,7 @@ def _floor_trials(bench: Bench, count: int) -> tuple[list[float], int] | None:
         assert proc.stdout is not None
         if proc.stdout.readline().strip() != b"READY":
             return None
+        placement.pin(proc.pid)
         return _trials(bench, addresses(LATENCY_FLOOR_FIRST, count + 3), 3)
     finally:
         stop_pid(proc)
@@ -504,13 +553,23 @@ def latency(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
     a fresh daemon each, 3 warm-up trials each), so a drift of the machine's load falls on
     both alike; the spread between the two blocks of the same setting is the run's noise.
     After its trials, each metrics-on daemon is scraped once, to prove it counted them.
+    Every subject runs on the same CPU, the harness on another (:class:`Placement`).
     """
+    with Placement() as placement:
+        rows, daemon = _latency(bench, settings, placement)
+    if daemon is not None:
+        placement.release(daemon.proc.pid)
+    return rows, daemon
+
+
+def _latency(bench: Bench, settings: Settings, placement: Placement
+             ) -> tuple[list[Row], Any]:
     case = "2 latency"
     blocks = 2 if settings.latency_trials >= 20 else 1
     per_block = max(1, settings.latency_trials // blocks)
     bench.say(f"latency: {settings.latency_trials} trials, minimal responder then garpd "
-              f"(metrics off and on, {blocks} blocks each)")
-    floor = _floor_trials(bench, settings.latency_trials)
+              f"(metrics off and on, {blocks} blocks each); {placement.describe()}")
+    floor = _floor_trials(bench, settings.latency_trials, placement)
     warmup = 3
     first = LATENCY_FIRST
     values: dict[bool, list[float]] = {False: [], True: []}
@@ -522,6 +581,7 @@ def latency(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
     # Diagnostic: one block with conflict = "off" (no neighbour listener to re-filter
     # before the first frame), to show what the listener's filter update costs.
     plain = latency_daemon(bench, tag="latency-noconflict", conflict="off")
+    placement.pin(plain.proc.pid)
     addrs = addresses(first, per_block + warmup)
     first = str(addresses(addrs[-1], 2)[1])
     no_conflict, no_conflict_missed = _trials(bench, addrs, warmup)
@@ -532,6 +592,7 @@ def latency(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
             bench.stop_daemon(daemon)
         tag = "latency" if not metrics else "latency-metrics"
         daemon = latency_daemon(bench, metrics=metrics, tag=tag)
+        placement.pin(daemon.proc.pid)
         addrs = addresses(first, per_block + warmup)
         first = str(addresses(addrs[-1], 2)[1])
         got, lost = _trials(bench, addrs, warmup)
@@ -558,6 +619,7 @@ def latency(bench: Bench, settings: Settings) -> tuple[list[Row], Any]:
                               "block_p50": {"off": block_p50[False], "on": block_p50[True]},
                               "scrapes": scraped, "scrape_errors": scrape_errors,
                               "conflict_off_values": no_conflict,
+                              "placement": placement.describe(),
                               "conflict_off_missed": no_conflict_missed}
     if not off:
         return [Row(case, "address add -> first GARP", "no frame seen", details=detail)], daemon

@@ -128,8 +128,8 @@ class FrameCache:
     def first(self, mac: bytes, address: Address, mode: Mode, router: bool) -> bytes:
         """The first frame of :meth:`slot` (the request in "both" mode), built alone: the
         daemon's express first frame, where every call counts."""
-        if address.version == 6 or len(mac) != 6:
-            return self.slot(mac, address, mode, router)[0]
+        if address.version == 6 or len(mac) != 6 or mode not in ("request", "reply", "both"):
+            return self.slot(mac, address, mode, router)[0]  # the NA, or slot's refusal
         template = self._template(mac, "reply" if mode == "reply" else "request", False)
         packed = address.packed
         return template[:_SPA] + packed + template[_SPA + 4:_TPA] + packed

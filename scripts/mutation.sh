@@ -40,11 +40,11 @@ declare -A source=(
   [events]=garpd/events.py
 )
 declare -A tests=(
-  [core]="tests/test_core.py tests/test_core_lan.py tests/test_reconfigure.py tests/test_plan.py tests/test_runner.py tests/test_metrics.py tests/test_confirm.py tests/test_conflicts.py tests/test_netlink.py tests/test_core_exact.py"
+  [core]="tests/test_core.py tests/test_core_lan.py tests/test_reconfigure.py tests/test_plan.py tests/test_runner.py tests/test_metrics.py tests/test_confirm.py tests/test_conflicts.py tests/test_netlink.py tests/test_core_exact.py tests/test_core_express.py"
   [pacing]="tests/test_pacing.py tests/test_core.py tests/test_core_lan.py tests/test_reconfigure.py tests/test_plan.py"
   [policy]="tests/test_policy.py tests/test_quickconfig.py tests/test_config.py tests/test_core.py tests/test_reconfigure.py tests/test_plan.py"
   [arbiter]="tests/test_arbiter_exact.py tests/test_arbiter.py tests/test_vrrp_trust.py"
-  [frames]="tests/test_frames_exact.py tests/test_frames.py tests/test_core.py tests/test_neighbour_wire.py tests/test_confirm.py tests/test_conflicts.py"
+  [frames]="tests/test_frames_exact.py tests/test_frames.py tests/test_core.py tests/test_core_express.py tests/test_neighbour_wire.py tests/test_confirm.py tests/test_conflicts.py"
   [vrrp]="tests/test_vrrp_exact.py tests/test_vrrp.py tests/test_arbiter.py tests/test_vrrp_trust.py"
   [reader]="tests/test_reader_exact.py tests/test_keepalived_conf.py tests/test_keepalived_wild.py"
   [importer]="tests/test_importer_exact.py tests/test_keepalived_conf.py tests/test_keepalived_wild.py"

@@ -26,6 +26,30 @@ def test_slot_refusals_are_exact(mac: bytes, mode: str, reason: str) -> None:
         FrameCache().slot(mac, A4, mode, False)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("mac", "mode", "reason"), [
+    (MAC[:5], "request", "a MAC is 6 bytes, got 5"),
+    (MAC + b"\0", "reply", "a MAC is 6 bytes, got 7"),
+    (MAC, "gratuitous", "unknown mode 'gratuitous'"),
+])
+def test_first_refuses_what_slot_refuses(mac: bytes, mode: str, reason: str) -> None:
+    """The express frame's builder checks its arguments as :meth:`FrameCache.slot` does."""
+    with pytest.raises(ValueError, match=f"^{re.escape(reason)}$"):
+        FrameCache().first(mac, A4, mode, False)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("address", [A4, A6])
+@pytest.mark.parametrize("mode", ["request", "reply", "both"])
+@pytest.mark.parametrize("router", [False, True])
+def test_first_is_the_first_frame_of_the_slot(address: ipaddress.IPv4Address,
+                                              mode: str, router: bool) -> None:
+    """Byte for byte the slot's first frame (the request in "both" mode, the NA with its
+    R flag), whether the cache memoizes or not."""
+    for cache in (FrameCache(), FrameCache(limit=0)):
+        frame = cache.first(MAC, address, mode, router)  # type: ignore[arg-type]
+        assert frame == FrameCache().slot(MAC, address, mode, router)[0]  # type: ignore[arg-type]
+        assert len(frame) == (42 if address.version == 4 else 86)
+
+
 def test_a_full_cache_starts_again_and_stays_right() -> None:
     """With room for two slots, a third and fourth still come out right, in every mode."""
     cache = FrameCache(limit=2)
