@@ -40,6 +40,7 @@ from typing import Literal
 from garpd.inet import checksum, ipv6_pseudo_header
 
 Mode = Literal["request", "reply", "both"]
+MODES = ("request", "reply", "both")
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 BROADCAST = b"\xff" * 6
@@ -112,7 +113,7 @@ class FrameCache:
         """The frames one repeat sends for ``address`` from ``mac``, built once."""
         if len(mac) != 6:
             raise ValueError(f"a MAC is 6 bytes, got {len(mac)}")
-        if mode not in ("request", "reply", "both"):
+        if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         if self._limit <= 0:
             return self._build(mac, address, mode, router)
@@ -128,9 +129,9 @@ class FrameCache:
     def first(self, mac: bytes, address: Address, mode: Mode, router: bool) -> bytes:
         """The first frame of :meth:`slot` (the request in "both" mode), built alone: the
         daemon's express first frame, where every call counts."""
-        if address.version == 6 or len(mac) != 6 or mode not in ("request", "reply", "both"):
+        if address.version == 6 or len(mac) != 6 or mode not in MODES:
             return self.slot(mac, address, mode, router)[0]  # the NA, or slot's refusal
-        template = self._template(mac, "reply" if mode == "reply" else "request", False)
+        template = self._template(mac, "request" if mode == "both" else mode, False)
         packed = address.packed
         return template[:_SPA] + packed + template[_SPA + 4:_TPA] + packed
 

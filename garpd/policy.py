@@ -129,7 +129,6 @@ class GroupPolicy:
                  default: Watch, default_pacing: tuple[float, float]) -> None:
         self._default = default
         self._default_pacing = default_pacing
-        self._watches: list[tuple[GroupMember, Watch]] = []
         self._pacing: dict[str, tuple[float, float]] = {}
         # Per interface, an index answering watch() as a walk of the groups in order would
         # (the daemon asks for every address the kernel adds, before its first frame):
@@ -137,7 +136,6 @@ class GroupPolicy:
         self._exact: dict[str, dict[Address, tuple[int, Watch]]] = {}
         self._networks: dict[str, list[tuple[int, IPv4Network | IPv6Network, Watch]]] = {}
         for rank, (group, watch, (interval, na_interval)) in enumerate(groups):
-            self._watches.append((group, watch))
             exact = self._exact.setdefault(group.interface, {})
             first = (rank, watch)  # one tuple per group, shared by its addresses
             for address in group.addresses:
@@ -149,7 +147,7 @@ class GroupPolicy:
 
     def watch(self, ifname: str, address: Address) -> Watch | None:
         """The first group on ``ifname`` holding ``address``; with no groups, "default"."""
-        if not self._watches:
+        if not self._exact:  # no groups at all
             if address.version == 6 and address.is_link_local:
                 return None
             return self._default

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from garpd.core import Announcer, Batch
 from garpd.events import AddressChanged, AddressRemoved, Event, LinkChanged, Trigger
-from garpd.frames import Address, describe, mac_bytes
+from garpd.frames import Address, FrameCache, describe, mac_bytes
+from garpd.pacing import EPSILON
 from garpd.policy import StaticPolicy, Timing, Watch
 from tests.sim import Sim
 from tests.test_core_exact import ByAddress, up
@@ -69,6 +70,41 @@ def test_express_names_the_na_of_a_settled_ipv6_address() -> None:
     assert express is not None
     assert express[0] == 2
     assert describe(express[1]) == ("na", str(V6), "02:00:00:00:00:0a")
+
+
+def test_express_names_the_na_with_the_router_flag_of_a_forwarding_link() -> None:
+    """The R flag follows the link's forwarding, as in the frames the core sends."""
+    c = core()
+    c.handle(LinkChanged("eth0", 2, MAC, True, True, forwarding=True), 0.0)
+    express = c.express(AddressChanged("eth0", V6), 1.0)
+    assert express is not None
+    assert express[1] == FrameCache().slot(MAC, V6, "request", True)[0]
+    assert express[1] != FrameCache().slot(MAC, V6, "request", False)[0]
+
+
+class OnlyOn:
+    """A policy watching one address on one interface."""
+
+    def __init__(self, ifname: str, address: Address) -> None:
+        self.key = (ifname, address)
+
+    def watch(self, ifname: str, address: Address) -> Watch | None:
+        """Only the one (interface, address)."""
+        return Watch("one", Timing()) if (ifname, address) == self.key else None
+
+    def pacing(self, ifname: str) -> tuple[float, float]:
+        """Unpaced."""
+        return (0.0, 0.0)
+
+
+def test_express_asks_the_policy_about_this_interface_and_address() -> None:
+    """The same address on another usable interface, or another address: not watched."""
+    c = Announcer(OnlyOn("eth0", A1))
+    c.handle(up(mac=MAC), 0.0)
+    c.handle(up("eth1", 3, MAC), 0.0)
+    assert c.express(AddressChanged("eth0", A1), 1.0) is not None
+    assert c.express(AddressChanged("eth1", A1), 1.0) is None
+    assert c.express(AddressChanged("eth0", A2), 1.0) is None
 
 
 def test_express_changes_nothing_in_the_core() -> None:
@@ -132,6 +168,26 @@ def test_express_refuses_while_the_pacer_is_busy_or_spacing() -> None:
     assert c.express(AddressChanged("eth0", A2), 1.5) is None  # spacing: next slot at 2.0
     assert c.express(AddressChanged("eth0", V6), 1.5) is not None  # its own pacer
     assert c.express(AddressChanged("eth0", A2), 2.0) is not None
+
+
+def test_express_at_the_edges_of_due() -> None:
+    """``poll`` takes what is due within EPSILON of ``now``: a timer or a refresh due
+    exactly EPSILON later already refuses; a pacer's slot exactly EPSILON later is free."""
+    now = 1.0 - EPSILON
+    assert now + EPSILON == 1.0  # the edge is exact in binary floating point
+    c = core(master_repeat=1, master_delay=1.0, master_refresh=0.0)
+    c.handle(AddressChanged("eth0", A1), 0.0)
+    c.poll(0.0)
+    assert c.express(AddressChanged("eth0", A2), now) is None  # the delay timer at 1.0
+    c = core(master_repeat=1, master_delay=0.0, master_refresh=1.0)
+    c.handle(AddressChanged("eth0", A1), 0.0)
+    c.poll(0.0)
+    assert c.express(AddressChanged("eth0", A2), now) is None  # the refresh at 1.0
+    c = core(interval=1.0, master_repeat=1, master_delay=0.0)
+    c.handle(AddressChanged("eth0", A1), 0.0)
+    c.poll(0.0)
+    assert c.express(AddressChanged("eth0", A2), now) is not None  # the slot at 1.0
+    assert c.express(AddressChanged("eth0", A2), now - EPSILON) is None
 
 
 def test_express_refuses_while_a_timer_or_a_refresh_is_due() -> None:
