@@ -29,8 +29,8 @@ What keeps a deadline's frames on time:
 - an address the kernel just added, alone in its netlink read, has its first frame sent
   before the core's bookkeeping when the core can already name that frame
   (:meth:`~garpd.core.Announcer.express`): the daemon's first-frame latency is then the
-  netlink read, one lookup and one ``send``; the core applies the event after and leaves
-  that frame out of its poll.
+  netlink read, the core's check and one ``send``; the core applies the event after and
+  leaves that frame out of its poll.
 
 A runner may start without a loop (``loop=None``, the one-shots): it then reads
 ``time.monotonic()`` (the clock of ``loop.time()``), sends what is due at once, and keeps
@@ -104,7 +104,9 @@ class Runner:
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._debug = debug_enabled(log)
         #: Called after events are applied and before their frames are sent (the daemon
-        #: opens neighbour listeners there, so a gateway's instant answer is not missed).
+        #: opens neighbour listeners there, so a gateway's instant answer is not missed;
+        #: an express first frame went before, which the core never names for a group
+        #: with gateways).
         self.on_handled: Callable[[list[Event]], None] | None = None
         #: Called when a deadline fires, before its frames are built, and before a retry
         #: of frames the device refused (the daemon reads its netlink socket there: one
