@@ -567,9 +567,10 @@ def _latency(bench: Bench, settings: Settings, placement: Placement
     case = "2 latency"
     blocks = 2 if settings.latency_trials >= 20 else 1
     per_block = max(1, settings.latency_trials // blocks)
-    bench.say(f"latency: {settings.latency_trials} trials, minimal responder then garpd "
-              f"(metrics off and on, {blocks} blocks each); {placement.describe()}")
-    floor = _floor_trials(bench, settings.latency_trials, placement)
+    bench.say(f"latency: {settings.latency_trials} trials each, the minimal responder and "
+              f"garpd (metrics off and on), {blocks} blocks each; {placement.describe()}")
+    floor: list[float] = []
+    floor_p50: list[float] = []
     warmup = 3
     first = LATENCY_FIRST
     values: dict[bool, list[float]] = {False: [], True: []}
@@ -590,6 +591,14 @@ def _latency(bench: Bench, settings: Settings, placement: Placement
     for metrics in order:
         if daemon is not None:
             bench.stop_daemon(daemon)
+        if not metrics:
+            # A responder block (a fresh process) right before each metrics-off block:
+            # both sides of the ratio get the machine's drift alike, and more than one
+            # process each (their p50s differ by tens of µs from one start to the next).
+            got_floor = _floor_trials(bench, per_block, placement)
+            if got_floor and got_floor[0]:
+                floor += got_floor[0]
+                floor_p50.append(median(got_floor[0]))
         tag = "latency" if not metrics else "latency-metrics"
         daemon = latency_daemon(bench, metrics=metrics, tag=tag)
         placement.pin(daemon.proc.pid)
@@ -614,7 +623,8 @@ def _latency(bench: Bench, settings: Settings, placement: Placement
     off, on = values[False], values[True]
     detail: dict[str, Any] = {"trials": len(off), "missed": missed[False],
                               "warmup_discarded": warmup, "values": off,
-                              "floor_values": floor[0] if floor else None,
+                              "floor_values": floor or None,
+                              "floor_block_p50": floor_p50,
                               "metrics_on_values": on, "metrics_on_missed": missed[True],
                               "block_p50": {"off": block_p50[False], "on": block_p50[True]},
                               "scrapes": scraped, "scrape_errors": scrape_errors,
@@ -623,7 +633,7 @@ def _latency(bench: Bench, settings: Settings, placement: Placement
                               "conflict_off_missed": no_conflict_missed}
     if not off:
         return [Row(case, "address add -> first GARP", "no frame seen", details=detail)], daemon
-    fvals = floor[0] if floor and floor[0] else None
+    fvals = floor or None
 
     def base(q: float | None) -> tuple[str, float | None]:
         if fvals is None:
