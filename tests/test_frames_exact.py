@@ -15,26 +15,17 @@ A4 = ipaddress.ip_address("192.0.2.10")
 A6 = ipaddress.ip_address("2001:db8::10")
 
 
-@pytest.mark.parametrize(("mac", "mode", "reason"), [
-    (MAC[:5], "request", "a MAC is 6 bytes, got 5"),
-    (MAC + b"\0", "request", "a MAC is 6 bytes, got 7"),
-    (MAC, "gratuitous", "unknown mode 'gratuitous'"),
-])
-def test_slot_refusals_are_exact(mac: bytes, mode: str, reason: str) -> None:
-    """A wrong MAC length or an unknown mode raises ValueError with exactly this message."""
-    with pytest.raises(ValueError, match=f"^{re.escape(reason)}$"):
-        FrameCache().slot(mac, A4, mode, False)  # type: ignore[arg-type]
-
-
+@pytest.mark.parametrize("method", ["slot", "first"])
 @pytest.mark.parametrize(("mac", "mode", "reason"), [
     (MAC[:5], "request", "a MAC is 6 bytes, got 5"),
     (MAC + b"\0", "reply", "a MAC is 6 bytes, got 7"),
     (MAC, "gratuitous", "unknown mode 'gratuitous'"),
 ])
-def test_first_refuses_what_slot_refuses(mac: bytes, mode: str, reason: str) -> None:
-    """The express frame's builder checks its arguments as :meth:`FrameCache.slot` does."""
+def test_refusals_are_exact(method: str, mac: bytes, mode: str, reason: str) -> None:
+    """A wrong MAC length or an unknown mode raises ValueError with exactly this message,
+    from ``slot`` and from ``first`` (the express frame's builder) alike."""
     with pytest.raises(ValueError, match=f"^{re.escape(reason)}$"):
-        FrameCache().first(mac, A4, mode, False)  # type: ignore[arg-type]
+        getattr(FrameCache(), method)(mac, A4, mode, False)
 
 
 @pytest.mark.parametrize("address", [A4, A6])
