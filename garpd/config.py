@@ -398,10 +398,6 @@ class Group(BaseModel):
         """The ``[announce]`` keys this group sets itself."""
         return frozenset(k for k in ANNOUNCE_KEYS if getattr(self, k) is not None)
 
-    def contains(self, address: Address) -> bool:
-        """Whether ``address`` is one of the group's addresses or inside one of its networks."""
-        return address in self.addresses or any(address in net for net in self.networks)
-
 
 class _Memo(dict[tuple[object, ...] | None, "Effective"]):
     """:meth:`Config.effective`'s memo, by overrides: two configurations are equal

@@ -174,10 +174,6 @@ class QuickGroup:
         self.timing = timing
         self.pacing = pacing
 
-    def contains(self, address: Address) -> bool:
-        """Whether ``address`` is one of the group's addresses or inside its networks."""
-        return address in self.addresses or any(address in net for net in self.networks)
-
 
 class QuickPolicy(GroupPolicy):
     """:class:`garpd.core.Policy` of a plain configuration (as ConfigPolicy answers)."""
