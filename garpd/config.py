@@ -853,12 +853,51 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def toml_value(value: object, limit: int = 80) -> str:
-    """``value`` written the way TOML writes it, shortened to about ``limit`` characters."""
-    text = _toml(value)
+    """``value`` written the way TOML writes it, shortened to about ``limit`` characters.
+
+    Rendered only as far as the limit: a hostile file's value nested a thousand arrays deep
+    or a million items long costs no more than a short one (it once raised RecursionError).
+    """
+    out: list[str] = []
+    _toml(value, out, limit + 1)
+    text = "".join(out)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _toml(value: object) -> str:
+def _toml(value: object, out: list[str], room: int) -> int:
+    """Append ``value`` as TOML writes it to ``out`` while ``room`` characters are left;
+    return the room left (not above 0: the rest was not rendered)."""
+    if room <= 0:
+        return room
+    if isinstance(value, list | tuple):
+        out.append("[")
+        room -= 1
+        for i, item in enumerate(value):
+            if room <= 0:
+                return room
+            if i:
+                out.append(", ")
+                room -= 2
+            room = _toml(item, out, room)
+        out.append("]")
+        return room - 1
+    if isinstance(value, Mapping):
+        out.append("{ ")
+        room -= 2
+        for i, (key, item) in enumerate(value.items()):
+            if room <= 0:
+                return room
+            head = f"{', ' if i else ''}{key_path([str(key)])} = "
+            out.append(head)
+            room = _toml(item, out, room - len(head))
+        out.append(" }")
+        return room - 2
+    text = _scalar(value)
+    out.append(text)
+    return room - len(text)
+
+
+def _scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -875,11 +914,6 @@ def _toml(value: object) -> str:
         return value.isoformat()
     if isinstance(value, Path):
         return json.dumps(str(value))
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{key_path([str(k)])} = {_toml(v)}"
-                                for k, v in value.items()) + " }"
     return repr(value)
 
 

@@ -8,6 +8,7 @@ import gc
 import os
 import shutil
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -302,6 +303,34 @@ def test_gateway_errors_and_limit_exactly() -> None:
 def test_toml_value_exactly(value: object, shown: str) -> None:
     """Values as TOML writes them (non-ASCII as is), shortened past 80 characters."""
     assert toml_value(value) == shown
+
+
+def test_toml_value_renders_only_as_far_as_its_limit() -> None:
+    """A value nested thousands deep or a million items long is shown as far as the limit
+    and no further (the renderer once recursed into all of it: RecursionError)."""
+    deep: list[object] = []
+    for _ in range(5000):
+        deep = [deep]
+    assert toml_value(deep) == "[" * 77 + "..."
+    assert toml_value(list(range(1_000_000))) == ("[" + ", ".join(map(str, range(27))))[:77] + "..."
+    assert toml_value({"a": deep}, limit=10) == "{ a = [..."
+
+
+def test_a_deeply_nested_unknown_key_is_one_error_line() -> None:
+    """End to end: an unknown key holding arrays nested as deep as tomllib parses here is
+    a ConfigError naming it, not a traceback (the fuzzer found ~800 levels that tomllib
+    parsed and the error line's renderer could not)."""
+    for depth in (700, 500, 300):  # tomllib's own limit depends on the stack it starts on
+        text = '[control]\nsocket = "/x"\nx = ' + "[" * depth + "]" * depth + "\n"
+        try:
+            tomllib.loads(text)
+        except RecursionError:
+            continue
+        break
+    with pytest.raises(ConfigError) as caught:
+        loads_config(text, "k.toml")
+    assert caught.value.lines == [
+        "k.toml: control.x = " + "[" * 77 + "...: unknown key; accepted: socket"]
 
 
 IFNAME_ERROR = "must be an interface name of 1 to 15 bytes without '/', ':' or whitespace"
