@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -314,6 +315,85 @@ def test_toml_value_renders_only_as_far_as_its_limit() -> None:
     assert toml_value(deep) == "[" * 77 + "..."
     assert toml_value(list(range(1_000_000))) == ("[" + ", ".join(map(str, range(27))))[:77] + "..."
     assert toml_value({"a": deep}, limit=10) == "{ a = [..."
+
+
+class Shown:
+    """A value whose rendering is counted (the renderer writes it with ``repr``)."""
+
+    calls = 0
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        Shown.calls += 1
+        return self.text
+
+
+class Walked(list[object]):
+    """A list that counts the items the renderer walks."""
+
+    walked = 0
+
+    def __iter__(self) -> Iterator[object]:
+        for item in super().__iter__():
+            Walked.walked += 1
+            yield item
+
+
+class WalkedTable(dict[str, object]):
+    """A table that counts the entries the renderer walks."""
+
+    def items(self) -> Iterator[tuple[str, object]]:  # type: ignore[override]
+        for entry in super().items():
+            Walked.walked += 1
+            yield entry
+
+
+def _shape(shape: str, items: list[Shown]) -> tuple[object, str, list[int]]:
+    """``items`` as a list or a table, flat or each in a one-item list or table: the value,
+    its whole rendering, and where each item starts in it."""
+    value: list[object] | dict[str, object] = Walked() if shape.startswith("list") \
+        else WalkedTable()
+    parts, starts = [], []
+    pos = 1 if shape.startswith("list") else 2
+    for i, item in enumerate(items):
+        sep = ", " if i else ""
+        head = sep if shape.startswith("list") else f"{sep}k{i} = "
+        inner: object = item
+        lead, tail = "", ""
+        if shape == "list-nested":
+            inner, lead, tail = [item], "[", "]"
+        elif shape == "table-nested":
+            inner, lead, tail = {"v": item}, "{ v = ", " }"
+        if isinstance(value, list):
+            value.append(inner)
+        else:
+            value[f"k{i}"] = inner
+        starts.append(pos + len(head) + len(lead))
+        part = head + lead + item.text + tail
+        parts.append(part)
+        pos += len(part)
+    whole = ("[" + "".join(parts) + "]") if shape.startswith("list") \
+        else ("{ " + "".join(parts) + " }")
+    return value, whole, starts
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+@pytest.mark.parametrize("shape", ["list", "list-nested", "table", "table-nested"])
+def test_toml_value_renders_exactly_the_items_that_start_within_the_limit(
+        width: int, shape: str) -> None:
+    """An item is rendered when it starts within ``limit`` characters of the whole text
+    (the rest would be cut anyway) and the walk stops within two items of the last."""
+    items = [Shown(chr(97 + i % 26) * width) for i in range(60)]
+    value, whole, starts = _shape(shape, items)
+    for limit in range(4, 80):
+        Shown.calls = Walked.walked = 0
+        shown = toml_value(value, limit)
+        assert shown == (whole if len(whole) <= limit else whole[:limit - 3] + "...")
+        rendered = sum(1 for start in starts if start <= limit)
+        assert Shown.calls == rendered, limit
+        assert Walked.walked <= rendered + 2, limit
 
 
 def test_a_deeply_nested_unknown_key_is_one_error_line() -> None:
