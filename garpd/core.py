@@ -159,6 +159,9 @@ class _Link:
     usable: bool
     forwarding: bool
     mac_text: str = ""
+    arp_first: dict[str, tuple[bytes, bytes]] | None = None
+    """While usable: the first frame of an IPv4 takeover per ARP mode, as
+    :meth:`~garpd.frames.FrameCache.first_v4_parts` (for :meth:`Announcer.express_v4`)."""
 
     def __post_init__(self) -> None:
         self.mac_text = mac_text(self.mac)
@@ -236,6 +239,9 @@ class Announcer:
         self._addrs: dict[AddrKey, _Addr] = {}
         self._groups: dict[str, set[AddrKey]] = {}
         self._by_link: dict[str, dict[AddrKey, _Addr]] = {}
+        # The same addresses again, IPv4 only, by value (the ints their address objects
+        # hold: only the table is new), for express_v4.
+        self._v4_by_link: dict[str, dict[int, _Addr]] = {}
         self._pkeys: dict[tuple[str, int], tuple[str, int]] = {}
         # Pacers and timers refer to _Addr objects (hashed by identity: cheap) not keys.
         self._pacers: dict[tuple[str, int], Pacer[_Addr]] = {}
@@ -401,8 +407,11 @@ class Announcer:
         ``now`` and leaves it out of its batch, so every later frame keeps its time and
         place (the daemon's first frame no longer waits for the core's bookkeeping).
         """
-        if event.initial or (event.address.version == 6
-                             and (event.tentative or event.dadfailed)):
+        if event.initial:
+            return None
+        if event.address.version == 4:
+            return self.express_v4(event.ifname, event.address.packed, now)
+        if event.tentative or event.dadfailed:
             return None
         ifname = event.ifname
         link = self._links.get(ifname)
@@ -415,17 +424,55 @@ class Announcer:
             return None
         else:
             watch = addr.watch
-        if watch is None or watch.timing.master_repeat < 1 or watch.timing.gateways:
-            return None
-        timers, cohorts = self._timers, self._cohort_heap
-        if (timers and timers[0][0] <= now + EPSILON) \
-                or (cohorts and cohorts[0][0] <= now + EPSILON):
-            return None
-        pacer = self._pacers.get((ifname, event.address.version))
-        if pacer is not None and (len(pacer) or now + EPSILON < pacer.next_time):
+        if watch is None or watch.timing.master_repeat < 1 or watch.timing.gateways \
+                or not self._nothing_due(ifname, 6, now):
             return None
         return link.ifindex, self.frames.first(link.mac, event.address, watch.timing.mode,
                                                link.forwarding)
+
+    def express_v4(self, ifname: str, packed: bytes, now: float) -> tuple[int, bytes] | None:
+        """:meth:`express` of an IPv4 address (``packed``: its 4 bytes) added on
+        ``ifname``, answered from those bytes alone: the daemon asks straight from the
+        kernel's message, before decoding it, so every line here is on its first-frame
+        path (one call, to the policy, and the checks of :meth:`_nothing_due` inline).
+
+        An IPv4 address the core knows already is held (watched, on a usable link: IPv4 is
+        never tentative) or watched by no group: no frame either way. A new one is watched
+        as the policy's :meth:`~garpd.policy.Policy.watch_v4` says.
+        """
+        link = self._links.get(ifname)
+        if link is None or link.arp_first is None or len(packed) != 4:
+            return None  # unknown or unusable
+        ip = int.from_bytes(packed, "big")
+        known = self._v4_by_link.get(ifname)
+        if known is not None and ip in known:
+            return None
+        watch = self.policy.watch_v4(ifname, ip)
+        if watch is None:
+            return None
+        timing = watch.timing
+        parts = link.arp_first.get(timing.mode)
+        timers, cohorts = self._timers, self._cohort_heap
+        if parts is None or timing.master_repeat < 1 or timing.gateways \
+                or (timers and timers[0][0] <= now + EPSILON) \
+                or (cohorts and cohorts[0][0] <= now + EPSILON):
+            return None
+        pacer = self._pacers.get((ifname, 4))
+        if pacer is not None and (len(pacer) or now + EPSILON < pacer.next_time):
+            return None
+        head, middle = parts
+        return link.ifindex, head + packed + middle + packed
+
+    def _nothing_due(self, ifname: str, version: int, now: float) -> bool:
+        """No timer nor refresh due at ``now``, and the pacer of ``ifname`` for ``version``
+        empty and free to send at ``now``: a new takeover's first frame would be the first
+        frame ``poll(now)`` hands out (:meth:`express_v4` checks the same inline)."""
+        timers, cohorts = self._timers, self._cohort_heap
+        if (timers and timers[0][0] <= now + EPSILON) \
+                or (cohorts and cohorts[0][0] <= now + EPSILON):
+            return False
+        pacer = self._pacers.get((ifname, version))
+        return pacer is None or (not len(pacer) and now + EPSILON >= pacer.next_time)
 
     def handle(self, event: Event, now: float, *, expressed: bool = False) -> None:
         """Apply one event at time ``now``; what it causes is collected by ``poll``.
@@ -839,7 +886,9 @@ class Announcer:
                                if other.ifname != ev.ifname}
             self.conflicts.set_own_macs({m for m in macs if m})
         if link is None:
-            self._links[ev.ifname] = _Link(ev.ifname, ev.ifindex, ev.mac, usable, ev.forwarding)
+            self._links[ev.ifname] = _Link(ev.ifname, ev.ifindex, ev.mac, usable, ev.forwarding,
+                                           arp_first=self.frames.first_v4_parts(ev.mac)
+                                           if usable else None)
             for addr in self._on_link(ev.ifname):
                 self._update(addr, now, self.trigger, "link_down")
             return
@@ -849,6 +898,8 @@ class Announcer:
         link.mac, link.usable, link.forwarding = ev.mac, usable, ev.forwarding
         if mac_changed:
             link.mac_text = mac_text(ev.mac)
+        if usable != was_usable or mac_changed:
+            link.arp_first = self.frames.first_v4_parts(ev.mac) if usable else None
         for addr in self._on_link(ev.ifname):
             if was_usable and not usable:
                 self._update(addr, now, None, "link_down")
@@ -890,6 +941,8 @@ class Announcer:
             addr.pkey = self._pkeys.setdefault(pkey, pkey)
             self._addrs[key] = addr
             self._by_link.setdefault(ev.ifname, {})[key] = addr
+            if ev.address.version == 4:
+                self._v4_by_link.setdefault(ev.ifname, {})[int(ev.address)] = addr
             if watch is not None:
                 self._groups.setdefault(watch.group, set()).add(key)
         was_dadfailed = addr.dadfailed
@@ -914,6 +967,11 @@ class Announcer:
             on_link.pop(key, None)
             if not on_link:
                 del self._by_link[ifname]
+        v4_on_link = self._v4_by_link.get(ifname) if address.version == 4 else None
+        if v4_on_link is not None:
+            v4_on_link.pop(int(address), None)
+            if not v4_on_link:
+                del self._v4_by_link[ifname]
         if addr.held:
             self._release(addr, why)
         if addr.watch is not None:

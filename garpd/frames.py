@@ -129,11 +129,34 @@ class FrameCache:
     def first(self, mac: bytes, address: Address, mode: Mode, router: bool) -> bytes:
         """The first frame of :meth:`slot` (the request in "both" mode), built alone: the
         daemon's express first frame, where every call counts."""
-        if address.version == 6 or len(mac) != 6 or mode not in MODES:
-            return self.slot(mac, address, mode, router)[0]  # the NA, or slot's refusal
-        template = self._template(mac, "request" if mode == "both" else mode, False)
-        packed = address.packed
-        return template[:_SPA] + packed + template[_SPA + 4:_TPA] + packed
+        if address.version == 4:
+            frame = self.first_v4(mac, address.packed, mode)
+            if frame is not None:
+                return frame
+        return self.slot(mac, address, mode, router)[0]  # the NA, or slot's refusal
+
+    def first_v4(self, mac: bytes, packed: bytes, mode: str) -> bytes | None:
+        """:meth:`first` for the IPv4 address ``packed`` (4 bytes, network order), from
+        its bytes alone; None where :meth:`slot` refuses (a MAC not 6 bytes, an unknown
+        mode) or ``packed`` is not 4 bytes."""
+        parts = self.first_v4_parts(mac)
+        if parts is None or len(packed) != 4 or mode not in parts:
+            return None
+        head, middle = parts[mode]
+        return head + packed + middle + packed
+
+    def first_v4_parts(self, mac: bytes) -> dict[str, tuple[bytes, bytes]] | None:
+        """Per ARP mode, the first frame from ``mac`` of any IPv4 address as ``(head,
+        middle)``: the frame of the address ``packed`` is ``head + packed + middle +
+        packed`` (sender and target address; the request in "both" mode). None for a MAC
+        not 6 bytes. The daemon's core keeps these per link (its express first frame)."""
+        if len(mac) != 6:
+            return None
+        parts = {}
+        for mode in MODES:
+            template = self._template(mac, "request" if mode == "both" else mode, False)
+            parts[mode] = (template[:_SPA], template[_SPA + 4:_TPA])
+        return parts
 
     def _template(self, mac: bytes, kind: str, router: bool) -> bytes:
         key = (mac, kind, router)

@@ -9,6 +9,7 @@ field of :class:`Timing`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from garpd.events import AddrKey
@@ -55,12 +56,32 @@ class Policy(Protocol):
     def watch(self, ifname: str, address: Address) -> Watch | None:
         """The group watching ``address`` on ``ifname``, or None to ignore it."""
 
+    def watch_v4(self, ifname: str, ip: int) -> Watch | None:
+        """:meth:`watch` of the IPv4 address whose value is ``ip`` (the daemon's express
+        first frame asks before any address object is built)."""
+
     def pacing(self, ifname: str) -> tuple[float, float]:
         """(interval, na_interval) in seconds for ``ifname``."""
 
 
+class WatchV4ByAddress:
+    """A :class:`Policy`'s :meth:`~Policy.watch_v4` answered by its ``watch`` of the
+    address object: for every policy but the daemon's (:class:`GroupPolicy`), whose first
+    frames do not wait on it."""
+
+    __slots__ = ()
+
+    def watch(self, ifname: str, address: Address) -> Watch | None:
+        """The subclass's."""
+        raise NotImplementedError
+
+    def watch_v4(self, ifname: str, ip: int) -> Watch | None:
+        """:meth:`watch` of the IPv4 address whose value is ``ip``."""
+        return self.watch(ifname, IPv4Address(ip))
+
+
 @dataclass(frozen=True, slots=True)
-class StaticPolicy:
+class StaticPolicy(WatchV4ByAddress):
     """One timing for every address (or only for ``only``), one pacing for every interface."""
 
     timing: Timing = Timing()
@@ -135,13 +156,23 @@ class GroupPolicy:
         # each address's first group (its rank and watch), and every network in group order.
         self._exact: dict[str, dict[Address, tuple[int, Watch]]] = {}
         self._networks: dict[str, list[tuple[int, IPv4Network | IPv6Network, Watch]]] = {}
+        # The same for IPv4 by value (watch_v4): the addresses' own ints, and each network
+        # as (rank, network value, mask value, watch).
+        self._exact_v4: dict[str, dict[int, tuple[int, Watch]]] = {}
+        self._networks_v4: dict[str, list[tuple[int, int, int, Watch]]] = {}
         for rank, (group, watch, (interval, na_interval)) in enumerate(groups):
             exact = self._exact.setdefault(group.interface, {})
+            exact_v4 = self._exact_v4.setdefault(group.interface, {})
             first = (rank, watch)  # one tuple per group, shared by its addresses
             for address in group.addresses:
                 exact.setdefault(address, first)
+                if address.version == 4:
+                    exact_v4.setdefault(int(address), first)
             self._networks.setdefault(group.interface, []).extend(
                 (rank, network, watch) for network in group.networks)
+            self._networks_v4.setdefault(group.interface, []).extend(
+                (rank, int(network.network_address), int(network.netmask), watch)
+                for network in group.networks if network.version == 4)
             old = self._pacing.get(group.interface, (0.0, 0.0))
             self._pacing[group.interface] = (max(old[0], interval), max(old[1], na_interval))
 
@@ -159,6 +190,22 @@ class GroupPolicy:
             if found is not None and rank > found[0]:
                 break  # the address's own group comes first
             if address in network:
+                return watch
+        return found[1] if found is not None else None
+
+    def watch_v4(self, ifname: str, ip: int) -> Watch | None:
+        """:meth:`watch` of the IPv4 address whose value is ``ip``, from the IPv4 index (an
+        IPv6 network never holds an IPv4 address, so skipping them changes nothing)."""
+        if not self._exact:  # no groups at all
+            return self._default
+        exact = self._exact_v4.get(ifname)
+        if exact is None:
+            return None
+        found = exact.get(ip)
+        for rank, network, mask, watch in self._networks_v4[ifname]:
+            if found is not None and rank > found[0]:
+                break  # the address's own group comes first
+            if ip & mask == network:
                 return watch
         return found[1] if found is not None else None
 

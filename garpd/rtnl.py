@@ -117,9 +117,11 @@ def ifaddr(data: bytes, offset: int, length: int
     index, IFA_LOCAL, IFA_ADDRESS)``, None if too short.
 
     ``flags`` is IFA_FLAGS if present (32 bits), else ifaddrmsg's 8-bit flags; a missing
-    address attribute is None. IFA_LOCAL is the interface's own address, IFA_ADDRESS the
-    peer's on point-to-point links (the same as IFA_LOCAL elsewhere). A plain tuple and an
-    unrolled walk: this is the daemon's takeover path (measured, see the netlink driver).
+    address attribute is None. Of attributes repeated (the kernel sends none twice) the
+    last counts, but IFA_LOCAL's first, as :func:`lone_new_v4` reads it. IFA_LOCAL is the
+    interface's own address, IFA_ADDRESS the peer's on point-to-point links (the same as
+    IFA_LOCAL elsewhere). A plain tuple and an unrolled walk: this is the daemon's
+    takeover path (measured, see the netlink driver).
     """
     if length < 24:
         return None
@@ -134,13 +136,47 @@ def ifaddr(data: bytes, offset: int, length: int
             break
         atype &= _NLA_TYPE_MASK
         if atype == IFA_LOCAL:
-            local = data[pos + 4:pos + alen]
+            if local is None:
+                local = data[pos + 4:pos + alen]
         elif atype == IFA_ADDRESS:
             peer = data[pos + 4:pos + alen]
         elif atype == IFA_FLAGS and alen == 8:
             flags = _U32.unpack_from(data, pos + 4)[0]
         pos += (alen + 3) & ~3
     return kind, family, flags, index, local, peer
+
+
+def lone_new_v4(data: bytes) -> tuple[int, bytes] | None:
+    """``(index, address)`` of the IPv4 address a datagram adds, when it holds one
+    RTM_NEWADDR message and nothing else: the address :func:`ifaddr` yields for it (its
+    IFA_LOCAL, else its IFA_ADDRESS) when 4 bytes long, else None.
+
+    The daemon's express first frame reads it before anything else is decoded, so it
+    reads as little as it can: it stops at the first IFA_LOCAL (the kernel's second
+    attribute), which :func:`ifaddr` also takes, and declines one of another length
+    (ifaddr's fall-back to IFA_ADDRESS needs the whole walk).
+    """
+    end = len(data)
+    if end < 24:
+        return None
+    length, kind = _LEN_TYPE.unpack_from(data)
+    family, _plen, _flags, _scope, index = IFADDRMSG.unpack_from(data, 16)
+    if length != end or kind != RTM_NEWADDR or family != socket.AF_INET:
+        return None
+    peer = None
+    pos = 24
+    unpack = _RTA.unpack_from
+    while pos + 4 <= end:
+        alen, atype = unpack(data, pos)
+        if alen < 4 or pos + alen > end:
+            break
+        atype &= _NLA_TYPE_MASK
+        if atype == IFA_LOCAL:
+            return (index, data[pos + 4:pos + 8]) if alen == 8 else None
+        if atype == IFA_ADDRESS:
+            peer = data[pos + 4:pos + alen]
+        pos += (alen + 3) & ~3
+    return (index, peer) if peer is not None and len(peer) == 4 else None
 
 
 class Neigh(NamedTuple):

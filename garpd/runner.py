@@ -30,7 +30,9 @@ What keeps a deadline's frames on time:
   before the core's bookkeeping when the core can already name that frame
   (:meth:`~garpd.core.Announcer.express`): the daemon's first-frame latency is then the
   netlink read, the core's check and one ``send``; the core applies the event after and
-  leaves that frame out of its poll.
+  leaves that frame out of its poll. For IPv4 the netlink driver asks even before it
+  decodes the kernel's message (:meth:`Runner.express_v4`, from the address's bytes): the
+  event it then feeds is applied as of that moment.
 
 A runner may start without a loop (``loop=None``, the one-shots): it then reads
 ``time.monotonic()`` (the clock of ``loop.time()``), sends what is due at once, and keeps
@@ -86,6 +88,7 @@ class Runner:
         self.sender = sender
         self.log = log
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._clock: Callable[[], float] = time.monotonic
         self.counters: dict[str, int] = {"frames_sent": 0, "send_errors": 0,
                                          "frames_dropped": 0, "send_retries": 0}
         # For the metrics, counted per batch and per record (never per frame):
@@ -122,14 +125,23 @@ class Runner:
         self._events_waiting = 0  # > 0: a feed's later slices are not applied yet
         self._gone: list[AddrKey] = []
         self._deferred: list[tuple[Output, int]] = []
+        # The IPv4 first frame express_v4 sent and the next feed applies: (interface,
+        # address bytes, its time).
+        self._early: tuple[str, bytes, float] | None = None
         if loop is not None:
             self.attach(loop)
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """From now on, wake up (deadlines, retries) from ``loop``."""
+        import asyncio  # noqa: PLC0415 - imported already, by whoever made the loop
+
         from garpd.drivers.alarm import Alarm  # noqa: PLC0415 - asyncio once there is a loop
 
         self._loop = loop
+        # asyncio's own clock is time.monotonic: read without the loop's Python frame (the
+        # express first frame reads it); a loop with a clock of its own is asked.
+        self._clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time \
+            else loop.time
         self._alarm = Alarm(loop, self._on_timer)
         if self._retry_wanted:
             self._retry_wanted = False
@@ -150,7 +162,7 @@ class Runner:
 
     def time(self) -> float:
         """The runner's clock: the loop's, or (no loop yet) the same monotonic clock."""
-        return self._loop.time() if self._loop is not None else time.monotonic()
+        return self._clock()
 
     def set_debug(self, debug: bool) -> None:
         """Log every frame at debug level (costly with large bursts); by default, when the
@@ -178,12 +190,22 @@ class Runner:
                     self._events_waiting -= start < last
             return
         now = self.time()
+        early, self._early = self._early, None
+        first = events[0] if events else None
+        if early is not None and type(first) is AddressChanged and first.ifname == early[0] \
+                and first.address.version == 4 and first.address.packed == early[1]:
+            # Its frame left from express_v4: applied as of then, as the core's express
+            # contract has it (every event of this read with it).
+            now = early[2]
+            self.core.handle(first, now, expressed=True)
+            for event in events[1:]:
+                self.core.handle(event, now)
         # Not while a batch goes out (fed between its slices: sent after it) nor behind
         # frames waiting for a retry (order).
-        if len(events) == 1 and type(events[0]) is AddressChanged and not self._sending \
+        elif len(events) == 1 and type(first) is AddressChanged and not self._sending \
                 and not self._backlog:
-            expressed = self._express(events[0], now)
-            self.core.handle(events[0], now, expressed=expressed)
+            expressed = self._express(first, now)
+            self.core.handle(first, now, expressed=expressed)
         else:
             for event in events:
                 self.core.handle(event, now)
@@ -191,22 +213,40 @@ class Runner:
             self.on_handled(events)
         self._pump(now)
 
+    def express_v4(self, ifname: str, packed: bytes) -> bool:
+        """Send now the first frame of the IPv4 address ``packed`` (4 bytes) the kernel has
+        just added on ``ifname``, if the core names it
+        (:meth:`~garpd.core.Announcer.express_v4`): whether it left. The netlink driver
+        asks before it even decodes the kernel's message; the first event it then feeds
+        must be that message's (the next :meth:`feed` applies it as of now, expressed).
+        Refused while a batch goes out, frames wait for a retry, a feed's slices wait, or
+        an expressed event is still to be fed."""
+        if self._sending or self._backlog or self._events_waiting or self._early is not None:
+            return False
+        now = self._clock()
+        express = self.core.express_v4(ifname, packed, now)
+        if express is None or not self.sender.send_one(ifname, express[0], express[1]):
+            return False
+        self._early = (ifname, packed, now)
+        self._sent_first(ifname, express[1])
+        return True
+
     def _express(self, event: AddressChanged, now: float) -> bool:
         """Send the first frame of ``event`` now if the core can name it: whether it left
         (if not, the core's poll sends it as usual)."""
         express = self.core.express(event, now)
-        if express is None:
-            return False
-        ifindex, frame = express
-        if not self.sender.send_one(event.ifname, ifindex, frame):
+        if express is None or not self.sender.send_one(event.ifname, *express):
             return False  # busy or failing: the poll's batch meets the same, and says so
+        self._sent_first(event.ifname, express[1])
+        return True
+
+    def _sent_first(self, ifname: str, frame: bytes) -> None:
+        """Count (and at debug level log) an express first frame that left."""
         self.counters["frames_sent"] += 1
-        self.if_frames[event.ifname] = self.if_frames.get(event.ifname, 0) + 1
+        self.if_frames[ifname] = self.if_frames.get(ifname, 0) + 1
         if self._debug:
             kind, address, mac = describe(frame)
-            self.log.debug("packet", interface=event.ifname, kind=kind, address=address,
-                           mac=mac)
-        return True
+            self.log.debug("packet", interface=ifname, kind=kind, address=address, mac=mac)
 
     def idle(self) -> bool:
         """Nothing scheduled, nothing queued, nothing waiting to be written."""

@@ -17,7 +17,7 @@ from garpd.events import (
     Trigger,
 )
 from garpd.frames import Address
-from garpd.policy import StaticPolicy, Timing, Watch
+from garpd.policy import StaticPolicy, Timing, Watch, WatchV4ByAddress
 from tests.sim import Sim
 
 MAC_A = bytes.fromhex("020000000002")
@@ -429,7 +429,7 @@ def test_new_ifindex_without_removal_releases_old_addresses() -> None:
 def test_groups_share_the_interface_pacer() -> None:
     """Two groups on one interface are paced by one queue."""
 
-    class TwoGroups:
+    class TwoGroups(WatchV4ByAddress):
         def watch(self, ifname: str, address: Address) -> Watch | None:
             group = "g1" if address == A1 else "g2"
             return Watch(group, Timing(master_repeat=2, master_delay=0.0))
@@ -540,7 +540,7 @@ def test_missed_refresh_rounds_are_skipped_keeping_the_grid() -> None:
     assert s.core.next_deadline() == 503.0
 
 
-class TwoGroups:
+class TwoGroups(WatchV4ByAddress):
     """A1 in group "a" with ``first``; every other address in group "b" with ``second``."""
 
     def __init__(self, first: Timing, second: Timing) -> None:

@@ -21,7 +21,7 @@ from garpd.events import (
 )
 from garpd.frames import Address, FrameCache, Mode, describe, mac_bytes
 from garpd.pacing import EPSILON
-from garpd.policy import StaticPolicy, Timing, Watch
+from garpd.policy import StaticPolicy, Timing, Watch, WatchV4ByAddress
 from tests.sim import Sim
 from tests.test_core_lan import GW, GW6, OURS, VIP, claim, router_reply, wire
 from tests.test_neighbour_wire import arp
@@ -43,7 +43,7 @@ def sim(interval: float = 0.0, group: str = "VI_1", **timing: object) -> Sim:
                             interval=interval, na_interval=interval))
 
 
-class ByAddress:
+class ByAddress(WatchV4ByAddress):
     """A policy that watches each address with its own group and timing (or not at all),
     and paces each interface on its own."""
 

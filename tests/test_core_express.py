@@ -6,16 +6,24 @@ through the same random histories and requires the same frames at the same times
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from garpd.core import Announcer, Batch
-from garpd.events import AddressChanged, AddressRemoved, Event, LinkChanged, Trigger
+from garpd.events import (
+    AddressChanged,
+    AddressRemoved,
+    Event,
+    LinkChanged,
+    LinkRemoved,
+    Trigger,
+)
 from garpd.frames import Address, FrameCache, describe, mac_bytes
 from garpd.pacing import EPSILON
-from garpd.policy import StaticPolicy, Timing, Watch
+from garpd.policy import GroupPolicy, StaticPolicy, Timing, Watch, WatchV4ByAddress
 from tests.sim import Sim
 from tests.test_core_exact import ByAddress, up
 
@@ -82,7 +90,7 @@ def test_express_names_the_na_with_the_router_flag_of_a_forwarding_link() -> Non
     assert express[1] != FrameCache().slot(MAC, V6, "request", False)[0]
 
 
-class OnlyOn:
+class OnlyOn(WatchV4ByAddress):
     """A policy watching one address on one interface."""
 
     def __init__(self, ifname: str, address: Address) -> None:
@@ -370,4 +378,142 @@ def test_the_twins_do_express() -> None:
         sim.at(5.0, AddressChanged("eth0", V6))
         sim.advance(10.0)
     assert fast.expressed == 2
+    assert fast.timeline() == plain.timeline()
+
+
+# --- express_v4: the same answer from the address's bytes --------------------------------
+
+
+def test_express_v4_is_express_of_the_ipv4_address() -> None:
+    """From its 4 bytes: the same (ifindex, frame) as express of the event; None for a
+    length that is no IPv4 address."""
+    c = core(master_repeat=2)
+    assert c.express_v4("eth0", A1.packed, 1.0) == c.express(AddressChanged("eth0", A1), 1.0)
+    assert c.express_v4("eth0", A1.packed, 1.0) is not None
+    assert c.express_v4("eth0", A1.packed + b"\0", 1.0) is None
+    assert c.express_v4("eth0", V6.packed, 1.0) is None
+
+
+def test_express_v4_knows_the_addresses_the_core_knows_until_they_go() -> None:
+    """Held, or on the interface and watched by no group: no frame; removed (or its link
+    removed), it is new again; the same address on another interface is another one."""
+    c = Announcer(OnlyOn("eth0", A1))
+    c.handle(up(mac=MAC), 0.0)
+    c.handle(up("eth1", 3, MAC), 0.0)
+    c.handle(AddressChanged("eth0", A1), 1.0)
+    c.poll(1.0)
+    assert c.express_v4("eth0", A1.packed, 2.0) is None  # held
+    c.handle(AddressRemoved("eth0", A1), 2.0)
+    assert c.express_v4("eth0", A1.packed, 3.0) is not None
+    c.handle(AddressChanged("eth0", A1), 3.0)
+    c.handle(LinkRemoved("eth0", 2), 3.0)
+    c.poll(3.0)
+    c.handle(up(mac=MAC), 3.0)
+    assert c.express_v4("eth0", A1.packed, 4.0) is not None
+    # Not watched on eth1 (known or not); watched there after a reload: held at once.
+    c.handle(AddressChanged("eth1", A1), 4.0)
+    assert c.express_v4("eth1", A1.packed, 5.0) is None
+    c.reconfigure(StaticPolicy(Timing()), 5.0)
+    assert c.held() == [("eth1", A1)]
+    assert c.express_v4("eth1", A1.packed, 6.0) is None
+
+
+def test_express_v4_follows_the_link_s_mac_and_usability() -> None:
+    """The frame is from the link's MAC of now; a link without carrier, or ARP off, or not
+    Ethernet, names none until it is usable again."""
+    c = core()
+    other = mac_bytes("02:00:00:00:00:0b")
+    c.handle(LinkChanged("eth0", 2, other, True, True), 1.0)
+    c.poll(1.0)
+    express = c.express_v4("eth0", A1.packed, 2.0)
+    assert express is not None
+    assert describe(express[1])[2] == "02:00:00:00:00:0b"
+    for link in (LinkChanged("eth0", 2, other, True, False),
+                 LinkChanged("eth0", 2, other, True, True, noarp=True),
+                 LinkChanged("eth0", 2, other, True, True, ethernet=False)):
+        c.handle(link, 2.0)
+        assert c.express_v4("eth0", A1.packed, 2.0) is None, link
+    c.handle(LinkChanged("eth0", 2, MAC, True, True), 3.0)
+    express = c.express_v4("eth0", A1.packed, 3.0)
+    assert express is not None
+    assert describe(express[1])[2] == "02:00:00:00:00:0a"
+
+
+@dataclass(frozen=True)
+class Member:
+    """A group of a GroupPolicy: an interface, its own addresses and networks."""
+
+    interface: str
+    addresses: tuple[Address, ...] = ()
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+
+def _groups(*members: tuple[Member, Timing]) -> GroupPolicy:
+    return GroupPolicy([(m, Watch(f"g{k}", t), (0.0, 0.0)) for k, (m, t) in enumerate(members)],
+                       Watch("default", Timing()), (0.0, 0.0))
+
+
+NET = ipaddress.ip_network("192.0.2.96/28")
+GROUP_POLICIES = [
+    _groups((Member("eth0", (A1,)), Timing(master_repeat=2, master_delay=0.5)),
+            (Member("eth1", (), (NET,)), Timing(master_repeat=1, mode="reply"))),
+    _groups((Member("eth0", (), (NET,)), Timing(master_repeat=3, master_delay=0.0,
+                                                master_refresh=1.0)),
+            (Member("eth1", (A2, V6)), Timing(master_repeat=1, master_delay=1.0))),
+    _groups(),  # no groups: everything watched by default
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=st.lists(st.tuples(
+    st.floats(0.0, 3.0).map(lambda x: round(x, 2)),
+    st.integers(0, 5),  # 5: a reload
+    st.sampled_from(sorted(IFACES)),
+    st.sampled_from(ADDRESSES),
+    st.booleans(),
+    st.integers(0, len(GROUP_POLICIES) - 1)), max_size=30))
+def test_expressing_under_group_policies_and_reloads_changes_nothing(
+        history: list[tuple[float, int, str, Address, bool, int]]) -> None:
+    """The daemon's policy (GroupPolicy, answering watch_v4 from its own index) and
+    reloads between group sets: the expressing twin still sends the same frames at the
+    same times and writes the same records (an address a reload made watched is held, not
+    expressed; one it unwatched is known, not expressed)."""
+    plain, fast = Sim(GROUP_POLICIES[0]), Sim(GROUP_POLICIES[0], express=True)
+    for sim in (plain, fast):
+        sim.at(0.0, up("eth0", 2, MAC), up("eth1", 3, MAC))
+    t = 0.0
+    for step, kind, ifname, address, flag, policy in history:
+        t += step
+        for sim in (plain, fast):
+            if kind == 5:
+                sim.advance(t)
+                sim.core.reconfigure(GROUP_POLICIES[policy], t)
+                sim.at(t)
+            else:
+                sim.at(t, _event(kind if kind < 4 or flag else 0, ifname, address, flag))
+    for sim in (plain, fast):
+        sim.advance(t + 30.0)
+    assert fast.timeline() == plain.timeline()
+    assert fast.records == plain.records
+    assert fast.core.counters == plain.core.counters
+
+
+def test_the_group_twins_do_express() -> None:
+    """Under the group policies the twin test uses, addresses of either kind of group (an
+    address of its own, a network's) are expressed, and a reload leaves them held."""
+    plain, fast = Sim(GROUP_POLICIES[0]), Sim(GROUP_POLICIES[0], express=True)
+    in_net, outside = ipaddress.ip_address("192.0.2.100"), ipaddress.ip_address("192.0.2.200")
+    for sim in (plain, fast):
+        sim.at(0.0, up("eth0", 2, MAC), up("eth1", 3, MAC))
+        sim.at(1.0, AddressChanged("eth0", A1))  # its group's own address
+        sim.at(2.0, AddressChanged("eth1", in_net))  # in its group's network
+        sim.at(3.0, AddressChanged("eth1", outside))  # watched by no group
+        sim.advance(4.0)
+        sim.core.reconfigure(GROUP_POLICIES[2], 4.0)  # no groups: held, a takeover
+        sim.at(4.0)
+        sim.at(5.0, AddressChanged("eth1", outside))  # held already
+        sim.advance(10.0)
+    assert fast.expressed == 2
+    assert fast.core.held() == plain.core.held()
+    assert ("eth1", outside) in fast.core.held()
     assert fast.timeline() == plain.timeline()

@@ -247,6 +247,20 @@ def test_decode_netconf_restates_forwarding(decoder: Watcher,
         LinkChanged("gd0", 5, MAC, True, True, forwarding=True)]
 
 
+class FakeSock:
+    """A netlink socket answering ``recv`` from a list (an OSError in it is raised), then
+    would block."""
+
+    def __init__(self, answers: list[bytes | OSError]) -> None:
+        self.answers = answers
+
+    def recv(self, size: int) -> bytes:
+        answer = self.answers.pop(0) if self.answers else BlockingIOError()
+        if isinstance(answer, OSError):
+            raise answer
+        return answer
+
+
 def test_readable_on_overflow_trusts_only_the_reread(monkeypatch: pytest.MonkeyPatch) -> None:
     """ENOBUFS from the socket: the round's events are dropped, only on_overflow is called.
 
@@ -260,16 +274,6 @@ def test_readable_on_overflow_trusts_only_the_reread(monkeypatch: pytest.MonkeyP
         calls.append("events")
         got.extend(events)
 
-    class FakeSock:
-        def __init__(self, answers: list[bytes | OSError]) -> None:
-            self.answers = answers
-
-        def recv(self, size: int) -> bytes:
-            answer = self.answers.pop(0) if self.answers else BlockingIOError()
-            if isinstance(answer, OSError):
-                raise answer
-            return answer
-
     w = Watcher(on_events, lambda: calls.append("overflow"))
     try:
         monkeypatch.setattr(w, "sock", FakeSock([
@@ -281,6 +285,93 @@ def test_readable_on_overflow_trusts_only_the_reread(monkeypatch: pytest.MonkeyP
         w.close()
     assert calls == ["overflow"]
     assert got == []
+
+
+def _read_with_express(monkeypatch: pytest.MonkeyPatch, answers: list[bytes | OSError],
+                       accept: bool = True) -> list[tuple[str, Any]]:
+    """One ``_readable`` of a Watcher that knows gd0 (index 5) and has an express hook:
+    what it did, in order: ("express", (ifname, address)), ("events", [...]),
+    ("overflow", None)."""
+    calls: list[tuple[str, Any]] = []
+
+    def express(ifname: str, packed: bytes) -> bool:
+        calls.append(("express", (ifname, ipaddress.ip_address(packed))))
+        return accept
+
+    w = Watcher(lambda events: calls.append(("events", events)),
+                lambda: calls.append(("overflow", None)))
+    try:
+        w.decode(link_msg(5, "gd0"))
+        w.express = express
+        monkeypatch.setattr(w, "sock", FakeSock(answers))
+        w._readable()
+        monkeypatch.undo()
+    finally:
+        w.close()
+    return calls
+
+
+def test_an_address_added_alone_is_offered_to_express_before_anything_is_decoded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first datagram, one IPv4 RTM_NEWADDR of a known interface: express hears its
+    interface and address first, then the events of the whole read come, that one first
+    (the runner applies it as expressed); a refusal changes nothing else."""
+    later = addr_msg(5, local="192.0.2.2")
+    for accept in (True, False):
+        calls = _read_with_express(monkeypatch, [addr_msg(5, local="192.0.2.1",
+                                                          address="192.0.2.254"), later],
+                                   accept)
+        assert calls == [("express", ("gd0", A1)),
+                         ("events", [AddressChanged("gd0", A1), AddressChanged("gd0", A2)])]
+
+
+def test_only_an_ipv4_address_added_alone_in_the_first_datagram_is_offered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """IPv6, a removal, an unknown interface, two messages in the first datagram, a link
+    message, an address alone in a later datagram: nothing is offered, events as ever."""
+    cases: list[list[bytes | OSError]] = [
+        [addr_msg(5, address="2001:db8::1")],
+        [addr_msg(5, local="192.0.2.1", kind=RTM_DELADDR)],
+        [addr_msg(99, local="192.0.2.1")],
+        [addr_msg(5, local="192.0.2.1") + addr_msg(5, local="192.0.2.2")],
+        [link_msg(5, "gd0"), addr_msg(5, local="192.0.2.1")],
+    ]
+    for number, answers in enumerate(cases):
+        calls = _read_with_express(monkeypatch, answers)
+        names = [name for name, _ in calls]
+        # The unknown interface's address is no event at all; every other read is one.
+        assert names == ([] if number == 2 else ["events"]), number
+
+
+def test_nothing_to_read_offers_nothing_and_calls_nobody(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wake-up with nothing queued (another reader took it): no call at all."""
+    assert _read_with_express(monkeypatch, []) == []
+
+
+def test_an_overflow_after_an_expressed_address_hands_it_on_before_the_reread(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOBUFS behind an address whose frame left: the core hears of that address (its
+    frame is counted, not sent again), then the re-read is asked for; the rest of the read
+    is dropped as on any overflow. ENOBUFS first: nothing offered, the re-read only."""
+    enobufs = OSError(errno.ENOBUFS, "No buffer space available")
+    calls = _read_with_express(monkeypatch, [addr_msg(5, local="192.0.2.1"), enobufs,
+                                             addr_msg(5, local="192.0.2.2")])
+    assert calls == [("express", ("gd0", A1)), ("events", [AddressChanged("gd0", A1)]),
+                     ("overflow", None)]
+    calls = _read_with_express(monkeypatch, [addr_msg(5, local="192.0.2.1"), enobufs],
+                               accept=False)
+    assert calls == [("express", ("gd0", A1)), ("overflow", None)]
+    calls = _read_with_express(monkeypatch, [enobufs, addr_msg(5, local="192.0.2.1")])
+    assert calls == [("overflow", None)]
+
+
+def test_a_read_error_other_than_an_overflow_waits_for_the_next_wake_up(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any other error on the first read: nothing happens now (the next wake-up reads)."""
+    calls = _read_with_express(monkeypatch, [OSError(errno.EIO, "I/O error"),
+                                             addr_msg(5, local="192.0.2.1")])
+    assert calls == []
 
 
 def test_reconcile_removes_vanished_and_restates_present() -> None:
@@ -440,7 +531,14 @@ def scenario_watch() -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         seen: list[Event] = []
         overflows: list[int] = []
+        offers: list[list[str]] = []
         watcher = Watcher(seen.extend, lambda: overflows.append(1))
+
+        def express(ifname: str, packed: bytes) -> bool:
+            offers.append([ifname, str(ipaddress.ip_address(packed))])
+            return False
+
+        watcher.express = express
         try:
             watcher.learn(snapshot())
             watcher.start(loop)
@@ -456,7 +554,7 @@ def scenario_watch() -> dict[str, Any]:
                 result[name] = [_jsonable(e) for e in seen[start:]]
         finally:
             watcher.close()
-        return {"steps": result, "overflows": len(overflows)}
+        return {"steps": result, "overflows": len(overflows), "offers": offers}
 
     return asyncio.run(run())
 
@@ -698,6 +796,9 @@ def test_watcher_in_a_namespace(netns: str) -> None:
     # Nothing is reported for another interface's address, and nothing overflowed.
     assert all(e.get("ifname") in ("v0", "v1", "v4", "v5") for s in steps.values() for e in s)
     assert doc["overflows"] == 0
+    # The kernel's own RTM_NEWADDR is what the express peek reads: each IPv4 address
+    # added was offered (interface, address), nothing else was.
+    assert doc["offers"] == [["v0", "192.0.2.30"], ["v4", "192.0.2.40"], ["v4", "192.0.2.41"]]
 
 
 @pytest.mark.lab

@@ -48,6 +48,7 @@ def test_no_group_watches_all_but_ipv6_link_local() -> None:
     assert policy.watch("eth0", IPv4Address("169.254.1.1")) is DEFAULT
     assert policy.watch("eth0", IPv6Address("2001:db8::1")) is DEFAULT
     assert policy.watch("eth0", IPv6Address("fe80::1")) is None
+    assert policy.watch_v4("eth0", int(IPv4Address("169.254.1.1"))) is DEFAULT
     assert policy.pacing("eth0") == (0.5, 0.25)
 
 
@@ -97,6 +98,22 @@ def test_watch_answers_as_a_walk_of_the_groups_in_order(
     expected = next((WATCHES[k] for k, g in enumerate(groups)
                      if g.interface == ifname and g.contains(address)), None)
     assert policy.watch(ifname, address) is expected
+    if address.version == 4:  # the daemon's express path asks by value: the same answer
+        assert policy.watch_v4(ifname, int(address)) is expected
+
+
+@given(st.lists(st.tuples(st.sampled_from(["eth0", "eth1"]),
+                          st.sampled_from([n for n in NETS if n is None or ":" not in n]),
+                          st.lists(st.sampled_from(POOL), max_size=3)),
+                max_size=6),
+       st.sampled_from(["eth0", "eth1", "eth2"]), st.integers(0, 2**32 - 1))
+def test_watch_v4_answers_as_watch_for_any_ipv4_value(
+        spec: list[tuple[str, str | None, list[str]]], ifname: str, value: int) -> None:
+    """watch_v4 of any 32-bit value is watch of that IPv4 address, with groups or with
+    none (the default, link-local or not)."""
+    policy = GroupPolicy([(Group(i, n, tuple(own)), WATCHES[k], (0.0, 0.0))
+                          for k, (i, n, own) in enumerate(spec)], DEFAULT, (0.0, 0.0))
+    assert policy.watch_v4(ifname, value) is policy.watch(ifname, IPv4Address(value))
 
 
 def test_pacing_is_the_largest_interval_per_interface() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from garpd.events import AddressChanged, LinkChanged, Trigger
 from garpd.frames import Address
-from garpd.policy import Policy, StaticPolicy, Timing, Watch
+from garpd.policy import Policy, StaticPolicy, Timing, Watch, WatchV4ByAddress
 from tests.sim import Sim
 
 MAC = bytes.fromhex("020000000002")
@@ -21,7 +21,7 @@ V6 = ipaddress.ip_address("2001:db8::100")
 
 
 @dataclass(frozen=True)
-class Groups:
+class Groups(WatchV4ByAddress):
     """Watches exactly the listed addresses, each with its own group and timing."""
 
     members: Mapping[Address, Watch] = field(default_factory=dict)

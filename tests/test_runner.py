@@ -777,3 +777,129 @@ def test_debug_logs_the_expressed_packet_too() -> None:
     packets = events(asyncio.run(scenario()), "packet")
     assert [(p["kind"], p["address"], p["interface"]) for p in packets] == [
         ("request", str(A1), "eth0")] * 2
+
+
+# --- the express first frame, from the kernel's message (express_v4) ------------------
+
+
+def test_express_v4_sends_before_the_event_and_the_feed_applies_it_as_of_then() -> None:
+    """express_v4 (the netlink driver's peek) sends the first frame at once, in a call of
+    its own; the feed of the message's event then applies it as of that moment, expressed:
+    the burst's other frames follow, every frame counted once, one announce of all."""
+
+    async def scenario() -> tuple[LogList, FakeSender, Runner, float, float, bool]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0))
+            runner.feed([LinkChanged("eth0", 2, MAC, True, True)])
+            before = runner.time()
+            sent = runner.express_v4("eth0", A1.packed)
+            after = runner.time()
+            assert runner.core.addresses_known() == []  # nothing handled yet
+            runner.feed([AddressChanged("eth0", A1)])
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return logs, fake, runner, before, after, sent
+
+    logs, fake, runner, before, after, sent = asyncio.run(scenario())
+    assert sent is True
+    assert [c.addresses() for c in fake.calls] == [[str(A1)], [str(A1)] * 2]
+    assert [(e["packets"], e["reason"]) for e in events(logs, "announce")] == [(3, "master")]
+    assert runner.counters["frames_sent"] == 3
+    assert runner.if_frames == {"eth0": 3}
+    held = runner.core.status()[0]
+    assert held.sent == 3
+    assert held.since is not None
+    assert before <= held.since <= after
+
+
+def test_express_v4_refuses_what_it_must_not_send() -> None:
+    """Nothing sent and False: an address no group watches, an unknown interface, a second
+    address while the first's event is still to be fed, frames waiting for a retry."""
+
+    async def scenario() -> tuple[list[bool], FakeSender]:
+        with capture_logs() as logs:
+            fake = FakeSender(logs, script=[sent_ok, queue_full_after(0)])
+            policy = StaticPolicy(Timing(master_repeat=2, master_delay=0.0),
+                                  only=frozenset({("eth0", A1), ("eth0", A2)}))
+            runner = Runner(Announcer(policy), fake, structlog.get_logger(),
+                            asyncio.get_running_loop())
+            runner.feed([LinkChanged("eth0", 2, MAC, True, True)])
+            answers = [runner.express_v4("eth0", ipaddress.ip_address("192.0.2.9").packed),
+                       runner.express_v4("eth1", A1.packed)]
+            answers.append(runner.express_v4("eth0", A1.packed))
+            answers.append(runner.express_v4("eth0", A2.packed))  # A1 not fed yet
+            runner.feed([AddressChanged("eth0", A1)])  # its second frame: queue full
+            answers.append(runner.express_v4("eth0", A2.packed))  # behind the backlog
+            runner.feed([AddressChanged("eth0", A2)])
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return answers, fake
+
+    answers, fake = asyncio.run(scenario())
+    assert answers == [False, False, True, False, False]
+    # A1's expressed frame, its refused second, then the retry with A2's burst behind it.
+    assert [c.addresses() for c in fake.calls][:2] == [[str(A1)], [str(A1)]]
+    assert [f for c in fake.calls[2:] for f in c.addresses()] == [str(A1)] + [str(A2)] * 2
+
+
+def test_express_v4_s_event_fed_with_its_removal_sends_nothing_more() -> None:
+    """The address was removed in the same read: its expressed frame left (counted), the
+    core applies the add and the removal together and sends nothing else for it."""
+
+    async def scenario() -> tuple[FakeSender, Runner]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=3, master_delay=0.0))
+            runner.feed([LinkChanged("eth0", 2, MAC, True, True)])
+            assert runner.express_v4("eth0", A1.packed)
+            runner.feed([AddressChanged("eth0", A1), AddressRemoved("eth0", A1)])
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return fake, runner
+
+    fake, runner = asyncio.run(scenario())
+    assert [c.addresses() for c in fake.calls] == [[str(A1)]]
+    assert runner.counters["frames_sent"] == 1
+    assert runner.core.held() == []
+
+
+def test_a_feed_that_does_not_start_with_the_expressed_event_forgets_it() -> None:
+    """A driver feeding something else first (a bug): the express is forgotten, the core
+    handles the events as ever (the address's burst then has its first frame again),
+    and a later express works."""
+
+    async def scenario() -> tuple[FakeSender, bool]:
+        with capture_logs() as logs:
+            runner, fake = make_runner(logs, Timing(master_repeat=1, master_delay=0.0))
+            runner.feed([LinkChanged("eth0", 2, MAC, True, True)])
+            assert runner.express_v4("eth0", A1.packed)
+            runner.feed([AddressChanged("eth0", A2)])
+            runner.feed([AddressChanged("eth0", A1)])
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+            runner.feed([AddressRemoved("eth0", A1)])
+            again = runner.express_v4("eth0", A1.packed)
+            runner.feed([AddressChanged("eth0", A1)])
+            await asyncio.wait_for(runner.wait_idle(), WAIT)
+        return fake, again
+
+    fake, again = asyncio.run(scenario())
+    assert again is True
+    assert [c.addresses() for c in fake.calls] == [[str(A1)], [str(A2)], [str(A1)], [str(A1)]]
+
+
+def test_the_clock_is_asyncio_s_own_without_its_frame_or_the_loop_s_own() -> None:
+    """A stock loop: the runner reads time.monotonic itself (the loop's clock, one call
+    less on the express path); a loop with a clock of its own is asked."""
+    import time  # noqa: PLC0415
+
+    class Shifted(asyncio.SelectorEventLoop):
+        def time(self) -> float:
+            return 1000.0 + super().time()
+
+    for loop_type, shift in ((asyncio.SelectorEventLoop, 0.0), (Shifted, 1000.0)):
+        loop = loop_type()
+        try:
+            runner = Runner(Announcer(StaticPolicy()), FakeSender([]), structlog.get_logger(),
+                            loop)
+            before = time.monotonic()
+            now = runner.time()
+            assert before + shift <= now <= time.monotonic() + shift
+            runner.close()
+        finally:
+            loop.close()

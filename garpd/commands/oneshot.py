@@ -35,7 +35,7 @@ from garpd.errors import RuntimeFailureError
 from garpd.events import AddrKey, Event, Trigger
 from garpd.frames import Address
 from garpd.lazylog import DeferredLog
-from garpd.policy import Policy, Watch
+from garpd.policy import Policy, Watch, WatchV4ByAddress
 from garpd.runner import Runner
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ events to feed besides the kernel's state."""
 
 
 @lean.dataclass(frozen=True, slots=True)
-class OneshotPolicy:
+class OneshotPolicy(WatchV4ByAddress):
     """A policy seen through a one-shot: refresh off, nothing started on the initial dump,
     no conflict listening nor gateway confirmation (a one-shot does not stay to hear the
     answers), only the chosen ``keys`` (if given) of the chosen ``groups`` (if given)."""

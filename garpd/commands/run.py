@@ -152,6 +152,7 @@ class Daemon:
             return EXIT_RUNTIME
         try:
             watcher = netlink.Watcher(on_events, on_overflow)
+            watcher.express = runner.express_v4
         except OSError as exc:
             self.log.error("netlink_failed", error=exc.strerror)
             return EXIT_RUNTIME

@@ -199,8 +199,10 @@ class Sender:
         """Send one frame now on the plain socket of ``ifname``: whether it left. Never
         while frames of the ring are still in flight (order), never raises; a failure is
         left for the caller's :meth:`send` of the same frame to meet and report."""
+        entry = self._socks.get(ifname)  # open()'s answer, without its call when open
         try:
-            sock = self.open(ifname, ifindex)
+            sock = entry[1] if entry is not None and entry[0] == ifindex \
+                else self.open(ifname, ifindex)
             ring = self._rings.get(ifname)
             if ring is not None and not ring.idle():
                 return False
