@@ -127,23 +127,10 @@ class FrameCache:
         return frames
 
     def first(self, mac: bytes, address: Address, mode: Mode, router: bool) -> bytes:
-        """The first frame of :meth:`slot` (the request in "both" mode), built alone: the
-        daemon's express first frame, where every call counts."""
-        if address.version == 4:
-            frame = self.first_v4(mac, address.packed, mode)
-            if frame is not None:
-                return frame
-        return self.slot(mac, address, mode, router)[0]  # the NA, or slot's refusal
-
-    def first_v4(self, mac: bytes, packed: bytes, mode: str) -> bytes | None:
-        """:meth:`first` for the IPv4 address ``packed`` (4 bytes, network order), from
-        its bytes alone; None where :meth:`slot` refuses (a MAC not 6 bytes, an unknown
-        mode) or ``packed`` is not 4 bytes."""
-        parts = self.first_v4_parts(mac)
-        if parts is None or len(packed) != 4 or mode not in parts:
-            return None
-        head, middle = parts[mode]
-        return head + packed + middle + packed
+        """The first frame of :meth:`slot` (the request in "both" mode): the daemon's
+        express first frame of an IPv6 address (IPv4's comes from
+        :meth:`first_v4_parts`)."""
+        return self.slot(mac, address, mode, router)[0]
 
     def first_v4_parts(self, mac: bytes) -> dict[str, tuple[bytes, bytes]] | None:
         """Per ARP mode, the first frame from ``mac`` of any IPv4 address as ``(head,

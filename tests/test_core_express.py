@@ -153,63 +153,95 @@ def test_express_refuses_what_is_not_a_takeover_now() -> None:
     assert c.express(AddressChanged("eth0", A1), 2.0) is None  # held already
 
 
-def test_express_refuses_unwatched_silent_and_confirming_groups() -> None:
+V6B = ipaddress.ip_address("2001:db8::101")
+# Two addresses of each family, and one of the other (its own pacer).
+FAMILIES = pytest.mark.parametrize(("first", "second", "other"), [(A1, A2, V6), (V6, V6B, A1)],
+                                   ids=["ipv4", "ipv6"])
+
+
+@FAMILIES
+def test_express_refuses_unwatched_silent_and_confirming_groups(
+        first: Address, second: Address, other: Address) -> None:
     """Not watched, no packets on takeover, or gateways to confirm (the neighbour
-    listener must be open before the first frame leaves)."""
-    watches = {A1: Watch("quiet", Timing(master_repeat=0)),
-               A2: Watch("gw", Timing(gateways=(GW,)))}
+    listener must be open before the first frame leaves); one packet is enough."""
+    watches = {first: Watch("quiet", Timing(master_repeat=0)),
+               second: Watch("gw", Timing(gateways=(GW,))),
+               other: Watch("one", Timing(master_repeat=1))}
     c = Announcer(ByAddress(watches))
     c.handle(up(mac=MAC), 0.0)
-    for address in (A1, A2, ipaddress.ip_address("192.0.2.103")):
+    for address in (first, second, ipaddress.ip_address("192.0.2.103"),
+                    ipaddress.ip_address("2001:db8::103")):
         assert c.express(AddressChanged("eth0", address), 1.0) is None, address
+    assert c.express(AddressChanged("eth0", other), 1.0) is not None
 
 
-def test_express_refuses_while_the_pacer_is_busy_or_spacing() -> None:
+@FAMILIES
+def test_express_asks_the_policy_about_this_interface(
+        first: Address, second: Address, other: Address) -> None:
+    """The same address on another usable interface: not watched there."""
+    c = Announcer(OnlyOn("eth0", first))
+    c.handle(up(mac=MAC), 0.0)
+    c.handle(up("eth1", 3, MAC), 0.0)
+    assert c.express(AddressChanged("eth0", first), 1.0) is not None
+    assert c.express(AddressChanged("eth1", first), 1.0) is None
+
+
+@FAMILIES
+def test_express_refuses_while_the_pacer_is_busy_or_spacing(
+        first: Address, second: Address, other: Address) -> None:
     """Paced: another address still queued, or the last frame left less than an interval
-    ago: the first frame would wait, so it is not named."""
+    ago: the first frame would wait, so it is not named; the other family's pacer is its
+    own."""
     c = core(interval=1.0, master_repeat=2, master_delay=0.0)
-    c.handle(AddressChanged("eth0", A1), 0.0)
-    assert frames_of(c.poll(0.0).frames) == [("eth0", str(A1))]
-    assert c.express(AddressChanged("eth0", A2), 0.5) is None  # A1 queued
-    assert c.express(AddressChanged("eth0", A2), 1.0) is None  # A1's slot, not polled yet
-    assert frames_of(c.poll(1.0).frames) == [("eth0", str(A1))]
-    assert c.express(AddressChanged("eth0", A2), 1.5) is None  # spacing: next slot at 2.0
-    assert c.express(AddressChanged("eth0", V6), 1.5) is not None  # its own pacer
-    assert c.express(AddressChanged("eth0", A2), 2.0) is not None
+    c.handle(AddressChanged("eth0", first), 0.0)
+    assert frames_of(c.poll(0.0).frames) == [("eth0", str(first))]
+    assert c.express(AddressChanged("eth0", second), 0.5) is None  # first queued
+    assert c.express(AddressChanged("eth0", second), 1.0) is None  # its slot, not polled yet
+    assert c.express(AddressChanged("eth0", other), 0.5) is not None  # its own pacer
+    assert frames_of(c.poll(1.0).frames) == [("eth0", str(first))]
+    assert c.express(AddressChanged("eth0", second), 1.5) is None  # spacing: next at 2.0
+    assert c.express(AddressChanged("eth0", other), 1.5) is not None
+    assert c.express(AddressChanged("eth0", second), 2.0) is not None
 
 
-def test_express_at_the_edges_of_due() -> None:
+@FAMILIES
+def test_express_at_the_edges_of_due(first: Address, second: Address, other: Address) -> None:
     """``poll`` takes what is due within EPSILON of ``now``: a timer or a refresh due
     exactly EPSILON later already refuses; a pacer's slot exactly EPSILON later is free."""
     now = 1.0 - EPSILON
     assert now + EPSILON == 1.0  # the edge is exact in binary floating point
     c = core(master_repeat=1, master_delay=1.0, master_refresh=0.0)
-    c.handle(AddressChanged("eth0", A1), 0.0)
+    c.handle(AddressChanged("eth0", first), 0.0)
     c.poll(0.0)
-    assert c.express(AddressChanged("eth0", A2), now) is None  # the delay timer at 1.0
+    assert c.express(AddressChanged("eth0", second), now) is None  # the delay timer at 1.0
+    assert c.express(AddressChanged("eth0", second), now - 2 * EPSILON) is not None
     c = core(master_repeat=1, master_delay=0.0, master_refresh=1.0)
-    c.handle(AddressChanged("eth0", A1), 0.0)
+    c.handle(AddressChanged("eth0", first), 0.0)
     c.poll(0.0)
-    assert c.express(AddressChanged("eth0", A2), now) is None  # the refresh at 1.0
+    assert c.express(AddressChanged("eth0", second), now) is None  # the refresh at 1.0
+    assert c.express(AddressChanged("eth0", second), now - 2 * EPSILON) is not None
     c = core(interval=1.0, master_repeat=1, master_delay=0.0)
-    c.handle(AddressChanged("eth0", A1), 0.0)
+    c.handle(AddressChanged("eth0", first), 0.0)
     c.poll(0.0)
-    assert c.express(AddressChanged("eth0", A2), now) is not None  # the slot at 1.0
-    assert c.express(AddressChanged("eth0", A2), now - EPSILON) is None
+    assert c.express(AddressChanged("eth0", second), now) is not None  # the slot at 1.0
+    assert c.express(AddressChanged("eth0", second), now - EPSILON) is None
 
 
-def test_express_refuses_while_a_timer_or_a_refresh_is_due() -> None:
-    """Something else due at ``now`` (a delayed burst, a refresh round) goes first."""
+@FAMILIES
+def test_express_refuses_while_a_timer_or_a_refresh_is_due(
+        first: Address, second: Address, other: Address) -> None:
+    """Something else due at ``now`` (a delayed burst, a refresh round, of either family)
+    goes first."""
     c = core(master_repeat=1, master_delay=1.0, master_refresh=10.0)
-    c.handle(AddressChanged("eth0", A1), 0.0)
+    c.handle(AddressChanged("eth0", other), 0.0)
     c.poll(0.0)
-    assert c.express(AddressChanged("eth0", A2), 0.5) is not None
-    assert c.express(AddressChanged("eth0", A2), 1.0) is None  # A1's delayed burst
+    assert c.express(AddressChanged("eth0", second), 0.5) is not None
+    assert c.express(AddressChanged("eth0", second), 1.0) is None  # the delayed burst
     c.poll(1.0)
-    assert c.express(AddressChanged("eth0", A2), 1.0) is not None
-    assert c.express(AddressChanged("eth0", A2), 11.0) is None  # A1's refresh
+    assert c.express(AddressChanged("eth0", second), 1.0) is not None
+    assert c.express(AddressChanged("eth0", second), 11.0) is None  # the refresh
     c.poll(11.0)
-    assert c.express(AddressChanged("eth0", A2), 11.0) is not None
+    assert c.express(AddressChanged("eth0", second), 11.0) is not None
 
 
 # --- what the core does with an expressed frame ---------------------------------------
@@ -416,6 +448,24 @@ def test_express_v4_knows_the_addresses_the_core_knows_until_they_go() -> None:
     c.reconfigure(StaticPolicy(Timing()), 5.0)
     assert c.held() == [("eth1", A1)]
     assert c.express_v4("eth1", A1.packed, 6.0) is None
+
+
+def test_removing_one_address_leaves_the_others_known() -> None:
+    """Two IPv4 addresses held on eth0: removing one leaves the other held, not new; so
+    does removing the IPv6 address whose value is the same number (::c000:265 is
+    192.0.2.101's bits)."""
+    c = core()
+    same_bits = ipaddress.ip_address("::c000:265")
+    assert int(same_bits) == int(A1)
+    for address in (A1, A2, same_bits):
+        c.handle(AddressChanged("eth0", address), 1.0)
+    c.poll(1.0)
+    c.handle(AddressRemoved("eth0", A2), 2.0)
+    c.handle(AddressRemoved("eth0", same_bits), 2.0)
+    c.poll(2.0)
+    assert c.held() == [("eth0", A1)]
+    assert c.express_v4("eth0", A1.packed, 3.0) is None
+    assert c.express_v4("eth0", A2.packed, 3.0) is not None
 
 
 def test_express_v4_follows_the_link_s_mac_and_usability() -> None:

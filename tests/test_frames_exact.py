@@ -42,30 +42,23 @@ def test_first_is_the_first_frame_of_the_slot(address: ipaddress.IPv4Address,
 
 
 @pytest.mark.parametrize("mode", ["request", "reply", "both"])
-def test_first_v4_from_the_bytes_is_the_slot_s_first_frame(mode: str) -> None:
-    """From the address's 4 bytes, the same frame; its parts put the address where the
-    frame has it (head, address, middle, address), for every address."""
-    cache = FrameCache()
-    parts = cache.first_v4_parts(MAC)
+def test_first_v4_parts_put_the_address_where_the_slot_s_first_frame_has_it(mode: str) -> None:
+    """Per mode, head + address + middle + address is the slot's first frame, for every
+    address."""
+    parts = FrameCache().first_v4_parts(MAC)
     assert parts is not None
     assert sorted(parts) == ["both", "reply", "request"]
+    head, middle = parts[mode]
     for text in ("192.0.2.10", "0.0.0.0", "255.255.255.255", "198.51.100.7"):  # noqa: S104
         address = ipaddress.IPv4Address(text)
         expected = FrameCache().slot(MAC, address, mode, False)[0]  # type: ignore[arg-type]
-        assert cache.first_v4(MAC, address.packed, mode) == expected
-        head, middle = parts[mode]
         assert head + address.packed + middle + address.packed == expected
 
 
-def test_first_v4_refuses_what_slot_refuses_without_raising() -> None:
-    """A MAC not 6 bytes, an unknown mode, an address not 4 bytes: None (the caller falls
-    back to the full path, which says why)."""
-    cache = FrameCache()
-    assert cache.first_v4_parts(MAC[:5]) is None
-    assert cache.first_v4(MAC + b"\0", A4.packed, "request") is None
-    assert cache.first_v4(MAC, A4.packed, "gratuitous") is None
-    assert cache.first_v4(MAC, A4.packed[:3], "request") is None
-    assert cache.first_v4(MAC, A6.packed, "request") is None
+def test_first_v4_parts_of_a_mac_not_6_bytes_are_none() -> None:
+    """The MAC slot refuses: no parts (a link with it is not usable anyway)."""
+    assert FrameCache().first_v4_parts(MAC[:5]) is None
+    assert FrameCache().first_v4_parts(MAC + b"\0") is None
 
 
 def test_a_full_cache_starts_again_and_stays_right() -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from garpd.frames import Address
 from garpd.lean import dataclass
-from garpd.policy import GroupPolicy, Timing, Watch, timing_of
+from garpd.policy import GroupPolicy, StaticPolicy, Timing, Watch, timing_of
 
 DEFAULT = Watch("default", Timing())
 A = Watch("a", Timing(master_repeat=1))
@@ -50,6 +50,15 @@ def test_no_group_watches_all_but_ipv6_link_local() -> None:
     assert policy.watch("eth0", IPv6Address("fe80::1")) is None
     assert policy.watch_v4("eth0", int(IPv4Address("169.254.1.1"))) is DEFAULT
     assert policy.pacing("eth0") == (0.5, 0.25)
+
+
+def test_other_policies_answer_watch_v4_with_watch() -> None:
+    """StaticPolicy (one-shots, tests) answers watch_v4 with its watch of the address: on
+    this interface, this address only."""
+    only = StaticPolicy(Timing(), only=frozenset({("eth0", IPv4Address("192.0.2.1"))}))
+    assert only.watch_v4("eth0", int(IPv4Address("192.0.2.1"))) == Watch("default", Timing())
+    assert only.watch_v4("eth1", int(IPv4Address("192.0.2.1"))) is None
+    assert only.watch_v4("eth0", int(IPv4Address("192.0.2.2"))) is None
 
 
 def test_first_group_on_the_interface_wins() -> None:

@@ -14,11 +14,12 @@ kernel reports that the socket overflowed (ENOBUFS), the watcher says so and the
 re-reads the whole state and reconciles (:func:`reconcile`), losing no takeover.
 
 The express peek: given ``express`` (the runner's
-:meth:`~garpd.runner.Runner.express_v4`), the watcher reads the first datagram of each
-wake-up alone and, when it holds one IPv4 RTM_NEWADDR of a known interface
-(:func:`garpd.rtnl.lone_new_v4`), offers that interface and address before reading or
-decoding anything else: the address's first frame may leave before its event exists.
-Decoding is then as always, and the events of the read go on with that one first.
+:meth:`~garpd.runner.Runner.express_v4`), when a wake-up reads one datagram and nothing
+more, and it holds one IPv4 RTM_NEWADDR of a known interface
+(:func:`garpd.rtnl.lone_new_v4`), the watcher offers that interface and address before
+decoding anything: the address's first frame may leave before its event exists. Decoding
+is then as always, and the event goes on to the runner. A read of more (a removal may be
+queued behind the add) offers nothing.
 """
 
 from __future__ import annotations
@@ -307,34 +308,17 @@ class Watcher(Subscription):
     def _readable(self) -> None:
         events: list[Event] = []
         self._resync = False
-        datagrams: list[bytes] = []
-        overflow = expressed = False
+        datagrams, overflow = self.receive()
         express = self.express
-        if express is not None:
-            # The first datagram alone, peeked at before the rest is read or decoded: an
-            # IPv4 address added alone there may have its first frame sent at once (every
-            # line here is on that frame's path: one recv, one parse, one call).
-            try:
-                data = self.sock.recv(RECV_SIZE)
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                if exc.errno != errno.ENOBUFS:
-                    return  # nothing else is expected; the next wake-up tries again
-                overflow = True
-            else:
-                added = rtnl.lone_new_v4(data)
-                if added is not None:
-                    ifname = self._names.get(added[0])
-                    expressed = ifname is not None and express(ifname, added[1])
-                datagrams.append(data)
-        more, lost = self.receive()
-        datagrams.extend(more)
-        overflow = overflow or lost
-        if overflow and expressed:
-            # Its frame left: the core hears of it before the re-read, as it would have
-            # without the loss (the re-read then finds the address, or not).
-            self._on_events(self.decode(datagrams[0]))
+        if express is not None and len(datagrams) == 1 and not overflow:
+            # One datagram and nothing queued behind it (no removal of the same address
+            # waiting): an IPv4 address added alone in it is offered before anything is
+            # decoded (every line here is on its first frame's path).
+            added = rtnl.lone_new_v4(datagrams[0])
+            if added is not None:
+                ifname = self._names.get(added[0])
+                if ifname is not None:
+                    express(ifname, added[1])
         for data in datagrams:
             events.extend(self.decode(data))
         # Taken now: handing the events on may read again (the runner's between_slices).
