@@ -17,6 +17,7 @@ import ipaddress
 import json
 import os
 import secrets
+import select
 import signal
 import socket
 import struct
@@ -249,7 +250,8 @@ def test_decode_netconf_restates_forwarding(decoder: Watcher,
 
 class FakeSock:
     """A netlink socket answering ``recv`` from a list (an OSError in it is raised), then
-    would block."""
+    would block; and the watcher's poll of it: readable while answers are left (a pending
+    error too, as the kernel's POLLERR)."""
 
     def __init__(self, answers: list[bytes | OSError]) -> None:
         self.answers = answers
@@ -259,6 +261,9 @@ class FakeSock:
         if isinstance(answer, OSError):
             raise answer
         return answer
+
+    def poll(self, timeout: int) -> list[tuple[int, int]]:
+        return [(0, select.POLLIN)] if self.answers else []
 
 
 def test_readable_on_overflow_trusts_only_the_reread(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -303,7 +308,9 @@ def _read_with_express(monkeypatch: pytest.MonkeyPatch, answers: list[bytes | OS
     try:
         w.decode(link_msg(5, "gd0"))
         w.express = express
-        monkeypatch.setattr(w, "sock", FakeSock(answers))
+        fake = FakeSock(answers)
+        monkeypatch.setattr(w, "sock", fake)
+        monkeypatch.setattr(w, "_queued", fake)
         w._readable()
         monkeypatch.undo()
     finally:
@@ -481,6 +488,10 @@ def scenario_watch() -> dict[str, Any]:
     def ip(*args: str) -> Callable[[], None]:
         return lambda: _ip(*args)
 
+    def add_and_del() -> None:
+        _ip("addr", "add", "192.0.2.31/24", "dev", "v0")
+        _ip("addr", "del", "192.0.2.31/24", "dev", "v0")
+
     steps: list[Step] = [
         ("addr_add", ip("addr", "add", "192.0.2.30/24", "dev", "v0"),
          {"type": "AddressChanged", "ifname": "v0", "address": "192.0.2.30"}),
@@ -488,6 +499,9 @@ def scenario_watch() -> dict[str, Any]:
          {"type": "AddressChanged", "ifname": "v0", "address": "2001:db8::30"}),
         ("addr_del", ip("addr", "del", "192.0.2.30/24", "dev", "v0"),
          {"type": "AddressRemoved", "ifname": "v0", "address": "192.0.2.30"}),
+        # Added and removed before the watcher reads: the add is not alone in its read.
+        ("add_and_del", add_and_del,
+         {"type": "AddressRemoved", "ifname": "v0", "address": "192.0.2.31"}),
         ("carrier_down", ip("link", "set", "v1", "down"),
          {"type": "LinkChanged", "ifname": "v0", "up": True, "carrier": False}),
         ("carrier_up", ip("link", "set", "v1", "up"),
@@ -782,7 +796,9 @@ def test_watcher_in_a_namespace(netns: str) -> None:
     assert all(e.get("ifname") in ("v0", "v1", "v4", "v5") for s in steps.values() for e in s)
     assert doc["overflows"] == 0
     # The kernel's own RTM_NEWADDR is what the express peek reads: each IPv4 address
-    # added was offered (interface, address), nothing else was.
+    # added alone was offered (interface, address), nothing else was (not the one whose
+    # removal was queued behind it: the poll saw it).
+    one("add_and_del", type="AddressChanged", ifname="v0", address="192.0.2.31")
     assert doc["offers"] == [["v0", "192.0.2.30"], ["v4", "192.0.2.40"], ["v4", "192.0.2.41"]]
 
 
